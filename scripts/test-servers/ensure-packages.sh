@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the real-server tests and the benchmark need, when they are
+# missing. Installs only as root; otherwise says exactly what to install and fails.
+set -euo pipefail
+need=()
+command -v xandikos >/dev/null 2>&1 || need+=(xandikos)
+command -v radicale >/dev/null 2>&1 || need+=(radicale)
+if [ "${ALMANAC_NEED_VDIRSYNCER:-0}" = 1 ]; then
+  command -v vdirsyncer >/dev/null 2>&1 || need+=(vdirsyncer)
+fi
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "almanac: the real-server tests need these Debian packages: ${need[*]}" >&2
+  echo "almanac: install them with: sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+echo "almanac: installing ${need[*]} from Debian" >&2
+if ! apt-get install -y --no-install-recommends "${need[@]}" >/dev/null 2>&1; then
+  apt-get update >/dev/null
+  apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
+fi
