@@ -1,1 +1,2 @@
-export {}
+export * as CalDavProvider from "./CalDavProvider.js"
+export * as CalDavRegistry from "./CalDavRegistry.js"

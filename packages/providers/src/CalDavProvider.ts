@@ -1,0 +1,139 @@
+/**
+ * The CalendarProvider port over a CalDAV calendar: ctag check → sync-collection → multiget, with
+ * a Depth-1 etag listing for servers without sync-collection, and the caldav client's errors
+ * translated into the engine's.
+ */
+import { type CalDavClient, CalDavError } from "@almanac/caldav"
+import { type CalendarProvider, ICalCodec, ProviderError } from "@almanac/core"
+import { Duration, Effect, Option, Schema } from "effect"
+
+/** What we remember of a calendar between polls. Stored as JSON text by the engine. */
+const CursorState = Schema.parseJson(
+  Schema.Struct({ ctag: Schema.NullOr(Schema.String), token: Schema.NullOr(Schema.String) })
+)
+type CursorState = typeof CursorState.Type
+
+const encodeCursor = (state: CursorState): string => JSON.stringify(state)
+const decodeCursor = (cursor: string): Option.Option<CursorState> => Schema.decodeUnknownOption(CursorState)(cursor)
+
+/** Errors that end a poll; the write errors below keep their own meaning. */
+const pollError =
+  (calendar: string) =>
+  (e: CalDavError.CalDavError): ProviderError.PollError => {
+    switch (e._tag) {
+      case "TokenInvalid":
+        return new ProviderError.TokenInvalid({ calendar, detail: e.message })
+      case "Unauthorized":
+        return new ProviderError.Unauthorized({ calendar, detail: e.message })
+      case "RateLimited":
+        return new ProviderError.RateLimited(
+          Option.match(e.retryAfter, {
+            onNone: () => ({ calendar }),
+            onSome: (d) => ({ calendar, retryAfterMillis: Duration.toMillis(d) })
+          })
+        )
+      default:
+        // A 404 on the calendar itself, a refusal or an unreadable answer: the poll cannot go on
+        // now; the actor backs off and the status shows the message.
+        return new ProviderError.Transient({ calendar, detail: e.message })
+    }
+  }
+
+const writeError =
+  (calendar: string, href: string) =>
+  (e: CalDavError.CalDavError): CalendarProvider.WriteError => {
+    switch (e._tag) {
+      case "EtagMismatch":
+        return new ProviderError.EtagMismatch({ href })
+      case "NotFound":
+        return new ProviderError.NotFound({ href })
+      case "UidConflict":
+        return new ProviderError.UidConflict({ href, detail: e.message })
+      case "Rejected":
+        return new ProviderError.Rejected({ href, detail: e.message })
+      default:
+        return pollError(calendar)(e)
+    }
+  }
+
+export const make = (client: CalDavClient.CalDavClientShape, calendarUrl: string): CalendarProvider.CalendarProvider => {
+  const asPoll = pollError(calendarUrl)
+  const base = calendarUrl.endsWith("/") ? calendarUrl : `${calendarUrl}/`
+
+  /** A complete listing: sync-collection without a token, or PROPFIND Depth 1 where that is refused. */
+  const snapshot = Effect.gen(function* () {
+    const state = yield* client.collectionState(calendarUrl)
+    const listing = yield* client.syncCollection(calendarUrl, Option.none()).pipe(
+      Effect.map((d) => ({ items: d.changed, token: d.token as string | null })),
+      Effect.catchTag("Rejected", () =>
+        client.listEtags(calendarUrl).pipe(Effect.map((items) => ({ items, token: null })))
+      )
+    )
+    return {
+      _tag: "Snapshot" as const,
+      items: listing.items,
+      cursor: encodeCursor({ ctag: Option.getOrNull(state.ctag), token: listing.token })
+    }
+  }).pipe(Effect.mapError(asPoll))
+
+  const changes = (cursor: Option.Option<string>) =>
+    Effect.gen(function* () {
+      const previous = Option.flatMap(cursor, decodeCursor)
+      if (Option.isNone(previous)) return yield* snapshot
+      const state = yield* client.collectionState(calendarUrl).pipe(Effect.mapError(asPoll))
+      // One PROPFIND for an idle calendar: the whole point of polling cheaply.
+      if (Option.isSome(state.ctag) && state.ctag.value === previous.value.ctag) {
+        return { _tag: "Unchanged" as const }
+      }
+      const token = previous.value.token
+      if (token === null) return yield* snapshot
+      const delta = yield* client.syncCollection(calendarUrl, Option.some(token)).pipe(Effect.mapError(asPoll))
+      return {
+        _tag: "Delta" as const,
+        changed: delta.changed,
+        deleted: delta.deleted,
+        cursor: encodeCursor({ ctag: Option.getOrNull(state.ctag), token: delta.token })
+      }
+    })
+
+  const fetch = (hrefs: ReadonlyArray<string>) =>
+    client.multiget(calendarUrl, hrefs).pipe(
+      Effect.mapError(asPoll),
+      Effect.flatMap((result) =>
+        Effect.forEach(result.found, (item) =>
+          ICalCodec.parse(item.data, { href: item.href }).pipe(
+            Effect.map((resource): CalendarProvider.Fetched => ({ _tag: "Found", href: item.href, etag: item.etag, resource })),
+            Effect.catchAll((e) =>
+              Effect.succeed<CalendarProvider.Fetched>({ _tag: "Bad", href: item.href, etag: item.etag, reason: e.message })
+            )
+          )
+        ).pipe(
+          Effect.map((found) => [
+            ...found,
+            ...result.missing.map((href): CalendarProvider.Fetched => ({ _tag: "Missing", href }))
+          ])
+        )
+      )
+    )
+
+  return {
+    calendarUrl,
+    capabilities: { deltas: true },
+    changes,
+    snapshot,
+    fetch,
+    create: (name, resource) => {
+      const href = new URL(name, base).href
+      return client.put(href, ICalCodec.serialize(resource), { _tag: "Create" }).pipe(
+        Effect.map(({ etag }) => ({ href, etag })),
+        Effect.mapError(writeError(calendarUrl, href))
+      )
+    },
+    update: (href, etag, resource) =>
+      client.put(href, ICalCodec.serialize(resource), { _tag: "Update", etag }).pipe(
+        Effect.map((written) => ({ href, etag: written.etag })),
+        Effect.mapError(writeError(calendarUrl, href))
+      ),
+    remove: (href, etag) => client.remove(href, etag).pipe(Effect.mapError(writeError(calendarUrl, href)))
+  }
+}
