@@ -526,25 +526,31 @@ export const make = (
         }),
         Effect.catchIf(splittable, (e) => {
           const [first] = hrefs
-          if (hrefs.length === 1 && first !== undefined) {
-            return get(new URL(first, calendarUrl).href).pipe(
-              Effect.map((item): MultigetResult => ({ found: [item], missing: [] })),
-              Effect.catchTag("NotFound", () =>
-                Effect.succeed<MultigetResult>({ found: [], missing: [first] })
-              )
-            )
-          }
-          if (hrefs.length === 0) return Effect.fail(e)
+          if (first === undefined) return Effect.fail(e)
+          if (hrefs.length === 1) return single(calendarUrl, first)
           const mid = Math.ceil(hrefs.length / 2)
+          // A half of one href goes straight to GET: a multiget of one would fail the same way.
+          const part = (slice: ReadonlyArray<string>) => {
+            const [only] = slice
+            return slice.length === 1 && only !== undefined
+              ? single(calendarUrl, only)
+              : multigetBatch(calendarUrl, slice)
+          }
           return Effect.zipWith(
-            multigetBatch(calendarUrl, hrefs.slice(0, mid)),
-            multigetBatch(calendarUrl, hrefs.slice(mid)),
+            part(hrefs.slice(0, mid)),
+            part(hrefs.slice(mid)),
             (a, b): MultigetResult => ({
               found: [...a.found, ...b.found],
               missing: [...a.missing, ...b.missing]
             })
           )
         })
+      )
+
+    const single = (calendarUrl: string, href: string): Effect.Effect<MultigetResult, CalDavError> =>
+      get(new URL(href, calendarUrl).href).pipe(
+        Effect.map((item): MultigetResult => ({ found: [item], missing: [] })),
+        Effect.catchTag("NotFound", () => Effect.succeed<MultigetResult>({ found: [], missing: [href] }))
       )
 
     const multiget = (calendarUrl: string, hrefs: ReadonlyArray<string>) =>
