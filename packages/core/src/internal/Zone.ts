@@ -1,0 +1,374 @@
+/**
+ * Time zones as offset functions. A zone comes either from a document's own VTIMEZONE
+ * (evaluated here, never registered anywhere global) or from the platform's IANA database
+ * (Intl) when a document names a zone without defining it.
+ */
+import * as Civil from "./Civil.js"
+import * as Ical from "./Ical.js"
+
+export interface Zone {
+  readonly tzid: string
+  /** Offset from UTC in milliseconds at an instant. */
+  readonly offsetAt: (utcMs: number) => number
+}
+
+/**
+ * Wall time to instant. In a gap (spring forward) the offset before the gap applies, and in
+ * an overlap the earlier instant, as RFC 5545 section 3.3.5 says.
+ */
+export const wallToUtc = (zone: Zone, wallMs: number): number => {
+  const before = zone.offsetAt(wallMs - Civil.DAY_MS)
+  const after = zone.offsetAt(wallMs + Civil.DAY_MS)
+  let best: number | undefined
+  for (const off of before === after ? [before] : [before, after]) {
+    const candidate = wallMs - off
+    if (zone.offsetAt(candidate) === off && (best === undefined || candidate < best)) best = candidate
+  }
+  return best ?? wallMs - before
+}
+
+export const utcToWall = (zone: Zone, utcMs: number): number => utcMs + zone.offsetAt(utcMs)
+
+// ---------------------------------------------------------------------------------------------
+// IANA zones through Intl
+
+const formatters = new Map<string, Intl.DateTimeFormat | null>()
+
+const formatterFor = (tzid: string): Intl.DateTimeFormat | null => {
+  const cached = formatters.get(tzid)
+  if (cached !== undefined) return cached
+  let f: Intl.DateTimeFormat | null
+  try {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: tzid,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+      era: "short"
+    })
+  } catch {
+    f = null
+  }
+  formatters.set(tzid, f)
+  return f
+}
+
+export const isIanaZone = (tzid: string): boolean => formatterFor(tzid) !== null
+
+const intlZones = new Map<string, Zone>()
+
+export const intlZone = (tzid: string): Zone | undefined => {
+  const existing = intlZones.get(tzid)
+  if (existing !== undefined) return existing
+  const f = formatterFor(tzid)
+  if (f === null) return undefined
+  const offsetAt = (utcMs: number): number => {
+    const t = Math.floor(utcMs / 1000) * 1000
+    let year = 0
+    let month = 1
+    let day = 1
+    let hour = 0
+    let minute = 0
+    let second = 0
+    let bc = false
+    for (const part of f.formatToParts(t)) {
+      const v = Number(part.value)
+      switch (part.type) {
+        case "year":
+          year = v
+          break
+        case "month":
+          month = v
+          break
+        case "day":
+          day = v
+          break
+        case "hour":
+          hour = v
+          break
+        case "minute":
+          minute = v
+          break
+        case "second":
+          second = v
+          break
+        case "era":
+          bc = part.value.startsWith("B")
+          break
+      }
+    }
+    const wall = Civil.toWallMs({ year: bc ? 1 - year : year, month, day, hour, minute, second })
+    return wall - t
+  }
+  const zone: Zone = { tzid, offsetAt }
+  intlZones.set(tzid, zone)
+  return zone
+}
+
+// ---------------------------------------------------------------------------------------------
+// VTIMEZONE components
+
+const MAX_ONSETS_PER_OBSERVANCE = 1_000
+const LAST_YEAR = 2200
+
+const parseOffset = (text: string): number | undefined => {
+  const m = /^([+-])(\d{2}):?(\d{2})(?::?(\d{2}))?$/.exec(text.trim())
+  if (m === null) return undefined
+  const ms = (Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4] ?? 0)) * 1000
+  return m[1] === "-" ? -ms : ms
+}
+
+const firstValue = (c: Ical.JCalComponent, name: string): unknown =>
+  c.properties.find((p) => p.name === name)?.values[0]
+
+interface Transition {
+  readonly at: number
+  readonly from: number
+  readonly offset: number
+}
+
+/**
+ * Evaluates a VTIMEZONE: every observance's onsets (DTSTART, RDATE, RRULE expanded in the
+ * observance's local time) become transitions on the UTC line. Returns undefined when the
+ * component has no usable observance.
+ */
+export const fromVTimezone = (component: Ical.JCalComponent): Zone | undefined => {
+  const tzid = firstValue(component, "tzid")
+  if (typeof tzid !== "string") return undefined
+  const transitions: Array<Transition> = []
+  for (const obs of component.components) {
+    if (obs.name !== "standard" && obs.name !== "daylight") continue
+    const fromText = firstValue(obs, "tzoffsetfrom")
+    const toText = firstValue(obs, "tzoffsetto")
+    const startText = firstValue(obs, "dtstart")
+    if (typeof toText !== "string" || typeof startText !== "string") continue
+    const to = parseOffset(toText)
+    const from = typeof fromText === "string" ? (parseOffset(fromText) ?? to) : to
+    const start = Civil.parseStamp(startText)
+    if (to === undefined || from === undefined || start === undefined) continue
+    const onsets: Array<Civil.Fields> = [start.fields]
+    for (const p of obs.properties) {
+      if (p.name !== "rdate") continue
+      for (const v of p.values) {
+        const s = typeof v === "string" ? Civil.parseStamp(v) : undefined
+        if (s !== undefined) onsets.push(s.fields)
+      }
+    }
+    const rrule = obs.properties.find((p) => p.name === "rrule")
+    const ruleText = rrule === undefined ? undefined : Ical.recurToString(rrule.values[0])
+    if (ruleText !== undefined) {
+      try {
+        const next = Ical.iterateRule(ruleText, start.fields, false)
+        for (let i = 0; i < MAX_ONSETS_PER_OBSERVANCE; i++) {
+          const f = next()
+          if (f === undefined || f.year > LAST_YEAR) break
+          onsets.push(f)
+        }
+      } catch {
+        // A rule ical.js cannot iterate leaves the observance with its explicit onsets.
+      }
+    }
+    for (const f of onsets) transitions.push({ at: Civil.toWallMs(f) - from, from, offset: to })
+  }
+  if (transitions.length === 0) return undefined
+  transitions.sort((a, b) => a.at - b.at)
+  const first = transitions[0]
+  const initial = first === undefined ? 0 : first.from
+  const offsetAt = (utcMs: number): number => {
+    let lo = 0
+    let hi = transitions.length - 1
+    let found = -1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const t = transitions[mid]
+      if (t !== undefined && t.at <= utcMs) {
+        found = mid
+        lo = mid + 1
+      } else {
+        hi = mid - 1
+      }
+    }
+    return found < 0 ? initial : (transitions[found]?.offset ?? initial)
+  }
+  return { tzid, offsetAt }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generating a VTIMEZONE for an IANA zone, for documents that name a zone without defining it
+
+const formatOffset = (ms: number): string => {
+  const sign = ms < 0 ? "-" : "+"
+  const total = Math.abs(Math.round(ms / 1000))
+  const h = Math.floor(total / 3600)
+  const m = Math.floor((total % 3600) / 60)
+  const s = total % 60
+  const base = `${sign}${String(h).padStart(2, "0")}${String(m).padStart(2, "0")}`
+  return s === 0 ? base : `${base}${String(s).padStart(2, "0")}`
+}
+
+const WEEKDAYS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"] as const
+
+const findTransitions = (zone: Zone, year: number): Array<{ at: number; from: number; to: number }> => {
+  const out: Array<{ at: number; from: number; to: number }> = []
+  const start = Date.UTC(year, 0, 1) - Civil.DAY_MS
+  const end = Date.UTC(year + 1, 0, 1) + Civil.DAY_MS
+  let t = start
+  let off = zone.offsetAt(t)
+  while (t < end) {
+    const next = t + Civil.DAY_MS
+    const nextOff = zone.offsetAt(next)
+    if (nextOff !== off) {
+      let lo = t
+      let hi = next
+      while (hi - lo > 1000) {
+        const mid = Math.floor((lo + hi) / 2000) * 1000
+        if (zone.offsetAt(mid) === off) lo = mid
+        else hi = mid
+      }
+      if (new Date(hi).getUTCFullYear() === year || new Date(hi + off).getUTCFullYear() === year) {
+        out.push({ at: hi, from: off, to: nextOff })
+      }
+      off = nextOff
+    }
+    t = next
+  }
+  return out
+}
+
+/**
+ * A VTIMEZONE (as jCal) describing an IANA zone from `year` on, with yearly rules derived from
+ * that year's transitions ("the last Sunday of March"). Accurate as long as the zone's rules
+ * do not change after `year`.
+ */
+export const generateVTimezone = (tzid: string, year: number): Ical.JCalComponent | undefined => {
+  const zone = intlZone(tzid)
+  if (zone === undefined) return undefined
+  const transitions = findTransitions(zone, year)
+  const prop = (name: string, type: string, value: unknown): Ical.JCalProperty => ({
+    name,
+    params: {},
+    type,
+    values: [value]
+  })
+  const observances: Array<Ical.JCalComponent> = []
+  if (transitions.length === 0) {
+    const off = formatOffset(zone.offsetAt(Date.UTC(year, 0, 1)))
+    observances.push({
+      name: "standard",
+      properties: [
+        prop("dtstart", "date-time", "1970-01-01T00:00:00"),
+        prop("tzoffsetfrom", "utc-offset", off),
+        prop("tzoffsetto", "utc-offset", off)
+      ],
+      components: []
+    })
+  } else {
+    const maxOffset = Math.max(...transitions.map((t) => t.to))
+    for (const t of transitions) {
+      const local = Civil.fromWallMs(t.at + t.from)
+      const dim = Civil.daysInMonth(local.year, local.month)
+      const nth = local.day > dim - 7 ? -1 : Math.ceil(local.day / 7)
+      const weekday = WEEKDAYS[new Date(Date.UTC(local.year, local.month - 1, local.day)).getUTCDay()] ?? "SU"
+      const isDaylight = t.to === maxOffset && transitions.some((o) => o.to < t.to)
+      observances.push({
+        name: isDaylight ? "daylight" : "standard",
+        properties: [
+          prop("dtstart", "date-time", Civil.formatJCalDateTime(local)),
+          prop("tzoffsetfrom", "utc-offset", formatOffset(t.from)),
+          prop("tzoffsetto", "utc-offset", formatOffset(t.to)),
+          prop("rrule", "recur", { freq: "YEARLY", bymonth: local.month, byday: `${nth}${weekday}` })
+        ],
+        components: []
+      })
+    }
+  }
+  return { name: "vtimezone", properties: [prop("tzid", "text", tzid)], components: observances }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Windows zone names (Outlook, Exchange) to IANA, from CLDR's windowsZones "001" territory
+
+const WINDOWS_ZONES: Readonly<Record<string, string>> = {
+  "Dateline Standard Time": "Etc/GMT+12",
+  "UTC-11": "Etc/GMT+11",
+  "Hawaiian Standard Time": "Pacific/Honolulu",
+  "Alaskan Standard Time": "America/Anchorage",
+  "Pacific Standard Time": "America/Los_Angeles",
+  "Pacific Standard Time (Mexico)": "America/Tijuana",
+  "US Mountain Standard Time": "America/Phoenix",
+  "Mountain Standard Time": "America/Denver",
+  "Central America Standard Time": "America/Guatemala",
+  "Central Standard Time": "America/Chicago",
+  "Central Standard Time (Mexico)": "America/Mexico_City",
+  "Canada Central Standard Time": "America/Regina",
+  "SA Pacific Standard Time": "America/Bogota",
+  "Eastern Standard Time": "America/New_York",
+  "US Eastern Standard Time": "America/Indianapolis",
+  "Atlantic Standard Time": "America/Halifax",
+  "Venezuela Standard Time": "America/Caracas",
+  "Pacific SA Standard Time": "America/Santiago",
+  "Newfoundland Standard Time": "America/St_Johns",
+  "E. South America Standard Time": "America/Sao_Paulo",
+  "Argentina Standard Time": "America/Buenos_Aires",
+  "Greenland Standard Time": "America/Godthab",
+  "UTC-02": "Etc/GMT+2",
+  "Azores Standard Time": "Atlantic/Azores",
+  "Cape Verde Standard Time": "Atlantic/Cape_Verde",
+  UTC: "Etc/UTC",
+  "GMT Standard Time": "Europe/London",
+  "Greenwich Standard Time": "Atlantic/Reykjavik",
+  "Morocco Standard Time": "Africa/Casablanca",
+  "W. Europe Standard Time": "Europe/Berlin",
+  "Central Europe Standard Time": "Europe/Budapest",
+  "Romance Standard Time": "Europe/Paris",
+  "Central European Standard Time": "Europe/Warsaw",
+  "W. Central Africa Standard Time": "Africa/Lagos",
+  "GTB Standard Time": "Europe/Bucharest",
+  "E. Europe Standard Time": "Europe/Chisinau",
+  "Egypt Standard Time": "Africa/Cairo",
+  "South Africa Standard Time": "Africa/Johannesburg",
+  "FLE Standard Time": "Europe/Kiev",
+  "Israel Standard Time": "Asia/Jerusalem",
+  "Jordan Standard Time": "Asia/Amman",
+  "Arabic Standard Time": "Asia/Baghdad",
+  "Turkey Standard Time": "Europe/Istanbul",
+  "Arab Standard Time": "Asia/Riyadh",
+  "Russian Standard Time": "Europe/Moscow",
+  "E. Africa Standard Time": "Africa/Nairobi",
+  "Iran Standard Time": "Asia/Tehran",
+  "Arabian Standard Time": "Asia/Dubai",
+  "Afghanistan Standard Time": "Asia/Kabul",
+  "Pakistan Standard Time": "Asia/Karachi",
+  "West Asia Standard Time": "Asia/Tashkent",
+  "India Standard Time": "Asia/Calcutta",
+  "Sri Lanka Standard Time": "Asia/Colombo",
+  "Nepal Standard Time": "Asia/Katmandu",
+  "Central Asia Standard Time": "Asia/Almaty",
+  "Bangladesh Standard Time": "Asia/Dhaka",
+  "Myanmar Standard Time": "Asia/Rangoon",
+  "SE Asia Standard Time": "Asia/Bangkok",
+  "China Standard Time": "Asia/Shanghai",
+  "Singapore Standard Time": "Asia/Singapore",
+  "W. Australia Standard Time": "Australia/Perth",
+  "Taipei Standard Time": "Asia/Taipei",
+  "Tokyo Standard Time": "Asia/Tokyo",
+  "Korea Standard Time": "Asia/Seoul",
+  "Cen. Australia Standard Time": "Australia/Adelaide",
+  "AUS Central Standard Time": "Australia/Darwin",
+  "E. Australia Standard Time": "Australia/Brisbane",
+  "AUS Eastern Standard Time": "Australia/Sydney",
+  "West Pacific Standard Time": "Pacific/Port_Moresby",
+  "Tasmania Standard Time": "Australia/Hobart",
+  "New Zealand Standard Time": "Pacific/Auckland",
+  "Fiji Standard Time": "Pacific/Fiji",
+  "Tonga Standard Time": "Pacific/Tongatapu",
+  "Samoa Standard Time": "Pacific/Apia",
+  "Line Islands Standard Time": "Pacific/Kiritimati"
+}
+
+/** The IANA name for a Windows zone name, if we know it. */
+export const windowsToIana = (name: string): string | undefined => WINDOWS_ZONES[name.trim()]
