@@ -135,6 +135,7 @@ const doctype = /<!DOCTYPE/i
  */
 export const parse = (body: string, limits: XmlLimits = defaultLimits): Either.Either<XmlElement, string> => {
   if (body.length > limits.maxBytes) return Either.left(`XML body larger than ${limits.maxBytes} characters`)
+  if (body.trim() === "") return Either.left("empty body where XML was expected")
   if (doctype.test(body)) return Either.left("XML body contains a DOCTYPE declaration, which is refused")
   let raw: unknown
   try {
