@@ -1,0 +1,59 @@
+/**
+ * How a relationship turns one original into the copy it writes: the policy (fields, privacy),
+ * a UID derived from the relationship and the original's UID, and the origin marker.
+ */
+import { Option } from "effect"
+import * as ContentHash from "./ContentHash.js"
+import type { EventResource } from "./EventModel.js"
+import * as FreeBusy from "./FreeBusy.js"
+import * as Policy from "./Policy.js"
+import { copyUid, type SourceEvent } from "./SyncPlanner.js"
+import type { SyncWindow } from "./SyncStore.js"
+
+const DAY = 86_400_000
+
+export const windowAt = (window: SyncWindow, now: Date): { readonly start: Date; readonly end: Date } => ({
+  start: new Date(now.getTime() - window.pastDays * DAY),
+  end: new Date(now.getTime() + window.futureDays * DAY)
+})
+
+/** The copy of `resource` under a relationship, identical for identical input (so its hash is stable). */
+export const copyOf = (
+  relationshipId: string,
+  policy: Policy.SyncPolicy,
+  resource: EventResource
+): EventResource => {
+  const uid = copyUid(relationshipId, resource.uid)
+  const copy = Policy.toCopy(resource, policy, { relationship: relationshipId, sourceUid: resource.uid })
+  return {
+    ...copy,
+    uid,
+    master: Option.map(copy.master, (m) => ({ ...m, uid })),
+    overrides: copy.overrides.map((o) => ({ ...o, uid }))
+  }
+}
+
+export const sourceEvent = (
+  relationship: {
+    readonly id: string
+    readonly policy: Policy.SyncPolicy
+    readonly window: Option.Option<SyncWindow>
+  },
+  item: { readonly href: string; readonly etag: string; readonly resource: EventResource },
+  now: Date
+): SourceEvent => {
+  const isCopy = Option.isSome(item.resource.origin)
+  const copy = copyOf(relationship.id, relationship.policy, item.resource)
+  return {
+    href: item.href,
+    etag: item.etag,
+    uid: item.resource.uid,
+    isCopy,
+    inWindow: Option.match(relationship.window, {
+      onNone: () => true,
+      onSome: (w) => FreeBusy.occursWithin(item.resource, windowAt(w, now))
+    }),
+    copy,
+    hash: ContentHash.of(copy)
+  }
+}

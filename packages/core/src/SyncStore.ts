@@ -1,0 +1,344 @@
+/**
+ * The sync state in SQL: calendars and their cursors, relationships, the link table, quarantined
+ * items, conflicts and the run log. Dialect-neutral statements (SQLite by default, SQL Server in
+ * production, PostgreSQL for multi-runner tests); upserts are delete-then-insert in a transaction
+ * because the three dialects spell upserts three ways.
+ */
+
+import { createHash, randomUUID } from "node:crypto"
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Context, Effect, Layer, Option, type ParseResult, Schema } from "effect"
+import { SyncPolicy } from "./Policy.js"
+import type { Link } from "./SyncPlan.js"
+
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  detail: Schema.String
+}) {}
+
+export interface CalendarRecord {
+  readonly id: string
+  readonly accountId: string
+  readonly url: string
+  readonly cursor: Option.Option<string>
+  readonly polls: number
+  readonly lastPollAt: Option.Option<number>
+  readonly lastSuccessAt: Option.Option<number>
+  readonly lastReconcileAt: Option.Option<number>
+  readonly lastError: Option.Option<string>
+  readonly halted: Option.Option<string>
+}
+
+export interface SyncWindow {
+  readonly pastDays: number
+  readonly futureDays: number
+}
+
+export interface Relationship {
+  readonly id: string
+  readonly sourceCalendarId: string
+  readonly targetCalendarId: string
+  /** Set on both halves of a two-way mirror. */
+  readonly pairId: Option.Option<string>
+  readonly policy: SyncPolicy
+  readonly window: Option.Option<SyncWindow>
+  readonly paused: boolean
+}
+
+export interface QuarantinedItem {
+  readonly href: string
+  readonly etag: string
+  readonly reason: string
+}
+
+const keyOf = (value: string): string => createHash("sha256").update(value).digest("hex").slice(0, 40)
+
+/** SQL Server returns BIGINT as a string; SQLite and PostgreSQL (int4) as numbers. */
+const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
+const OptNum = Schema.NullOr(Num)
+const OptStr = Schema.NullOr(Schema.String)
+
+const CalendarRow = Schema.Struct({
+  id: Schema.String,
+  account_id: Schema.String,
+  url: Schema.String,
+  cursor_value: OptStr,
+  polls: Num,
+  last_poll_at: OptNum,
+  last_success_at: OptNum,
+  last_reconcile_at: OptNum,
+  last_error: OptStr,
+  halted: OptStr
+})
+
+const RelationshipRow = Schema.Struct({
+  id: Schema.String,
+  source_calendar_id: Schema.String,
+  target_calendar_id: Schema.String,
+  pair_id: OptStr,
+  policy: Schema.parseJson(SyncPolicy),
+  window_past_days: OptNum,
+  window_future_days: OptNum,
+  paused: Num
+})
+
+const LinkRow = Schema.Struct({
+  relationship_id: Schema.String,
+  source_uid: Schema.String,
+  source_href: Schema.String,
+  source_etag: Schema.String,
+  target_href: Schema.String,
+  target_etag: Schema.String,
+  content_hash: Schema.String,
+  sequence_number: Num
+})
+
+const QuarantineRow = Schema.Struct({ href: Schema.String, etag: Schema.String, reason: Schema.String })
+
+export interface SyncStoreShape {
+  readonly ensureAccount: (account: {
+    readonly id: string
+    readonly kind: string
+    readonly url: string
+    readonly username: Option.Option<string>
+  }) => Effect.Effect<void, StoreError>
+  readonly ensureCalendar: (calendar: {
+    readonly id: string
+    readonly accountId: string
+    readonly url: string
+  }) => Effect.Effect<CalendarRecord, StoreError>
+  readonly calendar: (id: string) => Effect.Effect<Option.Option<CalendarRecord>, StoreError>
+  /** Moves the cursor. Call only after every write the cursor covers is recorded. */
+  readonly saveCursor: (calendarId: string, cursor: Option.Option<string>) => Effect.Effect<void, StoreError>
+  readonly recordPoll: (
+    calendarId: string,
+    poll: { readonly at: number; readonly error: Option.Option<string>; readonly reconciled: boolean }
+  ) => Effect.Effect<void, StoreError>
+  readonly setHalted: (calendarId: string, reason: Option.Option<string>) => Effect.Effect<void, StoreError>
+  readonly saveRelationship: (relationship: Relationship) => Effect.Effect<void, StoreError>
+  readonly relationshipsOf: (calendarId: string) => Effect.Effect<
+    {
+      readonly asSource: ReadonlyArray<Relationship>
+      readonly asTarget: ReadonlyArray<Relationship>
+    },
+    StoreError
+  >
+  readonly links: (relationshipId: string) => Effect.Effect<ReadonlyArray<Link>, StoreError>
+  readonly saveLink: (link: Link) => Effect.Effect<void, StoreError>
+  readonly deleteLink: (relationshipId: string, sourceUid: string) => Effect.Effect<void, StoreError>
+  readonly quarantined: (calendarId: string) => Effect.Effect<ReadonlyArray<QuarantinedItem>, StoreError>
+  readonly quarantine: (calendarId: string, item: QuarantinedItem) => Effect.Effect<void, StoreError>
+  readonly release: (calendarId: string, href: string) => Effect.Effect<void, StoreError>
+  readonly recordConflict: (conflict: {
+    readonly relationshipId: string
+    readonly sourceUid: string
+    readonly targetHref: string
+    readonly detail: string
+  }) => Effect.Effect<void, StoreError>
+  readonly conflicts: (
+    relationshipId: string
+  ) => Effect.Effect<ReadonlyArray<{ readonly sourceUid: string; readonly detail: string }>, StoreError>
+  readonly recordRun: (run: {
+    readonly calendarId: string
+    readonly startedAt: number
+    readonly finishedAt: number
+    readonly outcome: string
+    readonly summary: unknown
+  }) => Effect.Effect<void, StoreError>
+}
+
+export class SyncStore extends Context.Tag("@almanac/core/SyncStore")<SyncStore, SyncStoreShape>() {}
+
+const some = <A>(value: A | null): Option.Option<A> => Option.fromNullable(value)
+
+export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+
+  const guard =
+    (operation: string) =>
+    <A, E extends SqlError.SqlError | ParseResult.ParseError, R>(effect: Effect.Effect<A, E, R>) =>
+      effect.pipe(Effect.mapError((e) => new StoreError({ operation, detail: e.message })))
+
+  const decodeCalendar = Schema.decodeUnknown(CalendarRow)
+  const toCalendar = (row: typeof CalendarRow.Type): CalendarRecord => ({
+    id: row.id,
+    accountId: row.account_id,
+    url: row.url,
+    cursor: some(row.cursor_value),
+    polls: row.polls,
+    lastPollAt: some(row.last_poll_at),
+    lastSuccessAt: some(row.last_success_at),
+    lastReconcileAt: some(row.last_reconcile_at),
+    lastError: some(row.last_error),
+    halted: some(row.halted)
+  })
+
+  const calendar = (id: string) =>
+    sql`SELECT * FROM calendars WHERE id = ${id}`.pipe(
+      Effect.flatMap((rows) =>
+        rows[0] === undefined
+          ? Effect.succeed(Option.none())
+          : Effect.map(decodeCalendar(rows[0]), (r) => Option.some(toCalendar(r)))
+      ),
+      guard("read calendar")
+    )
+
+  const decodeRelationships = Schema.decodeUnknown(Schema.Array(RelationshipRow))
+  const toRelationship = (row: typeof RelationshipRow.Type): Relationship => ({
+    id: row.id,
+    sourceCalendarId: row.source_calendar_id,
+    targetCalendarId: row.target_calendar_id,
+    pairId: some(row.pair_id),
+    policy: row.policy,
+    window:
+      row.window_past_days === null || row.window_future_days === null
+        ? Option.none()
+        : Option.some({ pastDays: row.window_past_days, futureDays: row.window_future_days }),
+    paused: row.paused !== 0
+  })
+
+  const decodeLinks = Schema.decodeUnknown(Schema.Array(LinkRow))
+  const decodeQuarantine = Schema.decodeUnknown(Schema.Array(QuarantineRow))
+  const encodePolicy = Schema.encode(Schema.parseJson(SyncPolicy))
+
+  return {
+    ensureAccount: (account) =>
+      sql`SELECT id FROM accounts WHERE id = ${account.id}`.pipe(
+        Effect.flatMap((rows) =>
+          rows.length > 0
+            ? Effect.void
+            : Effect.asVoid(sql`INSERT INTO accounts (id, kind, url, username, secret, status, created_at)
+                  VALUES (${account.id}, ${account.kind}, ${account.url}, ${Option.getOrNull(account.username)}, ${null}, ${"ok"}, ${Date.now()})`)
+        ),
+        Effect.asVoid,
+        guard("save account")
+      ),
+    ensureCalendar: (c) =>
+      Effect.gen(function* () {
+        const existing = yield* calendar(c.id)
+        if (Option.isSome(existing)) return existing.value
+        yield* sql`INSERT INTO calendars (id, account_id, url, polls) VALUES (${c.id}, ${c.accountId}, ${c.url}, ${0})`.pipe(
+          guard("save calendar")
+        )
+        const created = yield* calendar(c.id)
+        return yield* Option.match(created, {
+          onNone: () => Effect.fail(new StoreError({ operation: "save calendar", detail: "row vanished" })),
+          onSome: Effect.succeed
+        })
+      }),
+    calendar,
+    saveCursor: (calendarId, cursor) =>
+      sql`UPDATE calendars SET cursor_value = ${Option.getOrNull(cursor)} WHERE id = ${calendarId}`.pipe(
+        Effect.asVoid,
+        guard("save cursor")
+      ),
+    recordPoll: (calendarId, poll) =>
+      (Option.isNone(poll.error)
+        ? poll.reconciled
+          ? sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_reconcile_at = ${poll.at}, last_error = ${null} WHERE id = ${calendarId}`
+          : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_error = ${null} WHERE id = ${calendarId}`
+        : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_error = ${poll.error.value} WHERE id = ${calendarId}`
+      ).pipe(Effect.asVoid, guard("record poll")),
+    setHalted: (calendarId, reason) =>
+      sql`UPDATE calendars SET halted = ${Option.getOrNull(reason)} WHERE id = ${calendarId}`.pipe(
+        Effect.asVoid,
+        guard("record halt")
+      ),
+    saveRelationship: (r) =>
+      Effect.gen(function* () {
+        const policy = yield* encodePolicy(r.policy)
+        yield* sql`DELETE FROM relationships WHERE id = ${r.id}`
+        yield* sql`INSERT INTO relationships (id, source_calendar_id, target_calendar_id, pair_id, policy, window_past_days, window_future_days, paused, created_at)
+          VALUES (${r.id}, ${r.sourceCalendarId}, ${r.targetCalendarId}, ${Option.getOrNull(r.pairId)}, ${policy},
+                  ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.pastDays })},
+                  ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.futureDays })},
+                  ${r.paused ? 1 : 0}, ${Date.now()})`
+      }).pipe(sql.withTransaction, guard("save relationship")),
+    relationshipsOf: (calendarId) =>
+      Effect.gen(function* () {
+        const asSource =
+          yield* sql`SELECT * FROM relationships WHERE source_calendar_id = ${calendarId} ORDER BY id`.pipe(
+            Effect.flatMap(decodeRelationships)
+          )
+        const asTarget =
+          yield* sql`SELECT * FROM relationships WHERE target_calendar_id = ${calendarId} ORDER BY id`.pipe(
+            Effect.flatMap(decodeRelationships)
+          )
+        return { asSource: asSource.map(toRelationship), asTarget: asTarget.map(toRelationship) }
+      }).pipe(guard("read relationships")),
+    links: (relationshipId) =>
+      sql`SELECT * FROM links WHERE relationship_id = ${relationshipId}`.pipe(
+        Effect.flatMap(decodeLinks),
+        Effect.map((rows) =>
+          rows.map(
+            (r): Link => ({
+              relationshipId: r.relationship_id,
+              sourceUid: r.source_uid,
+              sourceHref: r.source_href,
+              sourceEtag: r.source_etag,
+              targetHref: r.target_href,
+              targetEtag: r.target_etag,
+              contentHash: r.content_hash,
+              sequence: r.sequence_number
+            })
+          )
+        ),
+        guard("read links")
+      ),
+    saveLink: (l) => {
+      const key = keyOf(l.sourceUid)
+      return Effect.gen(function* () {
+        yield* sql`DELETE FROM links WHERE relationship_id = ${l.relationshipId} AND source_key = ${key}`
+        yield* sql`INSERT INTO links (relationship_id, source_key, source_uid, source_href, source_etag, target_href, target_etag, content_hash, sequence_number, updated_at)
+          VALUES (${l.relationshipId}, ${key}, ${l.sourceUid}, ${l.sourceHref}, ${l.sourceEtag}, ${l.targetHref}, ${l.targetEtag}, ${l.contentHash}, ${l.sequence}, ${Date.now()})`
+      }).pipe(sql.withTransaction, guard("save link"))
+    },
+    deleteLink: (relationshipId, sourceUid) =>
+      sql`DELETE FROM links WHERE relationship_id = ${relationshipId} AND source_key = ${keyOf(sourceUid)}`.pipe(
+        Effect.asVoid,
+        guard("delete link")
+      ),
+    quarantined: (calendarId) =>
+      sql`SELECT href, etag, reason FROM quarantine WHERE calendar_id = ${calendarId}`.pipe(
+        Effect.flatMap(decodeQuarantine),
+        guard("read quarantine")
+      ),
+    quarantine: (calendarId, item) => {
+      const key = keyOf(item.href)
+      return Effect.gen(function* () {
+        yield* sql`DELETE FROM quarantine WHERE calendar_id = ${calendarId} AND href_key = ${key}`
+        yield* sql`INSERT INTO quarantine (calendar_id, href_key, href, etag, reason, seen_at)
+          VALUES (${calendarId}, ${key}, ${item.href}, ${item.etag}, ${item.reason}, ${Date.now()})`
+      }).pipe(sql.withTransaction, guard("quarantine item"))
+    },
+    release: (calendarId, href) =>
+      sql`DELETE FROM quarantine WHERE calendar_id = ${calendarId} AND href_key = ${keyOf(href)}`.pipe(
+        Effect.asVoid,
+        guard("release item")
+      ),
+    recordConflict: (c) =>
+      sql`INSERT INTO conflicts (id, relationship_id, source_uid, target_href, detail, at)
+          VALUES (${randomUUID()}, ${c.relationshipId}, ${c.sourceUid}, ${c.targetHref}, ${c.detail}, ${Date.now()})`.pipe(
+        Effect.asVoid,
+        guard("record conflict")
+      ),
+    conflicts: (relationshipId) =>
+      sql`SELECT source_uid, detail FROM conflicts WHERE relationship_id = ${relationshipId} ORDER BY at`.pipe(
+        Effect.flatMap(
+          Schema.decodeUnknown(
+            Schema.Array(Schema.Struct({ source_uid: Schema.String, detail: Schema.String }))
+          )
+        ),
+        Effect.map((rows) => rows.map((r) => ({ sourceUid: r.source_uid, detail: r.detail }))),
+        guard("read conflicts")
+      ),
+    recordRun: (run) =>
+      sql`INSERT INTO sync_runs (id, calendar_id, started_at, finished_at, outcome, summary)
+          VALUES (${randomUUID()}, ${run.calendarId}, ${run.startedAt}, ${run.finishedAt}, ${run.outcome}, ${JSON.stringify(run.summary)})`.pipe(
+        Effect.asVoid,
+        guard("record run")
+      )
+  }
+})
+
+export const layer: Layer.Layer<SyncStore, never, SqlClient.SqlClient> = Layer.effect(SyncStore, make)

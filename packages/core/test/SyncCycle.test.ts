@@ -1,0 +1,392 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Option } from "effect"
+import { ContentHash, CopyMapping, EventModel, SyncStore } from "../src/index.js"
+import { Calendars, connect, engineLayer, event, policy, poll, syncBoth } from "./support/Harness.js"
+
+const setup = (opts: { twoWay?: boolean; markPrivate?: boolean } = {}) => {
+  const calendars = new Calendars()
+  const a = calendars.add("mem://a/")
+  const b = calendars.add("mem://b/")
+  const layer = engineLayer(calendars)
+  const rel = policy({ markPrivate: opts.markPrivate ?? false })
+  const run = <A, E>(
+    f: Effect.Effect<A, E, SyncStore.SyncStore | import("../src/index.js").CalendarProvider.ProviderRegistry>
+  ) =>
+    Effect.gen(function* () {
+      yield* connect({ a, b, policy: rel, twoWay: opts.twoWay ?? false })
+      return yield* f
+    }).pipe(Effect.provide(layer))
+  return { a, b, run, rel }
+}
+
+const expectedCopies = (
+  relationshipId: string,
+  rel: ReturnType<typeof policy>,
+  sources: ReadonlyArray<EventModel.EventResource>
+) => sources.map((r) => ContentHash.of(CopyMapping.copyOf(relationshipId, rel, r))).sort()
+
+const hashes = (resources: ReadonlyArray<EventModel.EventResource>) => resources.map(ContentHash.of).sort()
+
+describe("SyncCycle on in-memory calendars", () => {
+  it.effect("copies every event, and a second sync writes nothing", () => {
+    const { a, b, run, rel } = setup()
+    for (let i = 0; i < 5; i++) a.put(`e${i}.ics`, event(`meeting ${i}`))
+    return run(
+      Effect.gen(function* () {
+        const [first] = yield* syncBoth()
+        expect(first.created).toBe(5)
+        expect(hashes(b.resources())).toEqual(expectedCopies("a-to-b", rel, a.resources()))
+        const writes = b.writes
+        const [again, target] = yield* syncBoth()
+        expect(b.writes).toBe(writes)
+        expect(again.outcome).toBe("unchanged")
+        expect(target.created + target.updated + target.deleted).toBe(0)
+      })
+    )
+  })
+
+  it.effect("carries updates (with a higher SEQUENCE) and deletions", () => {
+    const { a, b, run, rel } = setup()
+    const one = a.put("one.ics", event("one"))
+    const two = a.put("two.ics", event("two"))
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        const original = a.items.get(one)?.resource
+        if (original === undefined) throw new Error("missing")
+        const changed = {
+          ...original,
+          master: Option.map(original.master, (m) => ({ ...m, summary: Option.some("one, moved") }))
+        }
+        a.put("one.ics", changed)
+        a.delete(two)
+        const [report] = yield* syncBoth()
+        expect(report.updated).toBe(1)
+        expect(report.deleted).toBe(1)
+        expect(b.items.size).toBe(1)
+        const copy = b.resources()[0]
+        expect(Option.flatMap(copy?.master ?? Option.none(), (m) => m.summary)).toEqual(
+          Option.some("one, moved")
+        )
+        expect(Option.map(copy?.master ?? Option.none(), (m) => m.sequence)).toEqual(Option.some(1))
+        expect(hashes(b.resources())).toEqual(expectedCopies("a-to-b", rel, a.resources()))
+      })
+    )
+  })
+
+  it.effect("a private copy is a Busy block with no details", () => {
+    const { a, b, run } = setup({ markPrivate: true })
+    a.put(
+      "secret.ics",
+      event("Doctor appointment", {
+        description: Option.some("bring the referral letter"),
+        location: Option.some("Elm Street clinic"),
+        attendees: [
+          {
+            address: "mailto:doctor@clinic.example",
+            name: Option.some("Dr Who"),
+            scheduleAgent: Option.none()
+          }
+        ]
+      })
+    )
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        const copy = JSON.stringify(b.resources())
+        for (const secret of ["Doctor", "referral", "Elm Street", "doctor@clinic", "Dr Who"])
+          expect(copy).not.toContain(secret)
+        expect(copy).toContain("Busy")
+      })
+    )
+  })
+
+  it.effect("a rejected sync token means one merge against the links: no duplicates, no writes", () => {
+    const { a, b, run } = setup()
+    for (let i = 0; i < 4; i++) a.put(`e${i}.ics`, event(`e${i}`))
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        a.put("new.ics", event("new one"))
+        a.faults.tokenInvalid = 1
+        const writes = b.writes
+        const report = yield* poll("A")
+        expect(report.fullResync).toBe(true)
+        expect(report.created).toBe(1)
+        expect(b.writes - writes).toBe(1)
+        expect(b.items.size).toBe(5)
+        const next = yield* poll("A")
+        expect(next.fullResync).toBe(false)
+      })
+    )
+  })
+
+  it.effect("a 412 on update refetches and retries exactly once", () => {
+    const { a, b, run } = setup()
+    const href = a.put("x.ics", event("x"))
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        const copyHref = [...b.items.keys()][0] ?? ""
+        const source = a.items.get(href)?.resource
+        if (source === undefined) throw new Error("missing")
+        a.put("x.ics", {
+          ...source,
+          master: Option.map(source.master, (m) => ({ ...m, summary: Option.some("x2") }))
+        })
+        b.faults.races.set(copyHref, 1)
+        const before = b.requests
+        const report = yield* poll("A")
+        expect(report.updated).toBe(1)
+        expect(report.conflicts).toBe(0)
+        // update (412), fetch of the current version, update again
+        expect(b.requests - before).toBe(3)
+      })
+    )
+  })
+
+  it.effect("a second 412 in a row is a recorded conflict, and the rest of the calendar syncs", () => {
+    const { a, b, run } = setup()
+    const href = a.put("x.ics", event("x"))
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        const copyHref = [...b.items.keys()][0] ?? ""
+        const source = a.items.get(href)?.resource
+        if (source === undefined) throw new Error("missing")
+        a.put("x.ics", {
+          ...source,
+          master: Option.map(source.master, (m) => ({ ...m, summary: Option.some("x2") }))
+        })
+        a.put("y.ics", event("y"))
+        b.faults.races.set(copyHref, 2)
+        const report = yield* poll("A")
+        expect(report.conflicts).toBe(1)
+        expect(report.created).toBe(1)
+        const store = yield* SyncStore.SyncStore
+        expect((yield* store.conflicts("a-to-b")).length).toBe(1)
+      })
+    )
+  })
+
+  it.effect("a sync killed in the middle converges on the next run without duplicates", () => {
+    const { a, b, run, rel } = setup()
+    for (let i = 0; i < 10; i++) a.put(`e${i}.ics`, event(`e${i}`))
+    return run(
+      Effect.gen(function* () {
+        b.faults.writesBeforeFailure = 4
+        const failed = yield* Effect.either(poll("A", { writeConcurrency: 1 }))
+        expect(failed._tag).toBe("Left")
+        expect(b.items.size).toBe(4)
+        b.faults.writesBeforeFailure = undefined
+        const report = yield* poll("A")
+        expect(report.created).toBe(6)
+        expect(hashes(b.resources())).toEqual(expectedCopies("a-to-b", rel, a.resources()))
+      })
+    )
+  })
+
+  it.effect("a copy written before a crash but never recorded is adopted, not duplicated", () => {
+    const { a, b, run, rel } = setup()
+    const source = event("lost ack")
+    a.put("lost.ics", source)
+    return run(
+      Effect.gen(function* () {
+        // The PUT landed, the process died before recording it: the copy sits at its deterministic name.
+        const { copyName } = yield* Effect.promise(() => import("../src/SyncPlanner.js"))
+        b.put(copyName("a-to-b", source.uid), CopyMapping.copyOf("a-to-b", rel, source))
+        const report = yield* poll("A")
+        expect(report.conflicts).toBe(0)
+        expect(b.items.size).toBe(1)
+        const again = yield* poll("A")
+        expect(again.outcome).toBe("unchanged")
+      })
+    )
+  })
+
+  it.effect("a source that suddenly lists nothing halts until a person confirms", () => {
+    const { a, b, run } = setup()
+    const hrefs = Array.from({ length: 6 }, (_, i) => a.put(`e${i}.ics`, event(`e${i}`)))
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        for (const h of hrefs) a.delete(h)
+        const halted = yield* poll("A")
+        expect(halted.halted.length).toBe(1)
+        expect(b.items.size).toBe(6)
+        const stillHalted = yield* poll("A")
+        expect(stillHalted.halted.length).toBe(1)
+        expect(b.items.size).toBe(6)
+        const confirmed = yield* poll("A", { confirmDeletes: true })
+        expect(confirmed.deleted).toBe(6)
+        expect(b.items.size).toBe(0)
+      })
+    )
+  })
+
+  it.effect("ordinary deletions of a few events pass the guard", () => {
+    const { a, b, run } = setup()
+    const hrefs = Array.from({ length: 10 }, (_, i) => a.put(`e${i}.ics`, event(`e${i}`)))
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        for (const h of hrefs.slice(0, 3)) a.delete(h)
+        const report = yield* poll("A")
+        expect(report.halted).toEqual([])
+        expect(b.items.size).toBe(7)
+      })
+    )
+  })
+
+  it.effect("two-way: each side's events appear on the other, copies are never copied back", () => {
+    const { a, b, run } = setup({ twoWay: true })
+    a.put("mine.ics", event("from a"))
+    b.put("theirs.ics", event("from b"))
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        yield* syncBoth()
+        expect(a.items.size).toBe(2)
+        expect(b.items.size).toBe(2)
+        const writes = a.writes + b.writes
+        yield* syncBoth()
+        yield* syncBoth()
+        expect(a.writes + b.writes).toBe(writes)
+      })
+    )
+  })
+
+  it.effect("two-way: a copy edited on the other side is put back, never copied back as an original", () => {
+    const { a, b, run } = setup({ twoWay: true })
+    a.put("mine.ics", event("from a"))
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        const [copy] = [...b.items.entries()]
+        if (copy === undefined) throw new Error("no copy")
+        b.put(copy[0].slice("mem://b/".length), {
+          ...copy[1].resource,
+          master: Option.map(copy[1].resource.master, (m) => ({ ...m, summary: Option.some("edited copy") }))
+        })
+        yield* syncBoth()
+        yield* syncBoth()
+        expect(a.items.size).toBe(1)
+        expect(b.items.size).toBe(1)
+        expect(JSON.stringify(b.resources())).not.toContain("edited copy")
+      })
+    )
+  })
+
+  it.effect("with the state lost, existing copies are adopted and never copied again", () => {
+    const calendars = new Calendars()
+    const a = calendars.add("mem://a/")
+    const b = calendars.add("mem://b/")
+    a.put("mine.ics", event("from a"))
+    b.put("theirs.ics", event("from b"))
+    const once = Effect.gen(function* () {
+      yield* connect({ a, b, twoWay: true })
+      yield* syncBoth()
+      yield* syncBoth()
+    }).pipe(Effect.provide(engineLayer(calendars)))
+    return Effect.gen(function* () {
+      yield* once
+      // A fresh database: every item is unknown, copies included.
+      yield* once
+      expect(a.items.size).toBe(2)
+      expect(b.items.size).toBe(2)
+    })
+  })
+
+  it.effect("one-way: an edited copy is put back and a deleted copy is recreated", () => {
+    const { a, b, run } = setup()
+    a.put("one.ics", event("one"))
+    a.put("two.ics", event("two"))
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        const [first, second] = [...b.items.entries()]
+        if (first === undefined || second === undefined) throw new Error("missing copies")
+        b.put(first[0].slice("mem://b/".length), {
+          ...first[1].resource,
+          master: Option.map(first[1].resource.master, (m) => ({
+            ...m,
+            summary: Option.some("edited by hand")
+          }))
+        })
+        b.delete(second[0])
+        const report = yield* poll("B")
+        expect(report.updated).toBe(1)
+        expect(report.created).toBe(1)
+        expect(JSON.stringify(b.resources())).not.toContain("edited by hand")
+        expect(b.items.size).toBe(2)
+      })
+    )
+  })
+
+  it.effect("a malformed item is quarantined and the rest of the calendar syncs", () => {
+    const { a, b, run } = setup()
+    const bad = a.put("bad.ics", event("bad"))
+    a.put("good.ics", event("good"))
+    a.faults.bad.add(bad)
+    return run(
+      Effect.gen(function* () {
+        const [report] = yield* syncBoth()
+        expect(report.quarantined).toBe(1)
+        expect(report.created).toBe(1)
+        const store = yield* SyncStore.SyncStore
+        expect((yield* store.quarantined("A")).map((q) => q.href)).toEqual([bad])
+        expect(b.items.size).toBe(1)
+      })
+    )
+  })
+
+  it.effect("an item listed but missing when fetched is retried next poll, never deleted", () => {
+    const { a, b, run } = setup()
+    a.put("one.ics", event("one"))
+    const late = a.put("late.ics", event("late"))
+    a.faults.missing.add(late)
+    return run(
+      Effect.gen(function* () {
+        const first = yield* poll("A")
+        expect(first.outcome).toBe("incomplete")
+        expect(b.items.size).toBe(1)
+        a.faults.missing.clear()
+        const second = yield* poll("A")
+        expect(second.created).toBe(1)
+        expect(b.items.size).toBe(2)
+      })
+    )
+  })
+
+  it.effect("dry run plans without writing or moving the cursor", () => {
+    const { a, b, run } = setup()
+    a.put("one.ics", event("one"))
+    return run(
+      Effect.gen(function* () {
+        const report = yield* poll("A", { dryRun: true })
+        expect(report.created).toBe(1)
+        expect(b.items.size).toBe(0)
+        const store = yield* SyncStore.SyncStore
+        const cal = yield* store.calendar("A")
+        expect(Option.flatMap(cal, (c) => c.cursor)).toEqual(Option.none())
+      })
+    )
+  })
+
+  it.effect("events outside the sync window are not copied", () => {
+    const calendars = new Calendars()
+    const a = calendars.add("mem://a/")
+    const b = calendars.add("mem://b/")
+    a.put("soon.ics", event("soon"))
+    a.put(
+      "later.ics",
+      event("next year", { start: EventModel.utc(2027, 12, 1, 9), end: EventModel.utc(2027, 12, 1, 10) })
+    )
+    return Effect.gen(function* () {
+      yield* connect({ a, b, window: { pastDays: 7, futureDays: 30 } })
+      const report = yield* poll("A")
+      expect(report.created).toBe(1)
+      expect(b.items.size).toBe(1)
+    }).pipe(Effect.provide(engineLayer(calendars)))
+  })
+})

@@ -1,0 +1,142 @@
+import { describe, expect, it } from "@effect/vitest"
+import { EventModel, SyncPlan, SyncPlanner } from "../src/index.js"
+
+const resource = EventModel.makeResource(
+  EventModel.makeEvent({
+    uid: "u",
+    start: EventModel.utc(2026, 1, 1, 9),
+    end: EventModel.utc(2026, 1, 1, 10)
+  })
+)
+
+const link = (uid: string, href: string, hash = "h1"): SyncPlan.Link => ({
+  relationshipId: "r",
+  sourceUid: uid,
+  sourceHref: href,
+  sourceEtag: `"1"`,
+  targetHref: `t/${uid}`,
+  targetEtag: `"t1"`,
+  contentHash: hash,
+  sequence: 0
+})
+
+const source = (uid: string, href: string, hash = "h1", etag = `"1"`): SyncPlanner.SourceEvent => ({
+  href,
+  etag,
+  uid,
+  isCopy: false,
+  inWindow: true,
+  copy: resource,
+  hash
+})
+
+const noGuard = { ...SyncPlanner.defaultGuard }
+const tags = (plan: SyncPlan.Plan) => plan.actions.map((a) => a._tag)
+
+describe("planSource", () => {
+  it("names copies deterministically and differently per relationship", () => {
+    expect(SyncPlanner.copyName("r", "u")).toBe(SyncPlanner.copyName("r", "u"))
+    expect(SyncPlanner.copyName("r", "u")).not.toBe(SyncPlanner.copyName("r2", "u"))
+    expect(SyncPlanner.copyName("r", "weird/uid ü")).toMatch(/^almanac-[0-9a-f]{32}\.ics$/)
+  })
+
+  it("creates new, updates changed, skips unchanged, deletes gone", () => {
+    const plan = SyncPlanner.planSource({
+      relationshipId: "r",
+      links: [
+        link("same", "s/same"),
+        link("changed", "s/changed"),
+        link("gone", "s/gone"),
+        link("kept", "s/kept")
+      ],
+      view: { complete: false, listed: [], deleted: ["s/gone"] },
+      events: [source("new", "s/new"), source("same", "s/same"), source("changed", "s/changed", "h2", `"2"`)],
+      guard: noGuard
+    })
+    expect(SyncPlan.count(plan.actions)).toEqual({ create: 1, update: 1, delete: 1, track: 0, skip: 1 })
+    const update = plan.actions.find((a) => a._tag === "Update")
+    expect(update?._tag === "Update" ? update.sequence : -1).toBe(1)
+  })
+
+  it("takes a UID at a new href for a rename, not a delete and a create", () => {
+    const plan = SyncPlanner.planSource({
+      relationshipId: "r",
+      links: [link("u", "s/old")],
+      view: { complete: true, listed: [{ href: "s/new", etag: `"1"` }], deleted: [] },
+      events: [source("u", "s/new")],
+      guard: noGuard
+    })
+    expect(tags(plan)).toEqual(["Track"])
+  })
+
+  it("never copies a copy, and copies only inside the window", () => {
+    const plan = SyncPlanner.planSource({
+      relationshipId: "r",
+      links: [],
+      view: { complete: false, listed: [], deleted: [] },
+      events: [
+        { ...source("c", "s/c"), isCopy: true },
+        { ...source("far", "s/far"), inWindow: false }
+      ],
+      guard: noGuard
+    })
+    expect(plan.actions).toEqual([
+      { _tag: "Skip", href: "s/c", reason: "is-a-copy" },
+      { _tag: "Skip", href: "s/far", reason: "outside-window" }
+    ])
+  })
+
+  it("halts when most events vanish at once, and lets a confirmed run through", () => {
+    const links = Array.from({ length: 10 }, (_, i) => link(`u${i}`, `s/${i}`))
+    const view = {
+      complete: true,
+      listed: links.slice(0, 4).map((l) => ({ href: l.sourceHref, etag: `"1"` })),
+      deleted: []
+    }
+    const halted = SyncPlanner.planSource({ relationshipId: "r", links, view, events: [], guard: noGuard })
+    expect(halted.halted?.deletes).toBe(6)
+    expect(halted.actions).toEqual([])
+    const confirmed = SyncPlanner.planSource({
+      relationshipId: "r",
+      links,
+      view,
+      events: [],
+      guard: { ...noGuard, confirmed: true }
+    })
+    expect(SyncPlan.count(confirmed.actions).delete).toBe(6)
+  })
+
+  it("lets a single deletion through even when it empties a one-event calendar", () => {
+    const plan = SyncPlanner.planSource({
+      relationshipId: "r",
+      links: [link("only", "s/only")],
+      view: { complete: true, listed: [], deleted: [] },
+      events: [],
+      guard: noGuard
+    })
+    expect(plan.halted).toBeUndefined()
+    expect(tags(plan)).toEqual(["Delete"])
+  })
+})
+
+describe("planTarget", () => {
+  it("puts back an edited copy, tracks a copy whose etag changed without its content, recreates a deleted one", () => {
+    const links = [link("edited", "s/edited"), link("touched", "s/touched"), link("deleted", "s/deleted")]
+    const plan = SyncPlanner.planTarget({
+      relationshipId: "r",
+      links,
+      view: { complete: false, listed: [], deleted: ["t/deleted"] },
+      observed: [
+        { href: "t/edited", etag: `"t2"`, hash: "other" },
+        { href: "t/touched", etag: `"t2"`, hash: "h1" }
+      ],
+      originals: new Map([
+        ["s/edited", source("edited", "s/edited")],
+        ["s/deleted", source("deleted", "s/deleted")]
+      ])
+    })
+    expect(tags(plan).sort()).toEqual(["Create", "Track", "Update"])
+    const update = plan.actions.find((a) => a._tag === "Update")
+    expect(update?._tag === "Update" ? update.link.targetEtag : "").toBe(`"t2"`)
+  })
+})
