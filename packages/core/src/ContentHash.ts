@@ -38,6 +38,15 @@ const attendee = (a: EventModel.Attendee): Json => [
   opt(a.scheduleAgent, (s) => s)
 ]
 
+/** Rule parts in a fixed order, so `COUNT=3;FREQ=DAILY` and `FREQ=DAILY;COUNT=3` hash alike. */
+const rule = (text: string): Json =>
+  text
+    .split(";")
+    .map((p) => p.trim().toUpperCase())
+    .filter((p) => p !== "")
+    .sort()
+    .join(";")
+
 const sortedStrings = (xs: ReadonlyArray<Json>): ReadonlyArray<Json> =>
   xs.map((x) => JSON.stringify(x)).sort()
 
@@ -49,7 +58,7 @@ const event = (e: EventModel.VEvent): Json => [
   opt(e.location, (s) => s),
   dateValue(e.start),
   dateValue(e.end),
-  opt(e.rrule, (s) => s),
+  opt(e.rrule, rule),
   sortedStrings(e.rdates.map(dateValue)),
   sortedStrings(e.exdates.map(dateValue)),
   opt(e.status, (s) => s),
