@@ -10,28 +10,18 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
-import {
-  type CalDavError,
-  EtagMismatch,
-  NotFound,
-  ProtocolError,
-  RateLimited,
-  Rejected,
-  TokenInvalid,
-  Transient,
-  UidConflict,
-  Unauthorized
-} from "./CalDavError.js"
+import * as Schema from "effect/Schema"
+import { type CalDavError, ProtocolError } from "./CalDavError.js"
 import type { DiscoveryResult } from "./Discovery.js"
 import * as Calendars from "./internal/calendars.js"
+import { type Call, classify, conditionElements, ok, protocolError } from "./internal/classify.js"
 import * as Exchange from "./internal/exchange.js"
 import * as Multistatus from "./internal/multistatus.js"
 import { type PropName, prop } from "./internal/props.js"
 import * as Requests from "./internal/requests.js"
-import * as RetryAfter from "./internal/retryAfter.js"
 import * as Xml from "./internal/xml.js"
 
-export type { CalendarInfo, DiscoveryResult } from "./Discovery.js"
+export { CalendarInfo, DiscoveryResult } from "./Discovery.js"
 
 export interface BasicAuth {
   readonly user: string
@@ -50,35 +40,42 @@ export interface ClientOptions {
   readonly maxRedirects?: number | undefined
 }
 
-export interface CollectionState {
-  readonly ctag: Option.Option<string>
-  readonly syncToken: Option.Option<string>
-}
+const OptionalText = Schema.OptionFromNullOr(Schema.String)
 
-export interface ItemRef {
-  readonly href: string
+export const CollectionState = Schema.Struct({
+  ctag: OptionalText,
+  syncToken: OptionalText
+})
+export interface CollectionState extends Schema.Schema.Type<typeof CollectionState> {}
+
+export const ItemRef = Schema.Struct({
+  href: Schema.String,
   /** As the server sent it, quotes included; "" when a server listed a member without one. */
-  readonly etag: string
-}
+  etag: Schema.String
+})
+export interface ItemRef extends Schema.Schema.Type<typeof ItemRef> {}
 
-export interface Item {
-  readonly href: string
-  readonly etag: string
+export const Item = Schema.Struct({
+  href: Schema.String,
+  etag: Schema.String,
   /** iCalendar text. */
-  readonly data: string
-}
+  data: Schema.String
+})
+export interface Item extends Schema.Schema.Type<typeof Item> {}
 
-export interface SyncDelta {
-  readonly changed: ReadonlyArray<ItemRef>
-  readonly deleted: ReadonlyArray<string>
-  readonly token: string
-}
+export const SyncDelta = Schema.Struct({
+  changed: Schema.Array(ItemRef),
+  deleted: Schema.Array(Schema.String),
+  token: Schema.String
+})
+export interface SyncDelta extends Schema.Schema.Type<typeof SyncDelta> {}
 
-export interface MultigetResult {
-  readonly found: ReadonlyArray<Item>
+export const MultigetResult = Schema.Struct({
+  found: Schema.Array(Item),
   /** Requested hrefs the server did not return: "not there now", which is not the same as deleted. */
-  readonly missing: ReadonlyArray<string>
-}
+  missing: Schema.Array(Schema.String)
+})
+export interface MultigetResult extends Schema.Schema.Type<typeof MultigetResult> {}
 
 export type WritePrecondition =
   | { readonly _tag: "Create" }
@@ -87,13 +84,14 @@ export type WritePrecondition =
 export const Create: WritePrecondition = { _tag: "Create" }
 export const Update = (etag: string): WritePrecondition => ({ _tag: "Update", etag })
 
-export interface ExchangeStats {
-  readonly requests: number
+export const ExchangeStats = Schema.Struct({
+  requests: Schema.Number,
   /** Request bodies plus an estimate of request lines and headers. */
-  readonly bytesSent: number
+  bytesSent: Schema.Number,
   /** Response bodies plus an estimate of status lines and headers. */
-  readonly bytesReceived: number
-}
+  bytesReceived: Schema.Number
+})
+export interface ExchangeStats extends Schema.Schema.Type<typeof ExchangeStats> {}
 
 export interface CalDavClientShape {
   /** From a server, principal, home or calendar URL to the event calendars of the account. */
@@ -143,80 +141,6 @@ export class CalDavClient extends Context.Tag("@almanac/caldav/CalDavClient")<
 >() {}
 
 // ---------------------------------------------------------------------------------------------
-
-interface Call {
-  readonly method: string
-  readonly url: string
-  /** The sync token this request carried, if any: its rejection is TokenInvalid whatever the status. */
-  readonly token?: string | undefined
-}
-
-const ok = (status: number) => status >= 200 && status < 300
-
-const excerpt = (body: string): string => {
-  const flat = body
-    .replace(/<[^>]*>/g, " ")
-    .replace(/\s+/g, " ")
-    .trim()
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat
-}
-
-const conditionElements = (body: string): ReadonlyArray<Xml.XmlElement> => {
-  if (!body.includes("<")) return []
-  const root = Xml.parse(body)
-  if (Either.isLeft(root)) return []
-  const found: Array<Xml.XmlElement> = []
-  const walk = (el: Xml.XmlElement): void => {
-    if (Xml.is(el, Xml.DAV, "error")) found.push(...el.children)
-    else for (const c of el.children) walk(c)
-  }
-  walk(root.right)
-  return found
-}
-
-/** Turns a non-success answer into the error a caller acts on. */
-export const classify = (call: Call, res: Exchange.RawResponse, now: number = Date.now()): CalDavError => {
-  const base = { method: call.method, url: Exchange.displayUrl(call.url) }
-  const status = res.status
-  const conditions = conditionElements(res.body)
-  const names = conditions.map((c) => c.name)
-  if (status === 401) return new Unauthorized({ ...base, status })
-  if (status === 429 || status === 503) {
-    return new RateLimited({ ...base, status, retryAfter: RetryAfter.parse(res.headers["retry-after"], now) })
-  }
-  const uid = conditions.find((c) => Xml.is(c, Xml.CALDAV, "no-uid-conflict"))
-  if (uid !== undefined) {
-    return new UidConflict({
-      ...base,
-      status,
-      existing: Option.flatMap(Multistatus.text(Xml.find(uid, Xml.DAV, "href")), (h) =>
-        Multistatus.resolveHref(h, res.url)
-      )
-    })
-  }
-  if (
-    call.token !== undefined &&
-    !names.includes("supported-report") &&
-    (names.includes("valid-sync-token") || [400, 403, 409, 410, 500].includes(status))
-  ) {
-    return new TokenInvalid({ ...base, status, token: call.token })
-  }
-  if (status === 412) return new EtagMismatch({ ...base, status })
-  if (status === 404 || status === 410) return new NotFound({ ...base, status })
-  if (status >= 500 || status === 408) {
-    return new Transient({ ...base, status: Option.some(status), reason: `server answered ${status}` })
-  }
-  if (status >= 400) return new Rejected({ ...base, status, conditions: names, detail: excerpt(res.body) })
-  return new ProtocolError({ ...base, status: Option.some(status), reason: `unexpected status ${status}` })
-}
-
-const protocolError = (call: Call, res: Exchange.RawResponse, reason: string) =>
-  new ProtocolError({
-    method: call.method,
-    url: Exchange.displayUrl(call.url),
-    status: Option.some(res.status),
-    reason
-  })
 
 /** Path and query of an absolute URL, the form every server accepts inside `<href>`. */
 const pathOf = (url: string): string => {
@@ -485,8 +409,9 @@ export const make = (
       Effect.gen(function* () {
         const res = yield* send({ method: "GET", url: href }, { headers: { accept: "text/calendar" } })
         const etag = res.headers.etag
+        // the href asked for, not where a redirect led: callers key items by the href they hold
         return {
-          href: res.url,
+          href: new URL(href).href,
           etag: etag ?? (yield* etagByPropfind(href)),
           data: res.body
         } satisfies Item

@@ -3,39 +3,44 @@
  * events. Inbox, outbox, notification collections and VTODO-only lists (iCloud Reminders) are
  * left out.
  */
-import type * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 
-export interface CalendarInfo {
+/** Absent values travel as `null` in JSON (for the CLI's --json) and are `Option` in code. */
+const OptionalText = Schema.OptionFromNullOr(Schema.String)
+
+export const CalendarInfo = Schema.Struct({
   /** Absolute URL of the calendar collection. */
-  readonly url: string
-  readonly displayName: Option.Option<string>
+  url: Schema.String,
+  displayName: OptionalText,
   /** As the server gives it, typically "#RRGGBB" or "#RRGGBBAA". */
-  readonly color: Option.Option<string>
-  readonly ctag: Option.Option<string>
-  readonly syncToken: Option.Option<string>
+  color: OptionalText,
+  ctag: OptionalText,
+  syncToken: OptionalText,
   /**
    * Component types the calendar accepts. A server that does not list them accepts every type
    * (RFC 4791 §5.2.3); we then report VEVENT, VTODO and VJOURNAL.
    */
-  readonly components: ReadonlyArray<string>
+  components: Schema.Array(Schema.String),
   /** Local names of the REPORTs the collection supports, e.g. "sync-collection", "calendar-multiget". */
-  readonly supportedReports: ReadonlyArray<string>
+  supportedReports: Schema.Array(Schema.String),
   /**
    * Local names of the current user's privileges, with aggregates expanded ("all" implies "read"
    * and "write", "write" implies "write-content", "bind", "unbind"). Empty when the server did
    * not say.
    */
-  readonly privileges: ReadonlyArray<string>
-}
+  privileges: Schema.Array(Schema.String)
+})
+export interface CalendarInfo extends Schema.Schema.Type<typeof CalendarInfo> {}
 
-export interface DiscoveryResult {
+export const DiscoveryResult = Schema.Struct({
   /** The current-user-principal URL; the URL discovery settled on when the server names none. */
-  readonly principal: string
+  principal: Schema.String,
   /** The calendar home; for a URL that is already a calendar, the home its principal names, or its parent. */
-  readonly home: string
+  home: Schema.String,
   /** Calendars that accept VEVENT. */
-  readonly calendars: ReadonlyArray<CalendarInfo>
-}
+  calendars: Schema.Array(CalendarInfo)
+})
+export interface DiscoveryResult extends Schema.Schema.Type<typeof DiscoveryResult> {}
 
 export const supportsEvents = (calendar: CalendarInfo): boolean => calendar.components.includes("VEVENT")
 

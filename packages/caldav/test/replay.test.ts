@@ -64,6 +64,21 @@ describe("iCloud replay", () => {
     })
   )
 
+  it.effect("without /.well-known/caldav, discovery asks the server URL itself", () =>
+    Effect.gen(function* () {
+      const c = yield* client()
+      const mark = replay.seen.length
+      const found = yield* c.discover(replay.url("caldav2.icloud.test", "/"))
+      expect(found.calendars).toHaveLength(2)
+      expect(seenSince(mark).map((r) => `${r.host}${r.path}`)).toEqual([
+        "caldav2.icloud.test/.well-known/caldav",
+        "caldav2.icloud.test/",
+        "caldav2.icloud.test/123456789/principal/",
+        "p180-caldav.icloud.test/123456789/calendars/"
+      ])
+    })
+  )
+
   it.effect("a redirect to a partition host of the same domain keeps the credentials", () =>
     Effect.gen(function* () {
       const c = yield* client()

@@ -11,7 +11,14 @@ const prefixes: ReadonlyArray<readonly [string, string]> = [
   ["a", APPLE_ICAL]
 ]
 
-const declarations = prefixes.map(([p, ns]) => `xmlns:${p}="${ns}"`).join(" ")
+const allDeclarations = prefixes.map(([p, ns]) => `xmlns:${p}="${ns}"`).join(" ")
+
+/** Only the namespaces a body uses: the ctag poll runs every few minutes per calendar, bytes add up. */
+const declarationsFor = (props: ReadonlyArray<PropName>): string =>
+  prefixes
+    .filter(([p, ns]) => p === "d" || props.some(([n]) => n === ns))
+    .map(([p, ns]) => `xmlns:${p}="${ns}"`)
+    .join(" ")
 
 const qname = ([ns, name]: PropName): string => {
   const p = prefixes.find(([, uri]) => uri === ns)
@@ -24,14 +31,14 @@ const propList = (props: ReadonlyArray<PropName>): string =>
 const head = '<?xml version="1.0" encoding="utf-8"?>'
 
 export const propfind = (props: ReadonlyArray<PropName>): string =>
-  `${head}<d:propfind ${declarations}>${propList(props)}</d:propfind>`
+  `${head}<d:propfind ${declarationsFor(props)}>${propList(props)}</d:propfind>`
 
 export const syncCollection = (token: string, props: ReadonlyArray<PropName>): string =>
-  `${head}<d:sync-collection ${declarations}><d:sync-token>${escapeText(token)}</d:sync-token>` +
+  `${head}<d:sync-collection ${declarationsFor(props)}><d:sync-token>${escapeText(token)}</d:sync-token>` +
   `<d:sync-level>1</d:sync-level>${propList(props)}</d:sync-collection>`
 
 export const calendarMultiget = (paths: ReadonlyArray<string>, props: ReadonlyArray<PropName>): string =>
-  `${head}<c:calendar-multiget ${declarations}>${propList(props)}` +
+  `${head}<c:calendar-multiget ${allDeclarations}>${propList(props)}` +
   `${paths.map((p) => `<d:href>${escapeText(p)}</d:href>`).join("")}</c:calendar-multiget>`
 
 /** UTC date-time in the iCalendar basic format CalDAV time-range wants: 20260101T000000Z */
@@ -45,7 +52,7 @@ export const calendarQuery = (
   range: { readonly start: Date; readonly end: Date },
   props: ReadonlyArray<PropName>
 ) =>
-  `${head}<c:calendar-query ${declarations}>${propList(props)}<c:filter><c:comp-filter name="VCALENDAR">` +
+  `${head}<c:calendar-query ${allDeclarations}>${propList(props)}<c:filter><c:comp-filter name="VCALENDAR">` +
   `<c:comp-filter name="VEVENT"><c:time-range start="${icalUtc(range.start)}" end="${icalUtc(range.end)}"/>` +
   `</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>`
 
@@ -64,5 +71,5 @@ export const mkcalendar = (props: {
     )
   }
   if (parts.length === 0) return undefined
-  return `${head}<c:mkcalendar ${declarations}><d:set><d:prop>${parts.join("")}</d:prop></d:set></c:mkcalendar>`
+  return `${head}<c:mkcalendar ${allDeclarations}><d:set><d:prop>${parts.join("")}</d:prop></d:set></c:mkcalendar>`
 }

@@ -126,8 +126,9 @@ export const startReplay = (): Promise<Replay & { readonly close: () => Promise<
         return
       }
 
-      if (host === "caldav.icloud.test") {
-        if (path === "/.well-known/caldav") {
+      if (host === "caldav.icloud.test" || host === "caldav2.icloud.test") {
+        // caldav2 offers no /.well-known/caldav: the client must fall back to the URL it was given
+        if (path === "/.well-known/caldav" && host === "caldav.icloud.test") {
           res.writeHead(301, { location: "/" })
           res.end()
           return
