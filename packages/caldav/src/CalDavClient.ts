@@ -411,7 +411,7 @@ export const make = (
         const etag = res.headers.etag
         // the href asked for, not where a redirect led: callers key items by the href they hold
         return {
-          href: new URL(href).href,
+          href: res.requestedUrl,
           etag: etag ?? (yield* etagByPropfind(href)),
           data: res.body
         } satisfies Item
@@ -424,42 +424,35 @@ export const make = (
       e._tag === "NotFound" ||
       (e._tag === "Transient" && Option.isSome(e.status))
 
+    /** `hrefs` are absolute here; found items carry the href as asked, whatever encoding the server echoes. */
     const multigetBatch = (
       calendarUrl: string,
       hrefs: ReadonlyArray<string>
     ): Effect.Effect<MultigetResult, CalDavError> =>
-      report(
-        calendarUrl,
-        "1",
-        Requests.calendarMultiget(
-          hrefs.map((h) => pathOf(new URL(h, calendarUrl).href)),
-          itemProps
-        )
-      ).pipe(
+      report(calendarUrl, "1", Requests.calendarMultiget(hrefs.map(pathOf), itemProps)).pipe(
         Effect.map(({ ms, res }) => {
           const byKey = new Map<string, Item>()
-          for (const item of itemsOf(ms, calendarUrl, res.url))
+          for (const item of itemsOf(ms, calendarUrl, res.url)) {
             byKey.set(Multistatus.sameResourceKey(item.href), item)
+          }
           const found: Array<Item> = []
           const missing: Array<string> = []
-          for (const h of hrefs) {
-            const item = byKey.get(Multistatus.sameResourceKey(new URL(h, calendarUrl).href))
-            if (item === undefined) missing.push(h)
-            else found.push(item)
+          for (const href of hrefs) {
+            const item = byKey.get(Multistatus.sameResourceKey(href))
+            if (item === undefined) missing.push(href)
+            else found.push({ ...item, href })
           }
           return { found, missing }
         }),
         Effect.catchIf(splittable, (e) => {
           const [first] = hrefs
           if (first === undefined) return Effect.fail(e)
-          if (hrefs.length === 1) return single(calendarUrl, first)
+          if (hrefs.length === 1) return single(first)
           const mid = Math.ceil(hrefs.length / 2)
           // A half of one href goes straight to GET: a multiget of one would fail the same way.
           const part = (slice: ReadonlyArray<string>) => {
             const [only] = slice
-            return slice.length === 1 && only !== undefined
-              ? single(calendarUrl, only)
-              : multigetBatch(calendarUrl, slice)
+            return slice.length === 1 && only !== undefined ? single(only) : multigetBatch(calendarUrl, slice)
           }
           return Effect.zipWith(
             part(hrefs.slice(0, mid)),
@@ -472,18 +465,32 @@ export const make = (
         })
       )
 
-    const single = (calendarUrl: string, href: string): Effect.Effect<MultigetResult, CalDavError> =>
-      get(new URL(href, calendarUrl).href).pipe(
+    const single = (href: string): Effect.Effect<MultigetResult, CalDavError> =>
+      get(href).pipe(
         Effect.map((item): MultigetResult => ({ found: [item], missing: [] })),
         Effect.catchTag("NotFound", () => Effect.succeed<MultigetResult>({ found: [], missing: [href] }))
       )
 
     const multiget = (calendarUrl: string, hrefs: ReadonlyArray<string>) =>
       Effect.gen(function* () {
+        const absolute = yield* Effect.forEach(hrefs, (h) =>
+          Option.match(Multistatus.resolveHref(h, calendarUrl), {
+            onNone: () =>
+              Effect.fail(
+                new ProtocolError({
+                  method: "REPORT",
+                  url: Exchange.displayUrl(calendarUrl),
+                  status: Option.none(),
+                  reason: `not a usable href: ${JSON.stringify(h)}`
+                })
+              ),
+            onSome: Effect.succeed
+          })
+        )
         const found: Array<Item> = []
         const missing: Array<string> = []
-        for (let i = 0; i < hrefs.length; i += batchSize) {
-          const r = yield* multigetBatch(calendarUrl, hrefs.slice(i, i + batchSize))
+        for (let i = 0; i < absolute.length; i += batchSize) {
+          const r = yield* multigetBatch(calendarUrl, absolute.slice(i, i + batchSize))
           found.push(...r.found)
           missing.push(...r.missing)
         }

@@ -189,6 +189,7 @@ const checks: Record<string, () => void> = {
       {
         method: "REPORT",
         url: `${PARTITION}1/calendars/c/`,
+        requestedUrl: `${PARTITION}1/calendars/c/`,
         status: raw.status,
         headers: raw.headers,
         body: raw.body

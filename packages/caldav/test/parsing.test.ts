@@ -183,6 +183,7 @@ describe("status to error", () => {
   const res = (status: number, body = "", headers: Record<string, string> = {}) => ({
     method: "REPORT",
     url: "https://dav.example.com/cal/",
+    requestedUrl: "https://dav.example.com/cal/",
     status,
     headers,
     body

@@ -40,6 +40,8 @@ export interface RawResponse {
   readonly method: string
   /** Final URL after redirects: relative hrefs resolve against it. */
   readonly url: string
+  /** The URL first asked for, normalised. */
+  readonly requestedUrl: string
   readonly status: number
   readonly headers: Readonly<Record<string, string | undefined>>
   readonly body: string
@@ -84,7 +86,8 @@ export const make = (settings: Settings): Effect.Effect<Exchanger, never, HttpCl
       method: string,
       target: URL,
       request: RawRequest,
-      withAuth: boolean
+      withAuth: boolean,
+      requestedUrl: string
     ): Effect.Effect<RawResponse, Transient | ProtocolError> => {
       const shown = displayUrl(target.href)
       const headers: Record<string, string> = { ...request.headers }
@@ -143,6 +146,7 @@ export const make = (settings: Settings): Effect.Effect<Exchanger, never, HttpCl
         return {
           method,
           url: target.href,
+          requestedUrl,
           status: res.status,
           headers: res.headers,
           body: new TextDecoder("utf-8").decode(bytes)
@@ -176,10 +180,11 @@ export const make = (settings: Settings): Effect.Effect<Exchanger, never, HttpCl
       Effect.gen(function* () {
         const anchor = yield* parseUrl(request.method, request.anchor ?? request.url)
         let target = yield* parseUrl(request.method, request.url)
+        const requested = target.href
         let method = request.method
         let current: RawRequest = request
         for (let hop = 0; ; hop++) {
-          const res = yield* once(method, target, current, mayCarryCredentials(anchor, target))
+          const res = yield* once(method, target, current, mayCarryCredentials(anchor, target), requested)
           const location = res.headers.location
           if (!redirectStatuses.has(res.status) || location === undefined) return res
           if (hop >= settings.maxRedirects) {
