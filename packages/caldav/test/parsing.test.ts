@@ -216,6 +216,8 @@ describe("status to error", () => {
     )
     expect(classify({ method: "PUT", url: BASE }, res(403, body))._tag).toBe("UidConflict")
     expect(classify({ method: "PUT", url: BASE }, res(412))._tag).toBe("EtagMismatch")
+    const invalid = `<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:valid-calendar-data/></D:error>`
+    expect(classify({ method: "PUT", url: BASE }, res(412, invalid))._tag).toBe("Rejected")
   })
 
   it("maps the rest and never shows user-info of the URL", () => {

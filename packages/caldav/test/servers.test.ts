@@ -135,6 +135,25 @@ describe.each(servers)("against $name", (server) => {
     })
   )
 
+  it.effect("invalid iCalendar data is Rejected, not mistaken for an etag problem", () =>
+    Effect.gen(function* () {
+      const c = yield* client()
+      const cal = yield* freshCalendar(c)
+      const err = yield* Effect.flip(c.put(`${cal}${unique("bad")}.ics`, "garbage", CalDavClient.Create))
+      expect(err._tag).toBe("Rejected")
+    })
+  )
+
+  it.effect("mkcalendar over an existing collection is Rejected with resource-must-be-null", () =>
+    Effect.gen(function* () {
+      const c = yield* client()
+      const cal = yield* freshCalendar(c)
+      const err = yield* Effect.flip(c.mkcalendar(cal))
+      expect(err._tag).toBe("Rejected")
+      if (err._tag === "Rejected") expect(err.conditions).toContain("resource-must-be-null")
+    })
+  )
+
   it.effect("remove deletes with If-Match, after which get is NotFound", () =>
     Effect.gen(function* () {
       const c = yield* client()

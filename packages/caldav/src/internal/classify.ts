@@ -75,7 +75,9 @@ export const classify = (call: Call, res: RawResponse, now: number = Date.now())
   ) {
     return new TokenInvalid({ ...base, status, token: call.token })
   }
-  if (status === 412) return new EtagMismatch({ ...base, status })
+  // A bare 412 is a failed If-Match / If-None-Match. A 412 that names a precondition is about the
+  // content (Xandikos: 207 around 412 valid-calendar-data), which a refetch would not fix.
+  if (status === 412 && names.length === 0) return new EtagMismatch({ ...base, status })
   if (status === 404 || status === 410) return new NotFound({ ...base, status })
   if (status >= 500 || status === 408) {
     return new Transient({ ...base, status: Option.some(status), reason: `server answered ${status}` })
