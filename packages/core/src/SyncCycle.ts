@@ -10,7 +10,7 @@ import * as ContentHash from "./ContentHash.js"
 import * as CopyMapping from "./CopyMapping.js"
 import type { EventResource } from "./EventModel.js"
 import * as Policy from "./Policy.js"
-import type { PollError } from "./ProviderError.js"
+import { type PollError, Transient } from "./ProviderError.js"
 import type { Action, Link, Plan } from "./SyncPlan.js"
 import * as SyncPlan from "./SyncPlan.js"
 import * as SyncPlanner from "./SyncPlanner.js"
@@ -57,6 +57,10 @@ interface Tally {
   updated: number
   deleted: number
   conflicts: number
+  /** Originals whose copy the target refused; quarantined until they change. */
+  refused: number
+  /** Writes that lost a race twice: the cursor stays so the next poll tries again. */
+  retry: number
 }
 
 type Found = Extract<Fetched, { _tag: "Found" }>
@@ -236,7 +240,7 @@ export const run = (
     }
 
     // 4. Write, recording each write as it lands.
-    const tally: Tally = { created: 0, updated: 0, deleted: 0, conflicts: 0 }
+    const tally: Tally = { created: 0, updated: 0, deleted: 0, conflicts: 0, refused: 0, retry: 0 }
     for (const { plan, target, relationship } of plans) {
       yield* Effect.forEach(plan.actions, (action) => execute(relationship, target, action, tally), {
         concurrency: options.writeConcurrency,
@@ -244,9 +248,10 @@ export const run = (
       })
     }
 
-    // 5. Move the cursor only when nothing it covers is left undone: a halted plan or an item the
-    //    server listed but did not return must be seen again from the same cursor.
-    const complete = halted.length === 0 && missing === 0
+    // 5. Move the cursor only when nothing it covers is left undone: a halted plan, an item the
+    //    server listed but did not return, or a write that lost its race twice must be seen again
+    //    from the same cursor. (Refused copies are not retried: their originals are quarantined.)
+    const complete = halted.length === 0 && missing === 0 && tally.retry === 0
     if (complete) yield* store.saveCursor(calendarId, Option.some(changes.cursor))
     yield* store.setHalted(calendarId, halted.length === 0 ? Option.none() : Option.some(halted.join("; ")))
     yield* store.recordPoll(calendarId, {
@@ -254,7 +259,15 @@ export const run = (
       error: Option.none(),
       reconciled: changes._tag === "Snapshot"
     })
-    return { ...base, ...tally, outcome: complete ? "synced" : "incomplete" } satisfies CycleReport
+    return {
+      ...base,
+      created: tally.created,
+      updated: tally.updated,
+      deleted: tally.deleted,
+      conflicts: tally.conflicts,
+      quarantined: base.quarantined + tally.refused,
+      outcome: complete ? "synced" : "incomplete"
+    } satisfies CycleReport
   })
 
 const openCalendar = (calendarId: string) =>
@@ -281,16 +294,53 @@ const execute = (
 ): Effect.Effect<void, PollError | StoreError, SyncStore> =>
   Effect.gen(function* () {
     const store = yield* SyncStore
-    const conflict = (sourceUid: string, targetHref: string, detail: string) =>
+    const record = (sourceUid: string, targetHref: string, detail: string) =>
       Effect.logWarning("conflict", relationship.id, targetHref, detail).pipe(
         Effect.zipRight(
           store.recordConflict({ relationshipId: relationship.id, sourceUid, targetHref, detail })
+        )
+      )
+    /** Lost a race twice: recorded, and tried again next poll from the same cursor. */
+    const conflict = (sourceUid: string, targetHref: string, detail: string) =>
+      record(sourceUid, targetHref, detail).pipe(
+        Effect.zipRight(
+          Effect.sync(() => {
+            tally.conflicts++
+            tally.retry++
+          })
+        )
+      )
+    /**
+     * The target will not take this copy (invalid for it, a UID it holds elsewhere, a name taken
+     * by something not ours). Retrying cannot help until the original changes, so the original is
+     * quarantined (by its etag) and the rest of the calendar goes on.
+     */
+    const refuse = (
+      original: { readonly uid: string; readonly href: string; readonly etag: string },
+      targetHref: string,
+      detail: string
+    ) =>
+      record(original.uid, targetHref, detail).pipe(
+        Effect.zipRight(
+          store.quarantine(relationship.sourceCalendarId, {
+            href: original.href,
+            etag: original.etag,
+            reason: `the target refused its copy: ${detail}`
+          })
         ),
         Effect.zipRight(
           Effect.sync(() => {
             tally.conflicts++
+            tally.refused++
           })
         )
+      )
+    const targetGone = (href: string) =>
+      Effect.fail(
+        new Transient({
+          calendar: target.calendarUrl,
+          detail: `the target calendar is not there (writing ${href})`
+        })
       )
     const currentVersion = (href: string) =>
       target.fetch([href]).pipe(
@@ -312,6 +362,7 @@ const execute = (
         })
       case "Create": {
         const body = withSequence(action.copy, 0)
+        const createdFrom = { uid: action.sourceUid, href: action.sourceHref, etag: action.sourceEtag }
         const created = yield* target.create(action.name, body).pipe(
           Effect.map(Option.some),
           Effect.catchTag("EtagMismatch", (e) =>
@@ -339,15 +390,14 @@ const execute = (
                   )
                 )
               }
-              yield* conflict(action.sourceUid, e.href, "another item already has the copy's name")
+              yield* refuse(createdFrom, e.href, "another item, not our copy, already has the copy's name")
               return Option.none()
             })
           ),
           Effect.catchTags({
-            UidConflict: (e) => conflict(action.sourceUid, e.href, e.detail).pipe(Effect.as(Option.none())),
-            Rejected: (e) => conflict(action.sourceUid, e.href, e.detail).pipe(Effect.as(Option.none())),
-            NotFound: (e) =>
-              conflict(action.sourceUid, e.href, "the target calendar is gone").pipe(Effect.as(Option.none()))
+            UidConflict: (e) => refuse(createdFrom, e.href, e.detail).pipe(Effect.as(Option.none())),
+            Rejected: (e) => refuse(createdFrom, e.href, e.detail).pipe(Effect.as(Option.none())),
+            NotFound: (e) => targetGone(e.href)
           })
         )
         if (Option.isNone(created)) return
@@ -366,6 +416,7 @@ const execute = (
       }
       case "Update": {
         const body = withSequence(action.copy, action.sequence)
+        const updatedFrom = { uid: action.link.sourceUid, href: action.sourceHref, etag: action.sourceEtag }
         const recreate = target.create(action.link.targetHref.split("/").pop() ?? "", body)
         const written = yield* target.update(action.link.targetHref, action.link.targetEtag, body).pipe(
           Effect.map(Option.some),
@@ -391,12 +442,9 @@ const execute = (
             UidConflict: (e) =>
               conflict(action.link.sourceUid, e.href, e.detail).pipe(Effect.as(Option.none())),
             Rejected: (e) => conflict(action.link.sourceUid, e.href, e.detail).pipe(Effect.as(Option.none())),
-            NotFound: (e) =>
-              conflict(action.link.sourceUid, e.href, "the target calendar is gone").pipe(
-                Effect.as(Option.none())
-              ),
+            NotFound: (e) => targetGone(e.href),
             EtagMismatch: (e) =>
-              conflict(action.link.sourceUid, e.href, "the copy's name is taken").pipe(
+              refuse(updatedFrom, e.href, "another item, not our copy, took the copy's name").pipe(
                 Effect.as(Option.none())
               )
           })

@@ -165,9 +165,48 @@ describe("SyncCycle on in-memory calendars", () => {
         expect(report.created).toBe(1)
         const store = yield* SyncStore.SyncStore
         expect((yield* store.conflicts("a-to-b")).length).toBe(1)
+        // The cursor stayed, so the next poll tries again and wins.
+        const retried = yield* poll("A")
+        expect(retried.updated).toBe(1)
+        expect(JSON.stringify(b.resources())).toContain("x2")
       })
     )
   })
+
+  it.effect(
+    "a copy the target refuses quarantines its original; the rest syncs; a changed original is tried again",
+    () => {
+      const { a, b, run } = setup()
+      const href = a.put("refused.ics", event("refused"))
+      a.put("fine.ics", event("fine"))
+      b.faults.refuse.add("refused")
+      return run(
+        Effect.gen(function* () {
+          const first = yield* poll("A")
+          expect([first.created, first.quarantined, first.outcome]).toEqual([1, 1, "synced"])
+          const store = yield* SyncStore.SyncStore
+          expect((yield* store.quarantined("A")).map((q) => q.href)).toEqual([href])
+          // Not retried while the original is unchanged…
+          const writes = b.requests
+          a.put("other.ics", event("other"))
+          yield* poll("A")
+          expect(b.requests - writes).toBe(1)
+          // …and tried again once it changes.
+          b.faults.refuse.clear()
+          const original = a.items.get(href)?.resource
+          if (original === undefined) throw new Error("missing")
+          a.put("refused.ics", {
+            ...original,
+            master: Option.map(original.master, (m) => ({ ...m, summary: Option.some("accepted now") }))
+          })
+          const later = yield* poll("A")
+          expect(later.created).toBe(1)
+          expect(b.items.size).toBe(3)
+          expect((yield* store.quarantined("A")).length).toBe(0)
+        })
+      )
+    }
+  )
 
   it.effect("a sync killed in the middle converges on the next run without duplicates", () => {
     const { a, b, run, rel } = setup()

@@ -3,7 +3,7 @@
  * a Depth-1 etag listing for servers without sync-collection, and the caldav client's errors
  * translated into the engine's.
  */
-import { type CalDavClient, CalDavError } from "@almanac/caldav"
+import type { CalDavClient, CalDavError } from "@almanac/caldav"
 import { type CalendarProvider, ICalCodec, ProviderError } from "@almanac/core"
 import { Duration, Effect, Option, Schema } from "effect"
 
@@ -14,7 +14,8 @@ const CursorState = Schema.parseJson(
 type CursorState = typeof CursorState.Type
 
 const encodeCursor = (state: CursorState): string => JSON.stringify(state)
-const decodeCursor = (cursor: string): Option.Option<CursorState> => Schema.decodeUnknownOption(CursorState)(cursor)
+const decodeCursor = (cursor: string): Option.Option<CursorState> =>
+  Schema.decodeUnknownOption(CursorState)(cursor)
 
 /** Errors that end a poll; the write errors below keep their own meaning. */
 const pollError =
@@ -56,7 +57,10 @@ const writeError =
     }
   }
 
-export const make = (client: CalDavClient.CalDavClientShape, calendarUrl: string): CalendarProvider.CalendarProvider => {
+export const make = (
+  client: CalDavClient.CalDavClientShape,
+  calendarUrl: string
+): CalendarProvider.CalendarProvider => {
   const asPoll = pollError(calendarUrl)
   const base = calendarUrl.endsWith("/") ? calendarUrl : `${calendarUrl}/`
 
@@ -87,7 +91,9 @@ export const make = (client: CalDavClient.CalDavClientShape, calendarUrl: string
       }
       const token = previous.value.token
       if (token === null) return yield* snapshot
-      const delta = yield* client.syncCollection(calendarUrl, Option.some(token)).pipe(Effect.mapError(asPoll))
+      const delta = yield* client
+        .syncCollection(calendarUrl, Option.some(token))
+        .pipe(Effect.mapError(asPoll))
       return {
         _tag: "Delta" as const,
         changed: delta.changed,
@@ -102,9 +108,21 @@ export const make = (client: CalDavClient.CalDavClientShape, calendarUrl: string
       Effect.flatMap((result) =>
         Effect.forEach(result.found, (item) =>
           ICalCodec.parse(item.data, { href: item.href }).pipe(
-            Effect.map((resource): CalendarProvider.Fetched => ({ _tag: "Found", href: item.href, etag: item.etag, resource })),
+            Effect.map(
+              (resource): CalendarProvider.Fetched => ({
+                _tag: "Found",
+                href: item.href,
+                etag: item.etag,
+                resource
+              })
+            ),
             Effect.catchAll((e) =>
-              Effect.succeed<CalendarProvider.Fetched>({ _tag: "Bad", href: item.href, etag: item.etag, reason: e.message })
+              Effect.succeed<CalendarProvider.Fetched>({
+                _tag: "Bad",
+                href: item.href,
+                etag: item.etag,
+                reason: e.message
+              })
             )
           )
         ).pipe(

@@ -19,7 +19,9 @@ export interface Registry {
   readonly clients: ReadonlyMap<string, CalDavClient.CalDavClientShape>
 }
 
-export const make = (accounts: ReadonlyArray<Account>): Effect.Effect<Registry, never, HttpClient.HttpClient> =>
+export const make = (
+  accounts: ReadonlyArray<Account>
+): Effect.Effect<Registry, never, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const clients = new Map<string, CalDavClient.CalDavClientShape>()
     for (const account of accounts) clients.set(account.id, yield* CalDavClient.make(account.options))

@@ -1,10 +1,11 @@
 /**
  * The embedded default database: one SQLite file in the data folder, migrated on open.
  */
-import { StoreMigrations, SyncStore } from "@almanac/core"
-import { SqliteClient } from "@effect/sql-sqlite-node"
+
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
+import { StoreMigrations, SyncStore } from "@almanac/core"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer } from "effect"
 
 export const defaultDataDir = (): string => process.env.ALMANAC_DATA_DIR ?? "./data"

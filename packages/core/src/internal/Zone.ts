@@ -200,14 +200,15 @@ export const fromVTimezone = (component: Ical.JCalComponent): Zone | undefined =
 // ---------------------------------------------------------------------------------------------
 // Generating a VTIMEZONE for an IANA zone, for documents that name a zone without defining it
 
+/** A UTC offset in jCal form ("+01:00"); ical.js writes it as iCalendar's "+0100". */
 const formatOffset = (ms: number): string => {
   const sign = ms < 0 ? "-" : "+"
   const total = Math.abs(Math.round(ms / 1000))
   const h = Math.floor(total / 3600)
   const m = Math.floor((total % 3600) / 60)
   const s = total % 60
-  const base = `${sign}${String(h).padStart(2, "0")}${String(m).padStart(2, "0")}`
-  return s === 0 ? base : `${base}${String(s).padStart(2, "0")}`
+  const base = `${sign}${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`
+  return s === 0 ? base : `${base}:${String(s).padStart(2, "0")}`
 }
 
 const WEEKDAYS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"] as const

@@ -26,6 +26,8 @@ export interface Faults {
   missing: Set<string>
   /** hrefs whose content cannot be decoded. */
   bad: Set<string>
+  /** Summaries the calendar refuses to store (as a server refuses invalid data with 403). */
+  refuse: Set<string>
 }
 
 export class InMemoryCalendar {
@@ -39,7 +41,8 @@ export class InMemoryCalendar {
     races: new Map(),
     writesBeforeFailure: undefined,
     missing: new Set(),
-    bad: new Set()
+    bad: new Set(),
+    refuse: new Set()
   }
 
   constructor(readonly url: string) {}
@@ -66,9 +69,20 @@ export class InMemoryCalendar {
     return [...this.items.values()].map((s) => s.resource)
   }
 
-  private write<A>(href: string, f: () => A): Effect.Effect<A, CalendarProvider.WriteError> {
+  private write<A>(
+    href: string,
+    f: () => A,
+    resource?: Resource
+  ): Effect.Effect<A, CalendarProvider.WriteError> {
     return Effect.suspend((): Effect.Effect<A, CalendarProvider.WriteError> => {
       this.requests++
+      const summary =
+        resource === undefined
+          ? undefined
+          : Option.getOrUndefined(Option.flatMap(resource.master, (m) => m.summary))
+      if (summary !== undefined && this.faults.refuse.has(summary)) {
+        return Effect.fail(new ProviderError.Rejected({ href, detail: "403 invalid calendar data" }))
+      }
       if (this.faults.writesBeforeFailure !== undefined) {
         if (this.faults.writesBeforeFailure <= 0) {
           return Effect.fail(new ProviderError.Transient({ calendar: this.url, detail: "connection reset" }))
@@ -139,16 +153,20 @@ export class InMemoryCalendar {
                 this.requests++
                 return Effect.fail(new ProviderError.EtagMismatch({ href }))
               })
-            : this.write(href, () => {
-                const etag = this.bump(href)
-                this.writes++
-                this.items.set(href, { etag, resource })
-                return { href, etag }
-              })
+            : this.write(
+                href,
+                () => {
+                  const etag = this.bump(href)
+                  this.writes++
+                  this.items.set(href, { etag, resource })
+                  return { href, etag }
+                },
+                resource
+              )
         )
       },
       update: (href, etag, resource) =>
-        this.write(href, () => undefined).pipe(
+        this.write(href, () => undefined, resource).pipe(
           Effect.flatMap((): Effect.Effect<CalendarProvider.ItemVersion, CalendarProvider.WriteError> => {
             const current = this.items.get(href)
             if (current === undefined) return Effect.fail(new ProviderError.NotFound({ href }))

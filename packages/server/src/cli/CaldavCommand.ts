@@ -1,5 +1,5 @@
-import { Command, Options } from "@effect/cli"
 import { CalDavClient } from "@almanac/caldav"
+import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import * as Output from "./Output.js"
 import * as Password from "./Password.js"
@@ -12,7 +12,11 @@ const passwordFile = Options.file("password-file").pipe(
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document"))
 
 /** A client for one account, with the password taken from the environment, a file or a prompt. */
-const clientFor = (options: { user: Option.Option<string>; passwordFile: Option.Option<string>; label: string }) =>
+const clientFor = (options: {
+  user: Option.Option<string>
+  passwordFile: Option.Option<string>
+  label: string
+}) =>
   Effect.gen(function* () {
     const password = yield* Password.resolve({ ...options, envVar: "ALMANAC_PASSWORD" })
     const auth =
@@ -24,7 +28,12 @@ const clientFor = (options: { user: Option.Option<string>; passwordFile: Option.
 
 const discover = Command.make(
   "discover",
-  { url: Options.text("url").pipe(Options.withDescription("server, principal or calendar URL")), user, passwordFile, json },
+  {
+    url: Options.text("url").pipe(Options.withDescription("server, principal or calendar URL")),
+    user,
+    passwordFile,
+    json
+  },
   (args) =>
     Effect.gen(function* () {
       const client = yield* clientFor({ ...args, label: args.url })
@@ -37,7 +46,9 @@ const discover = Command.make(
         Output.orDash(c.ctag),
         c.privileges.join(",")
       ])
-      yield* Effect.sync(() => process.stdout.write(`principal  ${found.principal}\nhome       ${found.home}\n\n`))
+      yield* Effect.sync(() =>
+        process.stdout.write(`principal  ${found.principal}\nhome       ${found.home}\n\n`)
+      )
       yield* Effect.sync(() =>
         process.stdout.write(`${Output.table(["name", "url", "components", "ctag", "privileges"], rows)}\n`)
       )
@@ -48,7 +59,10 @@ const changes = Command.make(
   "changes",
   {
     calendar: Options.text("calendar").pipe(Options.withDescription("calendar collection URL")),
-    since: Options.text("since").pipe(Options.withDescription("sync token from an earlier run"), Options.optional),
+    since: Options.text("since").pipe(
+      Options.withDescription("sync token from an earlier run"),
+      Options.optional
+    ),
     user,
     passwordFile,
     json
@@ -58,7 +72,8 @@ const changes = Command.make(
       const client = yield* clientFor({ ...args, label: args.calendar })
       const state = yield* client.collectionState(args.calendar)
       const delta = yield* client.syncCollection(args.calendar, args.since)
-      if (args.json) return yield* Output.printJson({ ctag: state.ctag, syncToken: state.syncToken, ...delta })
+      if (args.json)
+        return yield* Output.printJson({ ctag: state.ctag, syncToken: state.syncToken, ...delta })
       const rows = [
         ...delta.changed.map((c) => ["changed", c.href, c.etag]),
         ...delta.deleted.map((href) => ["deleted", href, ""])
@@ -69,11 +84,17 @@ const changes = Command.make(
         )
       )
     })
-).pipe(Command.withDescription("the calendar's ctag and its changes since a sync token (every item without one)"))
+).pipe(
+  Command.withDescription("the calendar's ctag and its changes since a sync token (every item without one)")
+)
 
 const get = Command.make(
   "get",
-  { href: Options.text("href").pipe(Options.withDescription("URL of one calendar object")), user, passwordFile },
+  {
+    href: Options.text("href").pipe(Options.withDescription("URL of one calendar object")),
+    user,
+    passwordFile
+  },
   (args) =>
     Effect.gen(function* () {
       const client = yield* clientFor({ ...args, label: args.href })

@@ -1,6 +1,6 @@
-import { Command, Options } from "@effect/cli"
 import { CalDavClient } from "@almanac/caldav"
 import { FreeBusy, ICalCodec } from "@almanac/core"
+import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { CliError } from "./CliError.js"
 import * as Output from "./Output.js"
@@ -8,14 +8,15 @@ import * as Password from "./Password.js"
 
 const instant = (name: string) =>
   Options.text(name).pipe(
-    Options.withDescription(`${name} of the window, ISO 8601 (e.g. 2026-11-23T00:00:00Z)`),
-    Options.mapEffect((text) => {
-      const d = new Date(text)
-      return Number.isNaN(d.getTime())
-        ? Effect.fail(new CliError({ message: `--${name}: not an ISO date-time: ${text}` }))
-        : Effect.succeed(d)
-    })
+    Options.withDescription(`${name} of the window, ISO 8601 (e.g. 2026-11-23T00:00:00Z)`)
   )
+
+const parseInstant = (name: string, text: string) => {
+  const d = new Date(text)
+  return Number.isNaN(d.getTime())
+    ? Effect.fail(new CliError({ message: `--${name}: not an ISO 8601 date-time: ${text}` }))
+    : Effect.succeed(d)
+}
 
 /**
  * Busy time across calendars, computed here: a calendar-query per calendar (iCloud has no
@@ -24,7 +25,10 @@ const instant = (name: string) =>
 export const command = Command.make(
   "freebusy",
   {
-    calendar: Options.text("calendar").pipe(Options.withDescription("calendar URL (repeat for several)"), Options.repeated),
+    calendar: Options.text("calendar").pipe(
+      Options.withDescription("calendar URL (repeat for several)"),
+      Options.repeated
+    ),
     user: Options.text("user").pipe(Options.optional),
     passwordFile: Options.file("password-file").pipe(Options.optional),
     start: instant("start"),
@@ -33,24 +37,34 @@ export const command = Command.make(
   },
   (args) =>
     Effect.gen(function* () {
-      if (args.calendar.length === 0) return yield* new CliError({ message: "give at least one --calendar URL" })
-      if (args.end.getTime() <= args.start.getTime()) return yield* new CliError({ message: "--end must be after --start" })
+      if (args.calendar.length === 0)
+        return yield* new CliError({ message: "give at least one --calendar URL" })
+      const start = yield* parseInstant("start", args.start)
+      const end = yield* parseInstant("end", args.end)
+      if (end.getTime() <= start.getTime())
+        return yield* new CliError({ message: "--end must be after --start" })
       const password = yield* Password.resolve({ ...args, envVar: "ALMANAC_PASSWORD", label: "calendars" })
       const auth =
-        Option.isSome(args.user) && Option.isSome(password) ? { user: args.user.value, password: password.value } : undefined
+        Option.isSome(args.user) && Option.isSome(password)
+          ? { user: args.user.value, password: password.value }
+          : undefined
       const client = yield* CalDavClient.make({ auth })
-      const window = { start: args.start, end: args.end }
-      const items = yield* Effect.forEach(args.calendar, (url) => client.query(url, window), { concurrency: 4 })
+      const window = { start, end }
+      const items = yield* Effect.forEach(args.calendar, (url) => client.query(url, window), {
+        concurrency: 4
+      })
       const resources = []
       for (const item of items.flat()) {
         const parsed = yield* ICalCodec.parse(item.data, { href: item.href }).pipe(Effect.either)
         if (parsed._tag === "Right") resources.push(parsed.right)
         else yield* Console.error(`almanac: skipped ${item.href}: ${parsed.left.message}`)
       }
-      const busy = FreeBusy.busy(resources, window).map((i) => ({ start: i.start.toISOString(), end: i.end.toISOString() }))
+      const busy = FreeBusy.busy(resources, window).map((i) => ({
+        start: i.start.toISOString(),
+        end: i.end.toISOString()
+      }))
       if (args.json) return yield* Console.log(Output.toJson({ busy }))
       if (busy.length === 0) return yield* Console.log("free the whole time")
       for (const b of busy) yield* Console.log(`${b.start}  ${b.end}`)
     })
 ).pipe(Command.withDescription("busy intervals (UTC) across calendars for a time range"))
-

@@ -1,15 +1,17 @@
-import { Console, Effect, Option } from "effect"
+import { Console, type Effect, Option } from "effect"
 
-/** JSON for the CLI: Options become null, Dates ISO strings, so that scripts get plain values. */
-export const toJson = (value: unknown): string =>
-  JSON.stringify(
-    value,
-    (_key, v: unknown) => {
-      if (Option.isOption(v)) return Option.getOrNull(v)
-      return v
-    },
-    2
-  )
+/** Options become their value or null, so that scripts get plain JSON. */
+const plain = (value: unknown): unknown => {
+  if (Option.isOption(value)) return plain(Option.getOrNull(value))
+  if (Array.isArray(value)) return value.map(plain)
+  if (value instanceof Date) return value.toISOString()
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]))
+  }
+  return value
+}
+
+export const toJson = (value: unknown): string => JSON.stringify(plain(value), null, 2)
 
 export const printJson = (value: unknown): Effect.Effect<void> => Console.log(toJson(value))
 
@@ -34,7 +36,9 @@ export const describeError = (error: unknown): string => {
     if (tag === "CliError") return message
     if (tag !== undefined) {
       const details = Object.entries(error)
-        .filter(([k, v]) => k !== "_tag" && k !== "message" && (typeof v === "string" || typeof v === "number"))
+        .filter(
+          ([k, v]) => k !== "_tag" && k !== "message" && (typeof v === "string" || typeof v === "number")
+        )
         .map(([k, v]) => `${k}=${String(v)}`)
         .join(" ")
       return [tag, message, details].filter((s) => s !== "").join(": ")

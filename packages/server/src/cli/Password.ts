@@ -1,5 +1,5 @@
 import { Prompt } from "@effect/cli"
-import { FileSystem, Terminal } from "@effect/platform"
+import { FileSystem, type Path, type Terminal } from "@effect/platform"
 import { Effect, Option, Redacted } from "effect"
 import { CliError } from "./CliError.js"
 
@@ -15,7 +15,7 @@ export const resolve = (options: {
 }): Effect.Effect<
   Option.Option<Redacted.Redacted<string>>,
   CliError,
-  FileSystem.FileSystem | Terminal.Terminal
+  FileSystem.FileSystem | Path.Path | Terminal.Terminal
 > =>
   Effect.gen(function* () {
     const fromEnv = process.env[options.envVar]
@@ -26,7 +26,10 @@ export const resolve = (options: {
         .readFileString(options.passwordFile.value)
         .pipe(
           Effect.mapError(
-            () => new CliError({ message: `cannot read the password file ${options.passwordFile.pipe(Option.getOrElse(() => ""))}` })
+            () =>
+              new CliError({
+                message: `cannot read the password file ${options.passwordFile.pipe(Option.getOrElse(() => ""))}`
+              })
           )
         )
       return Option.some(Redacted.make(text.replace(/\r?\n$/, "")))
@@ -37,7 +40,9 @@ export const resolve = (options: {
         message: `no password for ${options.label}: set ${options.envVar} or pass --password-file PATH`
       })
     }
-    const password = yield* Prompt.password({ message: `Password for ${options.user.value} (${options.label})` }).pipe(
+    const password = yield* Prompt.password({
+      message: `Password for ${options.user.value} (${options.label})`
+    }).pipe(
       Prompt.run,
       Effect.mapError(() => new CliError({ message: "password prompt cancelled" }))
     )

@@ -1,15 +1,8 @@
-import { Command, Options } from "@effect/cli"
-import type { CalDavClient } from "@almanac/caldav"
-import {
-  CalendarActor,
-  CalendarProvider,
-  Policy,
-  SyncCycle,
-  SyncPlan,
-  SyncStore
-} from "@almanac/core"
-import { CalDavRegistry } from "@almanac/providers"
 import { createHash } from "node:crypto"
+import type { CalDavClient } from "@almanac/caldav"
+import { CalendarActor, CalendarProvider, Policy, SyncCycle, SyncPlan, SyncStore } from "@almanac/core"
+import { CalDavRegistry } from "@almanac/providers"
+import { Command, Options } from "@effect/cli"
 import { Console, Duration, Effect, FiberMap, Layer, Option, Schema } from "effect"
 import * as Database from "../Database.js"
 import * as Output from "./Output.js"
@@ -20,7 +13,9 @@ const options = {
   fromUser: Options.text("from-user").pipe(Options.withDescription("user at the source"), Options.optional),
   to: Options.text("to").pipe(Options.withDescription("target calendar URL")),
   toUser: Options.text("to-user").pipe(Options.withDescription("user at the target"), Options.optional),
-  twoWay: Options.boolean("two-way").pipe(Options.withDescription("each side's own events appear on the other")),
+  twoWay: Options.boolean("two-way").pipe(
+    Options.withDescription("each side's own events appear on the other")
+  ),
   private: Options.boolean("private").pipe(
     Options.withDescription("copies are plain Busy blocks: no title, description, location or attendees")
   ),
@@ -61,9 +56,15 @@ const setup = (args: SyncArgs) =>
       label: "target"
     })
     const side = (url: string, user: Option.Option<string>, password: typeof fromPassword) => {
-      const accountId = hash("caldav", new URL(url).origin, Option.getOrElse(user, () => ""))
+      const accountId = hash(
+        "caldav",
+        new URL(url).origin,
+        Option.getOrElse(user, () => "")
+      )
       const auth: CalDavClient.BasicAuth | undefined =
-        Option.isSome(user) && Option.isSome(password) ? { user: user.value, password: password.value } : undefined
+        Option.isSome(user) && Option.isSome(password)
+          ? { user: user.value, password: password.value }
+          : undefined
       return { accountId, calendarId: hash(accountId, url), url, user, auth }
     }
     const from = side(args.from, args.fromUser, fromPassword)
@@ -82,7 +83,10 @@ const setup = (args: SyncArgs) =>
       paused: false
     }
     const relationships = args.twoWay
-      ? [first, { ...first, id: backward, sourceCalendarId: to.calendarId, targetCalendarId: from.calendarId }]
+      ? [
+          first,
+          { ...first, id: backward, sourceCalendarId: to.calendarId, targetCalendarId: from.calendarId }
+        ]
       : [first]
     return { from, to, relationships }
   })
@@ -93,7 +97,12 @@ const persist = (s: Setup) =>
   Effect.gen(function* () {
     const store = yield* SyncStore.SyncStore
     for (const side of [s.from, s.to]) {
-      yield* store.ensureAccount({ id: side.accountId, kind: "caldav", url: new URL(side.url).origin, username: side.user })
+      yield* store.ensureAccount({
+        id: side.accountId,
+        kind: "caldav",
+        url: new URL(side.url).origin,
+        username: side.user
+      })
       yield* store.ensureCalendar({ id: side.calendarId, accountId: side.accountId, url: side.url })
     }
     for (const r of s.relationships) yield* store.saveRelationship(r)
@@ -107,14 +116,21 @@ const persist = (s: Setup) =>
   })
 
 /** Runs `program` with the store and the providers of both sides. */
-const withEngine = <A, E, R>(args: SyncArgs, s: Setup, program: (clients: ReadonlyMap<string, CalDavClient.CalDavClientShape>) => Effect.Effect<A, E, R>) =>
+const withEngine = <A, E, R>(
+  args: SyncArgs,
+  s: Setup,
+  program: (clients: ReadonlyMap<string, CalDavClient.CalDavClientShape>) => Effect.Effect<A, E, R>
+) =>
   Effect.gen(function* () {
     const registry = yield* CalDavRegistry.make([
       { id: s.from.accountId, options: { auth: s.from.auth } },
       { id: s.to.accountId, options: { auth: s.to.auth } }
     ])
     const file = Option.getOrElse(args.state, Database.defaultStateFile)
-    const engine = Layer.merge(Database.sqliteStore(file), Layer.succeed(CalendarProvider.ProviderRegistry, registry.registry))
+    const engine = Layer.merge(
+      Database.sqliteStore(file),
+      Layer.succeed(CalendarProvider.ProviderRegistry, registry.registry)
+    )
     return yield* Effect.gen(function* () {
       yield* persist(s)
       return yield* program(registry.clients)
@@ -132,7 +148,10 @@ interface Summary {
   requests: { from: number; to: number }
 }
 
-const summarize = (reports: ReadonlyArray<SyncCycle.CycleReport>, requests: { from: number; to: number }): Summary => ({
+const summarize = (
+  reports: ReadonlyArray<SyncCycle.CycleReport>,
+  requests: { from: number; to: number }
+): Summary => ({
   created: reports.reduce((n, r) => n + r.created, 0),
   updated: reports.reduce((n, r) => n + r.updated, 0),
   deleted: reports.reduce((n, r) => n + r.deleted, 0),
@@ -160,21 +179,39 @@ const once = Command.make("once", options, (args) =>
     const s = yield* setup(args)
     yield* withEngine(args, s, (clients) =>
       Effect.gen(function* () {
-        const opts = { ...SyncCycle.defaultOptions(new Date()), dryRun: args.dryRun, confirmDeletes: args.confirmDeletes }
+        const opts = {
+          ...SyncCycle.defaultOptions(new Date()),
+          dryRun: args.dryRun,
+          confirmDeletes: args.confirmDeletes
+        }
         // The source first, then the target: the target's poll finds copies people edited or
         // deleted there and puts them back.
-        const reports = [yield* SyncCycle.run(s.from.calendarId, opts), yield* SyncCycle.run(s.to.calendarId, opts)]
+        const reports = [
+          yield* SyncCycle.run(s.from.calendarId, opts),
+          yield* SyncCycle.run(s.to.calendarId, opts)
+        ]
         const summary = summarize(reports, yield* requestCounts(s, clients))
         const halted = reports.flatMap((r) => r.halted)
         if (args.json) {
-          yield* Output.printJson(args.dryRun ? { ...summary, plan: reports.flatMap((r) => r.plans.flatMap((p) => p.actions.map(SyncPlan.describe))) } : summary)
+          yield* Output.printJson(
+            args.dryRun
+              ? {
+                  ...summary,
+                  plan: reports.flatMap((r) => r.plans.flatMap((p) => p.actions.map(SyncPlan.describe)))
+                }
+              : summary
+          )
         } else {
           if (args.dryRun) {
-            for (const r of reports) for (const p of r.plans) for (const a of p.actions) yield* Console.log(SyncPlan.describe(a))
+            for (const r of reports)
+              for (const p of r.plans) for (const a of p.actions) yield* Console.log(SyncPlan.describe(a))
           }
           yield* Console.log(`${args.dryRun ? "would have: " : ""}${summaryLine(summary)}`)
         }
-        for (const h of halted) yield* Console.error(`almanac: stopped: ${h} (run again with --confirm-deletes if this is intended)`)
+        for (const h of halted)
+          yield* Console.error(
+            `almanac: stopped: ${h} (run again with --confirm-deletes if this is intended)`
+          )
         if (halted.length > 0) return yield* Effect.fail(new SafetyStop({ message: halted.join("; ") }))
       })
     )
@@ -196,7 +233,11 @@ const watch = Command.make(
       yield* withEngine(args, s, (clients) =>
         Effect.gen(function* () {
           const fibers = yield* FiberMap.make<string>()
-          const config: CalendarActor.ActorConfig = { ...CalendarActor.defaultConfig, interval: Duration.seconds(args.interval) }
+          const engine = yield* Effect.context<SyncStore.SyncStore | CalendarProvider.ProviderRegistry>()
+          const config: CalendarActor.ActorConfig = {
+            ...CalendarActor.defaultConfig,
+            interval: Duration.seconds(args.interval)
+          }
           for (const side of [s.from, s.to]) {
             const { loop } = yield* CalendarActor.make({
               calendarId: side.calendarId,
@@ -207,11 +248,14 @@ const watch = Command.make(
                   reconcile,
                   dryRun: args.dryRun,
                   confirmDeletes: args.confirmDeletes
-                }),
+                }).pipe(Effect.provide(engine)),
               onOutcome: (outcome, wait) =>
                 Effect.gen(function* () {
                   const requests = yield* requestCounts(s, clients)
-                  const next = wait._tag === "Park" ? "parked until re-authenticated" : `next in ${Duration.format(wait.delay)}`
+                  const next =
+                    wait._tag === "Park"
+                      ? "parked until re-authenticated"
+                      : `next in ${Duration.format(wait.delay)}`
                   const what =
                     outcome._tag === "Ok"
                       ? outcome.report.outcome === "unchanged"
@@ -221,7 +265,12 @@ const watch = Command.make(
                         ? `failed: ${Output.describeError(outcome.error)}`
                         : "internal error (logged)"
                   const line = args.json
-                    ? Output.toJson({ at: new Date().toISOString(), calendar: side.url, outcome: outcome._tag, ...(outcome._tag === "Ok" ? { report: summarize([outcome.report], requests) } : {}) }).replace(/\n\s*/g, " ")
+                    ? Output.toJson({
+                        at: new Date().toISOString(),
+                        calendar: side.url,
+                        outcome: outcome._tag,
+                        ...(outcome._tag === "Ok" ? { report: summarize([outcome.report], requests) } : {})
+                      }).replace(/\n\s*/g, " ")
                     : `${new Date().toISOString()}  ${side === s.from ? "from" : "to  "}  ${what} · ${next}`
                   yield* Console.log(line)
                 })
