@@ -57,13 +57,16 @@ describe.each(servers)("against $name", (server) => {
     })
   )
 
-  it.effect("discovers from the home URL and from a calendar URL", () =>
+  it.effect("discovers from the home, the principal and a calendar URL", () =>
     Effect.gen(function* () {
       const c = yield* client()
       const url = yield* freshCalendar(c)
       const fromHome = yield* c.discover(server.home)
       expect(fromHome.home).toBe(server.home)
       expect(fromHome.calendars.map((k) => k.url)).toContain(url)
+      const fromPrincipal = yield* c.discover(fromHome.principal)
+      expect(fromPrincipal.home).toBe(server.home)
+      expect(fromPrincipal.calendars.map((k) => k.url)).toContain(url)
       const fromCalendar = yield* c.discover(url)
       expect(fromCalendar.calendars.map((k) => k.url)).toEqual([url])
       expect(fromCalendar.home).toBe(server.home)
