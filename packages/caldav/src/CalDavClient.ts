@@ -235,7 +235,8 @@ export const make = (
             })
         })
         // RFC 6764: a bare server URL is where /.well-known/caldav is meant to be asked. Servers
-        // that do not offer it (404, 405, HTML pages) are asked at the URL itself.
+        // that do not offer it (404, 405, HTML pages) are asked at the URL itself, and so are
+        // those whose well-known answer sent us to another domain, which gets no credentials.
         const bare = start.pathname === "/" || start.pathname === ""
         const viaWellKnown = bare
           ? yield* propfind(new URL("/.well-known/caldav", start).href, "0", entryProps, url).pipe(
@@ -243,6 +244,7 @@ export const make = (
               Effect.catchIf(
                 (e) =>
                   e._tag === "NotFound" ||
+                  e._tag === "Unauthorized" ||
                   e._tag === "Rejected" ||
                   e._tag === "ProtocolError" ||
                   (e._tag === "Transient" && Option.isSome(e.status)),

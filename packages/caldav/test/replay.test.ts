@@ -79,6 +79,21 @@ describe("iCloud replay", () => {
     })
   )
 
+  it.effect("a /.well-known/caldav pointing to another domain is not followed with credentials", () =>
+    Effect.gen(function* () {
+      const c = yield* client()
+      const mark = replay.seen.length
+      const found = yield* c.discover(replay.url("caldav3.icloud.test", "/"))
+      expect(found.calendars).toHaveLength(2)
+      const requests = seenSince(mark)
+      expect(requests.slice(0, 3).map((r) => [r.host, r.path, r.authorization !== undefined])).toEqual([
+        ["caldav3.icloud.test", "/.well-known/caldav", true],
+        ["elsewhere.test", "/.well-known/caldav", false],
+        ["caldav3.icloud.test", "/", true]
+      ])
+    })
+  )
+
   it.effect("a redirect to a partition host of the same domain keeps the credentials", () =>
     Effect.gen(function* () {
       const c = yield* client()

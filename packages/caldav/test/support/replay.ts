@@ -126,8 +126,14 @@ export const startReplay = (): Promise<Replay & { readonly close: () => Promise<
         return
       }
 
-      if (host === "caldav.icloud.test" || host === "caldav2.icloud.test") {
-        // caldav2 offers no /.well-known/caldav: the client must fall back to the URL it was given
+      if (host === "caldav.icloud.test" || host === "caldav2.icloud.test" || host === "caldav3.icloud.test") {
+        // caldav2 offers no /.well-known/caldav, and caldav3's points to another domain: either way
+        // the client must fall back to the URL it was given
+        if (path === "/.well-known/caldav" && host === "caldav3.icloud.test") {
+          res.writeHead(301, { location: url("elsewhere.test", "/.well-known/caldav") })
+          res.end()
+          return
+        }
         if (path === "/.well-known/caldav" && host === "caldav.icloud.test") {
           res.writeHead(301, { location: "/" })
           res.end()
