@@ -305,7 +305,7 @@ export const make = (
         return {
           principal: Option.getOrElse(principal, () => row.href),
           home: home.value,
-          calendars: Calendars.eventCalendars(listing.ms, home.value)
+          calendars: Calendars.eventCalendars(listing.ms, home.value, listing.res.url)
         }
       })
 

@@ -78,10 +78,14 @@ export const toCalendarInfo = (r: Multistatus.PropResponse): CalendarInfo => ({
 })
 
 /** The calendars of a home listing that accept events; the home's own row is not one of them. */
-export const eventCalendars = (ms: Multistatus.Multistatus, home: string): ReadonlyArray<CalendarInfo> => {
-  const self = Multistatus.sameResourceKey(home)
+export const eventCalendars = (
+  ms: Multistatus.Multistatus,
+  ...homes: ReadonlyArray<string>
+): ReadonlyArray<CalendarInfo> => {
+  // the home as asked for and, after a redirect, as answered
+  const selves = new Set(homes.map(Multistatus.sameResourceKey))
   return ms.responses
-    .filter((r) => Multistatus.sameResourceKey(r.href) !== self && isCalendar(r))
+    .filter((r) => !selves.has(Multistatus.sameResourceKey(r.href)) && isCalendar(r))
     .filter((r) => Option.getOrElse(r.status, () => 200) < 300)
     .map(toCalendarInfo)
     .filter((c) => c.components.includes("VEVENT"))
