@@ -22,16 +22,14 @@ export const resolve = (options: {
     if (fromEnv !== undefined && fromEnv !== "") return Option.some(Redacted.make(fromEnv))
     if (Option.isSome(options.passwordFile)) {
       const fs = yield* FileSystem.FileSystem
-      const text = yield* fs
-        .readFileString(options.passwordFile.value)
-        .pipe(
-          Effect.mapError(
-            () =>
-              new CliError({
-                message: `cannot read the password file ${options.passwordFile.pipe(Option.getOrElse(() => ""))}`
-              })
-          )
+      const text = yield* fs.readFileString(options.passwordFile.value).pipe(
+        Effect.mapError(
+          () =>
+            new CliError({
+              message: `cannot read the password file ${options.passwordFile.pipe(Option.getOrElse(() => ""))}`
+            })
         )
+      )
       return Option.some(Redacted.make(text.replace(/\r?\n$/, "")))
     }
     if (Option.isNone(options.user)) return Option.none()
