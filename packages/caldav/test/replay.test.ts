@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, expect, layer } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -19,14 +19,15 @@ const client = (options: Partial<CalDavClient.ClientOptions> = {}) =>
     auth: { user: USER, password: Redacted.make(PASSWORD) },
     timeout: "5 seconds",
     ...options
-  }).pipe(Effect.provide(httpClientLayer))
+  })
 
 const front = (path: string) => replay.url("caldav.icloud.test", path)
 const partition = (path: string) => replay.url("p180-caldav.icloud.test", path)
 
 const seenSince = (n: number) => replay.seen.slice(n)
 
-describe("iCloud replay", () => {
+// Live services: the replay server runs on real time, and one test waits for a real timeout.
+layer(httpClientLayer, { excludeTestServices: true })("iCloud replay", (it) => {
   it.effect("discovers from the bare server URL across the redirect to the partition host", () =>
     Effect.gen(function* () {
       const c = yield* client()
@@ -138,9 +139,7 @@ describe("iCloud replay", () => {
   it.effect("a wrong password is Unauthorized, and the password appears nowhere", () =>
     Effect.gen(function* () {
       const secret = "wrong-but-secret-password"
-      const c = yield* CalDavClient.make({ auth: { user: USER, password: Redacted.make(secret) } }).pipe(
-        Effect.provide(httpClientLayer)
-      )
+      const c = yield* CalDavClient.make({ auth: { user: USER, password: Redacted.make(secret) } })
       const err = yield* Effect.flip(c.discover(front("/")))
       expect(err._tag).toBe("Unauthorized")
       for (const shown of [String(err), err.message, JSON.stringify(err), JSON.stringify(c)]) {
@@ -161,7 +160,7 @@ describe("iCloud replay", () => {
     })
   )
 
-  it.live("503 with Retry-After as an HTTP date is RateLimited until then; without one, no duration", () =>
+  it.effect("503 with Retry-After as an HTTP date is RateLimited until then; without one, no duration", () =>
     Effect.gen(function* () {
       const c = yield* client()
       const err = yield* Effect.flip(c.collectionState(partition("/busy/503-date/")))
@@ -321,7 +320,7 @@ describe("iCloud replay", () => {
     })
   )
 
-  it.live("a server that does not answer in time is Transient", () =>
+  it.effect("a server that does not answer in time is Transient", () =>
     Effect.gen(function* () {
       const c = yield* client({ timeout: "300 millis" })
       const err = yield* Effect.flip(c.collectionState(partition("/silent/")))
@@ -332,7 +331,7 @@ describe("iCloud replay", () => {
 
   it.effect("a host nobody listens on is Transient", () =>
     Effect.gen(function* () {
-      const c = yield* CalDavClient.make({}).pipe(Effect.provide(httpClientLayer))
+      const c = yield* CalDavClient.make({})
       const err = yield* Effect.flip(c.get("http://127.0.0.1:1/nothing.ics"))
       expect(err._tag).toBe("Transient")
     })

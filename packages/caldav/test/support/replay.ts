@@ -12,7 +12,6 @@ import { readdirSync, readFileSync } from "node:fs"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo, LookupFunction } from "node:net"
 import { NodeHttpClient } from "@effect/platform-node"
-import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 
 /** shared/ sits beside the repository root, both here and in CI's fresh clone. */
@@ -326,9 +325,4 @@ const lookup: LookupFunction = (hostname, options, callback) => {
 
 export const httpClientLayer = NodeHttpClient.layerWithoutAgent.pipe(
   Layer.provide(NodeHttpClient.makeAgentLayer({ lookup, keepAlive: false }))
-)
-
-export const replayLayer = Effect.acquireRelease(
-  Effect.promise(() => startReplay()),
-  (r) => Effect.promise(() => r.close())
 )
