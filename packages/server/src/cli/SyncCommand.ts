@@ -233,6 +233,7 @@ const watch = Command.make(
       yield* withEngine(args, s, (clients) =>
         Effect.gen(function* () {
           const fibers = yield* FiberMap.make<string>()
+          let seen = { from: 0, to: 0 }
           const engine = yield* Effect.context<SyncStore.SyncStore | CalendarProvider.ProviderRegistry>()
           const config: CalendarActor.ActorConfig = {
             ...CalendarActor.defaultConfig,
@@ -251,7 +252,11 @@ const watch = Command.make(
                 }).pipe(Effect.provide(engine)),
               onOutcome: (outcome, wait) =>
                 Effect.gen(function* () {
-                  const requests = yield* requestCounts(s, clients)
+                  // Per poll, not since start: both actors share the two clients, so this counts
+                  // what happened since the previous line, whichever calendar printed it.
+                  const total = yield* requestCounts(s, clients)
+                  const requests = { from: total.from - seen.from, to: total.to - seen.to }
+                  seen = total
                   const next =
                     wait._tag === "Park"
                       ? "parked until re-authenticated"
