@@ -21,6 +21,9 @@ export const SyncPolicy = Schema.Struct({
 })
 export type SyncPolicy = typeof SyncPolicy.Type
 
+/** Decodes a policy from stored JSON (attendees default to off). */
+export const decodePolicy = Schema.decodeUnknownEither(SyncPolicy)
+
 export const defaultPolicy: SyncPolicy = { markPrivate: false, transp: "keep", attendees: false }
 
 export const PRIVATE_SUMMARY = "Busy"

@@ -70,7 +70,9 @@ describe("ICalCodec properties", () => {
       const used = new Set([...unfolded.matchAll(/;TZID=([^;:]+)[;:]/g)].map((m) => m[1]))
       const defined = new Set([...unfolded.matchAll(/^TZID:(.+)$/gm)].map((m) => m[1]))
       expect(defined).toEqual(used)
-      expect(unfolded.match(/^X-ALMANAC-ORIGIN:/gm)?.length ?? 0).toBe(Option.isSome(resource.origin) ? events : 0)
+      expect(unfolded.match(/^X-ALMANAC-ORIGIN:/gm)?.length ?? 0).toBe(
+        Option.isSome(resource.origin) ? events : 0
+      )
     },
     EventArbitraries.propOptions()
   )
@@ -81,7 +83,11 @@ describe("ICalCodec properties", () => {
     ([resource]) => {
       const bumped: EventModel.EventResource = {
         ...resource,
-        master: Option.map(resource.master, (e) => ({ ...e, sequence: e.sequence + 1, lastModified: Option.none() })),
+        master: Option.map(resource.master, (e) => ({
+          ...e,
+          sequence: e.sequence + 1,
+          lastModified: Option.none()
+        })),
         overrides: resource.overrides.map((e) => ({ ...e, sequence: e.sequence + 7 }))
       }
       const a = roundTrip(resource).parsed
@@ -89,8 +95,14 @@ describe("ICalCodec properties", () => {
       expect(Either.map(b, ContentHash.of)).toEqual(Either.right(ContentHash.of(a)))
       const renamed: EventModel.EventResource = {
         ...resource,
-        master: Option.map(resource.master, (e) => ({ ...e, summary: Option.some(`${Option.getOrElse(e.summary, () => "")}!`) })),
-        overrides: resource.overrides.map((e) => ({ ...e, summary: Option.some(`${Option.getOrElse(e.summary, () => "")}!`) }))
+        master: Option.map(resource.master, (e) => ({
+          ...e,
+          summary: Option.some(`${Option.getOrElse(e.summary, () => "")}!`)
+        })),
+        overrides: resource.overrides.map((e) => ({
+          ...e,
+          summary: Option.some(`${Option.getOrElse(e.summary, () => "")}!`)
+        }))
       }
       expect(ContentHash.of(renamed)).not.toBe(ContentHash.of(resource))
     },

@@ -91,10 +91,41 @@ const fromComponent = (c: JCalComponent): ReadonlyArray<unknown> => [
   c.components.map(fromComponent)
 ]
 
-/** Typed jCal to text: CRLF line ends and folding at 75 octets (ical.js's defaults). */
+const FOLD_OCTETS = 75
+
+/**
+ * Folds one line so that no physical line exceeds 75 octets, the leading space of a
+ * continuation included (ical.js's own folding lets continuations reach 76), and never inside
+ * a code point.
+ */
+const fold = (line: string): string => {
+  let out = ""
+  let current = ""
+  let octets = 0
+  for (const ch of line) {
+    const cp = ch.codePointAt(0) ?? 0
+    const size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4
+    if (octets + size > FOLD_OCTETS) {
+      out += `${current}\r\n`
+      current = " "
+      octets = 1
+    }
+    current += ch
+    octets += size
+  }
+  return out + current
+}
+
+/** Typed jCal to text: CRLF line ends, folded at 75 octets. */
 export const stringify = (component: JCalComponent): string => {
-  const out: unknown = ICAL.stringify(fromComponent(component) as never)
-  return typeof out === "string" ? out : String(out)
+  const raw: unknown = ICAL.stringify(fromComponent(component) as never)
+  const text = typeof raw === "string" ? raw : String(raw)
+  // ical.js escapes line breaks inside values, so every CRLF + space in its output is a fold.
+  const lines = text.replace(/\r\n /g, "").split("\r\n")
+  return `${lines
+    .filter((l) => l !== "")
+    .map(fold)
+    .join("\r\n")}\r\n`
 }
 
 /** Canonical RFC 5545 text of a recurrence rule from its jCal value (or its text). */
