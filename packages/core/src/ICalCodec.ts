@@ -279,13 +279,16 @@ const decodeOrigin = (c: Ical.JCalComponent): Option.Option<EventModel.CopyOrigi
 const compareDateValues = (a: EventModel.DateValue, b: EventModel.DateValue): number =>
   Civil.toWallMs(EventModel.fieldsOf(a)) - Civil.toWallMs(EventModel.fieldsOf(b))
 
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
 /** Synchronous parse, for loops that do not want an Effect per item. */
 export const parseEither = (
   text: string,
   item: { readonly href: string }
 ): Either.Either<EventModel.EventResource, BadItem> => {
   const bad = (reason: string) => Either.left(new BadItem({ href: item.href, reason }))
-  const parsed = Ical.parse(normalize(text))
+  const normalized = normalize(text)
+  const parsed = Ical.parse(normalized)
   if (parsed._tag === "Error") return bad(`not iCalendar: ${parsed.message}`)
   const calendar = parsed.components.find((c) => c.name === "vcalendar")
   if (calendar === undefined) return bad("no VCALENDAR")
@@ -337,8 +340,15 @@ export const parseEither = (
   )
   const used = new Set(all.flatMap(EventModel.tzidsOf))
   const timezones: Array<EventModel.TimeZoneDefinition> = []
-  for (const [tzid, comp] of vtimezones) {
-    if (used.has(tzid)) timezones.push({ tzid, text: Ical.stringify(comp) })
+  if (used.size > 0) {
+    // The definitions' own text (unfolded), cut from the document: cheaper than writing the
+    // parsed component again, and exactly what the server sent.
+    const blocks = normalized.match(/^BEGIN:VTIMEZONE\r\n[\s\S]*?^END:VTIMEZONE\r\n/gim) ?? []
+    for (const [tzid, comp] of vtimezones) {
+      if (!used.has(tzid)) continue
+      const block = blocks.find((b) => new RegExp(`^TZID:${escapeRegExp(tzid)}\r$`, "im").test(b))
+      timezones.push({ tzid, text: block ?? Ical.stringify(comp) })
+    }
   }
   const originSource = vevents.find((c) => firstProp(c, "recurrence-id") === undefined) ?? vevents[0]
   return Either.right({
@@ -431,17 +441,30 @@ const encodeEvent = (
   return { name: "vevent", properties: ps, components: [] }
 }
 
+// Parsed VTIMEZONEs by their text: a calendar's objects mostly share one or two definitions.
+const componentCache = new Map<string, Ical.JCalComponent | null>()
+
+const vtimezoneComponent = (text: string): Ical.JCalComponent | undefined => {
+  const cached = componentCache.get(text)
+  if (cached !== undefined) return cached ?? undefined
+  const parsed = Ical.parse(text)
+  const comp = parsed._tag === "Ok" ? parsed.components.find((c) => c.name === "vtimezone") : undefined
+  if (componentCache.size >= 256) {
+    const oldest = componentCache.keys().next()
+    if (oldest.done !== true) componentCache.delete(oldest.value)
+  }
+  componentCache.set(text, comp ?? null)
+  return comp
+}
+
 const vtimezoneFor = (
   tzid: string,
   resource: EventModel.EventResource,
   year: number
 ): Ical.JCalComponent | undefined => {
   const def = resource.timezones.find((t) => t.tzid === tzid)
-  if (def !== undefined) {
-    const parsed = Ical.parse(def.text)
-    const comp = parsed._tag === "Ok" ? parsed.components.find((c) => c.name === "vtimezone") : undefined
-    if (comp !== undefined) return comp
-  }
+  const comp = def === undefined ? undefined : vtimezoneComponent(def.text)
+  if (comp !== undefined) return comp
   return Zone.generateVTimezone(Zone.windowsToIana(tzid) === undefined ? tzid : tzid, year)
 }
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import ICAL from "ical.js"
 import * as ContentHash from "../src/ContentHash.js"
 import * as FreeBusy from "../src/FreeBusy.js"
 import * as ICalCodec from "../src/ICalCodec.js"
@@ -580,6 +581,32 @@ describe("tolerant parsing", () => {
     expect(isoIntervals(FreeBusy.busy([doc("-0600", "b")], w))).toEqual([
       ["2026-03-01T18:00:00.000Z", "2026-03-01T19:00:00.000Z"]
     ])
+  })
+
+  it("ical.js's process-wide TimezoneService is never filled by our documents", () => {
+    const text = vcalendar(
+      "BEGIN:VTIMEZONE",
+      "TZID:Almanac/Test-Zone",
+      "BEGIN:STANDARD",
+      "DTSTART:19700101T000000",
+      "TZOFFSETFROM:+0500",
+      "TZOFFSETTO:+0500",
+      "END:STANDARD",
+      "END:VTIMEZONE",
+      "BEGIN:VEVENT",
+      "UID:service",
+      "DTSTAMP:20260101T000000Z",
+      "DTSTART;TZID=Almanac/Test-Zone:20260301T120000",
+      "DURATION:PT1H",
+      "RRULE:FREQ=DAILY;COUNT=3",
+      "END:VEVENT"
+    )
+    const r = parseOrThrow(text)
+    ICalCodec.serialize(r)
+    expect(
+      FreeBusy.busy([r], { start: at("2026-03-01T00:00:00Z"), end: at("2026-03-02T00:00:00Z") })
+    ).toHaveLength(1)
+    expect(ICAL.TimezoneService.has("Almanac/Test-Zone")).toBe(false)
   })
 
   const badItem = (text: string) => {
