@@ -465,7 +465,7 @@ const vtimezoneFor = (
   const def = resource.timezones.find((t) => t.tzid === tzid)
   const comp = def === undefined ? undefined : vtimezoneComponent(def.text)
   if (comp !== undefined) return comp
-  return Zone.generateVTimezone(Zone.windowsToIana(tzid) === undefined ? tzid : tzid, year)
+  return Zone.generateVTimezone(tzid, year)
 }
 
 /**

@@ -375,6 +375,62 @@ describe("DST in the event's own zone", () => {
     ])
   })
 
+  it("a generated VTIMEZONE follows rule changes (Mexico City dropped DST in 2022)", () => {
+    const r = parseOrThrow(
+      vcalendar(
+        "BEGIN:VEVENT",
+        "UID:mexico",
+        "DTSTAMP:20260101T000000Z",
+        "DTSTART;TZID=America/Mexico_City:20200601T100000",
+        "DTEND;TZID=America/Mexico_City:20200601T110000",
+        "RRULE:FREQ=YEARLY",
+        "END:VEVENT"
+      )
+    )
+    const text = ICalCodec.serialize(r)
+    expect(text).toContain("TZID:America/Mexico_City")
+    const written = parseOrThrow(text)
+    expect(written.timezones.map((t) => t.tzid)).toEqual(["America/Mexico_City"])
+    const years = { start: at("2020-01-01T00:00:00Z"), end: at("2026-01-01T00:00:00Z") }
+    const expected = [
+      "2020-06-01T15:00:00.000Z",
+      "2021-06-01T15:00:00.000Z",
+      "2022-06-01T15:00:00.000Z",
+      "2023-06-01T16:00:00.000Z",
+      "2024-06-01T16:00:00.000Z",
+      "2025-06-01T16:00:00.000Z"
+    ]
+    expect(FreeBusy.busy([r], years).map((i) => i.start.toISOString())).toEqual(expected)
+    expect(FreeBusy.busy([written], years).map((i) => i.start.toISOString())).toEqual(expected)
+  })
+
+  it("a generated VTIMEZONE east of Greenwich keeps the last onset of a closed rule (Moscow, 2010 and 2011)", () => {
+    const r = parseOrThrow(
+      vcalendar(
+        "BEGIN:VEVENT",
+        "UID:moscow",
+        "DTSTAMP:20260101T000000Z",
+        "DTSTART;TZID=Europe/Moscow:20090701T100000",
+        "DTEND;TZID=Europe/Moscow:20090701T110000",
+        "RRULE:FREQ=YEARLY",
+        "END:VEVENT"
+      )
+    )
+    const written = parseOrThrow(ICalCodec.serialize(r))
+    const years = { start: at("2009-01-01T00:00:00Z"), end: at("2016-01-01T00:00:00Z") }
+    const expected = [
+      "2009-07-01T06:00:00.000Z",
+      "2010-07-01T06:00:00.000Z",
+      "2011-07-01T06:00:00.000Z",
+      "2012-07-01T06:00:00.000Z",
+      "2013-07-01T06:00:00.000Z",
+      "2014-07-01T06:00:00.000Z",
+      "2015-07-01T07:00:00.000Z"
+    ]
+    expect(FreeBusy.busy([r], years).map((i) => i.start.toISOString())).toEqual(expected)
+    expect(FreeBusy.busy([written], years).map((i) => i.start.toISOString())).toEqual(expected)
+  })
+
   it("the VTIMEZONE is written back for the TZID, and the copy keeps its instants", () => {
     const r = parseOrThrow(weekly(BERLIN_VTIMEZONE, "Europe/Berlin", "20260316T090000", 3))
     const text = ICalCodec.serialize(r)

@@ -125,6 +125,18 @@ const parseOffset = (text: string): number | undefined => {
 const firstValue = (c: Ical.JCalComponent, name: string): unknown =>
   c.properties.find((p) => p.name === name)?.values[0]
 
+/**
+ * An observance's UNTIL is in UTC (RFC 5545 3.6.5) while its onsets iterate in local time;
+ * moved into local time, east of Greenwich the last onset is not lost.
+ */
+const localUntil = (rule: string, fromOffset: number): string =>
+  rule.replace(/UNTIL=(\d{8}T\d{6})Z/i, (whole, stamp: string) => {
+    const parsed = Civil.parseStamp(stamp)
+    return parsed === undefined
+      ? whole
+      : `UNTIL=${Civil.formatBasicDateTime(Civil.fromWallMs(Civil.toWallMs(parsed.fields) + fromOffset))}`
+  })
+
 interface Transition {
   readonly at: number
   readonly from: number
@@ -162,7 +174,7 @@ export const fromVTimezone = (component: Ical.JCalComponent): Zone | undefined =
     const ruleText = rrule === undefined ? undefined : Ical.recurToString(rrule.values[0])
     if (ruleText !== undefined) {
       try {
-        const next = Ical.iterateRule(ruleText, start.fields, false)
+        const next = Ical.iterateRule(localUntil(ruleText, from), start.fields, false)
         for (let i = 0; i < MAX_ONSETS_PER_OBSERVANCE; i++) {
           const f = next()
           if (f === undefined || f.year > LAST_YEAR) break
@@ -213,14 +225,23 @@ const formatOffset = (ms: number): string => {
 
 const WEEKDAYS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"] as const
 
-const findTransitions = (zone: Zone, year: number): Array<{ at: number; from: number; to: number }> => {
-  const out: Array<{ at: number; from: number; to: number }> = []
-  const start = Date.UTC(year, 0, 1) - Civil.DAY_MS
-  const end = Date.UTC(year + 1, 0, 1) + Civil.DAY_MS
+const WEEK_MS = 7 * Civil.DAY_MS
+
+interface Found {
+  readonly at: number
+  readonly from: number
+  readonly to: number
+}
+
+/** Transitions whose local onset falls in `year`, found by weekly steps and bisection. */
+const findTransitions = (zone: Zone, year: number): Array<Found> => {
+  const out: Array<Found> = []
+  const start = Date.UTC(year, 0, 1) - WEEK_MS
+  const end = Date.UTC(year + 1, 0, 1) + WEEK_MS
   let t = start
   let off = zone.offsetAt(t)
   while (t < end) {
-    const next = t + Civil.DAY_MS
+    const next = t + WEEK_MS
     const nextOff = zone.offsetAt(next)
     if (nextOff !== off) {
       let lo = t
@@ -230,9 +251,7 @@ const findTransitions = (zone: Zone, year: number): Array<{ at: number; from: nu
         if (zone.offsetAt(mid) === off) lo = mid
         else hi = mid
       }
-      if (new Date(hi).getUTCFullYear() === year || new Date(hi + off).getUTCFullYear() === year) {
-        out.push({ at: hi, from: off, to: nextOff })
-      }
+      if (Civil.fromWallMs(hi + off).year === year) out.push({ at: hi, from: off, to: nextOff })
       off = nextOff
     }
     t = next
@@ -240,15 +259,65 @@ const findTransitions = (zone: Zone, year: number): Array<{ at: number; from: nu
   return out
 }
 
+interface YearRules {
+  readonly year: number
+  readonly signature: string
+  readonly transitions: ReadonlyArray<Found & { readonly local: Civil.Fields; readonly byday: string }>
+  readonly offset: number
+}
+
+const rulesOf = (zone: Zone, year: number): YearRules => {
+  const transitions = findTransitions(zone, year).map((t) => {
+    const local = Civil.fromWallMs(t.at + t.from)
+    const dim = Civil.daysInMonth(local.year, local.month)
+    const nth = local.day > dim - 7 ? -1 : Math.ceil(local.day / 7)
+    const weekday = WEEKDAYS[new Date(Date.UTC(local.year, local.month - 1, local.day)).getUTCDay()] ?? "SU"
+    return { ...t, local, byday: `${nth}${weekday}` }
+  })
+  const offset = zone.offsetAt(Date.UTC(year, 6, 1))
+  const signature =
+    transitions.length === 0
+      ? `fixed ${offset}`
+      : transitions
+          .map(
+            (t) =>
+              `${t.local.month} ${t.byday} ${t.local.hour}:${t.local.minute}:${t.local.second} ${t.from} ${t.to}`
+          )
+          .join("|")
+  return { year, signature, transitions, offset }
+}
+
+const generated = new Map<string, Ical.JCalComponent | null>()
+
 /**
- * A VTIMEZONE (as jCal) describing an IANA zone from `year` on, with yearly rules derived from
- * that year's transitions ("the last Sunday of March"). Accurate as long as the zone's rules
- * do not change after `year`.
+ * A VTIMEZONE (as jCal) for an IANA zone covering `fromYear` on: the platform's transitions
+ * year by year, grouped into yearly rules ("last Sunday of March") with UNTIL where the rules
+ * changed, the latest rules open-ended.
  */
-export const generateVTimezone = (tzid: string, year: number): Ical.JCalComponent | undefined => {
+export const generateVTimezone = (tzid: string, fromYear: number): Ical.JCalComponent | undefined => {
+  const toYear = Math.max(fromYear, new Date().getUTCFullYear()) + 2
+  const first = Math.max(1970, fromYear, toYear - 60)
+  const key = `${tzid} ${first} ${toYear}`
+  const cached = generated.get(key)
+  if (cached !== undefined) return cached ?? undefined
   const zone = intlZone(tzid)
-  if (zone === undefined) return undefined
-  const transitions = findTransitions(zone, year)
+  const result = zone === undefined ? undefined : build(tzid, zone, first, toYear)
+  if (generated.size >= 256) {
+    const oldest = generated.keys().next()
+    if (oldest.done !== true) generated.delete(oldest.value)
+  }
+  generated.set(key, result ?? null)
+  return result
+}
+
+const build = (tzid: string, zone: Zone, fromYear: number, toYear: number): Ical.JCalComponent => {
+  const groups: Array<{ first: YearRules; last: YearRules }> = []
+  for (let y = fromYear; y <= toYear; y++) {
+    const rules = rulesOf(zone, y)
+    const current = groups[groups.length - 1]
+    if (current !== undefined && current.first.signature === rules.signature) current.last = rules
+    else groups.push({ first: rules, last: rules })
+  }
   const prop = (name: string, type: string, value: unknown): Ical.JCalProperty => ({
     name,
     params: {},
@@ -256,37 +325,57 @@ export const generateVTimezone = (tzid: string, year: number): Ical.JCalComponen
     values: [value]
   })
   const observances: Array<Ical.JCalComponent> = []
-  if (transitions.length === 0) {
-    const off = formatOffset(zone.offsetAt(Date.UTC(year, 0, 1)))
-    observances.push({
-      name: "standard",
-      properties: [
-        prop("dtstart", "date-time", "1970-01-01T00:00:00"),
-        prop("tzoffsetfrom", "utc-offset", off),
-        prop("tzoffsetto", "utc-offset", off)
-      ],
-      components: []
-    })
-  } else {
-    const maxOffset = Math.max(...transitions.map((t) => t.to))
-    for (const t of transitions) {
-      const local = Civil.fromWallMs(t.at + t.from)
-      const dim = Civil.daysInMonth(local.year, local.month)
-      const nth = local.day > dim - 7 ? -1 : Math.ceil(local.day / 7)
-      const weekday = WEEKDAYS[new Date(Date.UTC(local.year, local.month - 1, local.day)).getUTCDay()] ?? "SU"
-      const isDaylight = t.to === maxOffset && transitions.some((o) => o.to < t.to)
+  let previousOffset = zone.offsetAt(Date.UTC(fromYear, 0, 1))
+  groups.forEach((group, i) => {
+    const open = i === groups.length - 1
+    const { transitions } = group.first
+    if (transitions.length === 0) {
+      const from = formatOffset(previousOffset)
       observances.push({
-        name: isDaylight ? "daylight" : "standard",
+        name: "standard",
         properties: [
-          prop("dtstart", "date-time", Civil.formatJCalDateTime(local)),
-          prop("tzoffsetfrom", "utc-offset", formatOffset(t.from)),
-          prop("tzoffsetto", "utc-offset", formatOffset(t.to)),
-          prop("rrule", "recur", { freq: "YEARLY", bymonth: local.month, byday: `${nth}${weekday}` })
+          prop(
+            "dtstart",
+            "date-time",
+            i === 0
+              ? "1970-01-01T00:00:00"
+              : Civil.formatJCalDateTime({
+                  year: group.first.year,
+                  month: 1,
+                  day: 1,
+                  hour: 0,
+                  minute: 0,
+                  second: 0
+                })
+          ),
+          prop("tzoffsetfrom", "utc-offset", i === 0 ? formatOffset(group.first.offset) : from),
+          prop("tzoffsetto", "utc-offset", formatOffset(group.first.offset))
         ],
         components: []
       })
+      previousOffset = group.first.offset
+      return
     }
-  }
+    const maxOffset = Math.max(...transitions.map((t) => t.to))
+    transitions.forEach((t, j) => {
+      const isDaylight = t.to === maxOffset && transitions.some((o) => o.to < t.to)
+      const lastOnset = group.last.transitions[j]
+      const rule: Record<string, unknown> = { freq: "YEARLY", bymonth: t.local.month, byday: t.byday }
+      if (!open && lastOnset !== undefined)
+        rule.until = `${Civil.formatJCalDateTime(Civil.fromWallMs(lastOnset.at))}Z`
+      observances.push({
+        name: isDaylight ? "daylight" : "standard",
+        properties: [
+          prop("dtstart", "date-time", Civil.formatJCalDateTime(t.local)),
+          prop("tzoffsetfrom", "utc-offset", formatOffset(t.from)),
+          prop("tzoffsetto", "utc-offset", formatOffset(t.to)),
+          prop("rrule", "recur", rule)
+        ],
+        components: []
+      })
+    })
+    previousOffset = group.last.transitions[group.last.transitions.length - 1]?.to ?? previousOffset
+  })
   return { name: "vtimezone", properties: [prop("tzid", "text", tzid)], components: observances }
 }
 
