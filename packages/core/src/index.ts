@@ -1,22 +1,21 @@
 /**
- * @almanac/core: the event model, the iCalendar codec, sync policies, content hashes and
- * free/busy.
+ * @almanac/core: the domain (event model, iCalendar codec, sync policies, content hashes,
+ * recurrence and free/busy) and the sync engine (the provider port, the planner, the store,
+ * one poll, and the actor that repeats it). One alphabetical list, as the linter keeps it.
  *
  * @since 0.1.0
  */
+export * as CalendarActor from "./CalendarActor.js"
+export * as CalendarProvider from "./CalendarProvider.js"
 export * as ContentHash from "./ContentHash.js"
+export * as CopyMapping from "./CopyMapping.js"
 export * as CoreError from "./CoreError.js"
 export * as EventModel from "./EventModel.js"
 export * as FreeBusy from "./FreeBusy.js"
 export * as ICalCodec from "./ICalCodec.js"
 export * as Policy from "./Policy.js"
-export * as Recurrence from "./Recurrence.js"
-
-// The sync engine: the provider port, the planner, the store, one poll, and the actor that repeats it.
-export * as CalendarActor from "./CalendarActor.js"
-export * as CalendarProvider from "./CalendarProvider.js"
-export * as CopyMapping from "./CopyMapping.js"
 export * as ProviderError from "./ProviderError.js"
+export * as Recurrence from "./Recurrence.js"
 export * as StoreMigrations from "./StoreMigrations.js"
 export * as SyncCycle from "./SyncCycle.js"
 export * as SyncPlan from "./SyncPlan.js"
