@@ -522,6 +522,70 @@ describe("Apple's weekday rule and moved or cancelled instances", () => {
   })
 })
 
+describe("sync window and content hash on real shapes", () => {
+  const base = [
+    "BEGIN:VEVENT",
+    "UID:hash-1",
+    "DTSTAMP:20260101T000000Z",
+    "DTSTART;TZID=Europe/Berlin:20260105T090000",
+    "DTEND;TZID=Europe/Berlin:20260105T100000",
+    "SUMMARY:Standup",
+    "RRULE:FREQ=WEEKLY;COUNT=4",
+    "ATTENDEE;CN=A:mailto:a@example.org",
+    "ATTENDEE;CN=B:mailto:b@example.org",
+    "END:VEVENT"
+  ]
+  const withLines = (...extra: ReadonlyArray<string>) => {
+    const lines = [...base]
+    lines.splice(lines.length - 1, 0, ...extra)
+    return parseOrThrow(vcalendar(...lines))
+  }
+
+  it("an override moved into the window makes a series outside it occur there", () => {
+    const r = parseOrThrow(
+      vcalendar(
+        ...base,
+        "BEGIN:VEVENT",
+        "UID:hash-1",
+        "DTSTAMP:20260101T000000Z",
+        "RECURRENCE-ID;TZID=Europe/Berlin:20260126T090000",
+        "DTSTART;TZID=Europe/Berlin:20260302T090000",
+        "DTEND;TZID=Europe/Berlin:20260302T100000",
+        "END:VEVENT"
+      )
+    )
+    const march = { start: at("2026-03-01T00:00:00Z"), end: at("2026-04-01T00:00:00Z") }
+    expect(FreeBusy.occursWithin(r, march)).toBe(true)
+    expect(FreeBusy.occursWithin(parseOrThrow(vcalendar(...base)), march)).toBe(false)
+  })
+
+  it("the hash sees an added EXDATE or moved time, not DTSTAMP, SEQUENCE, LAST-MODIFIED, X- properties or attendee order", () => {
+    const h = ContentHash.of(parseOrThrow(vcalendar(...base)))
+    expect(
+      ContentHash.of(
+        withLines(
+          "SEQUENCE:5",
+          "LAST-MODIFIED:20260301T000000Z",
+          "X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC"
+        )
+      )
+    ).toBe(h)
+    const reordered = [...base]
+    reordered.splice(
+      7,
+      2,
+      "ATTENDEE;CN=B:mailto:b@example.org",
+      "ATTENDEE;CN=A;PARTSTAT=ACCEPTED:mailto:a@example.org"
+    )
+    expect(ContentHash.of(parseOrThrow(vcalendar(...reordered)))).toBe(h)
+    expect(ContentHash.of(withLines("EXDATE;TZID=Europe/Berlin:20260112T090000"))).not.toBe(h)
+    expect(
+      ContentHash.of(parseOrThrow(vcalendar(...base.map((l) => l.replace("T100000", "T103000")))))
+    ).not.toBe(h)
+    expect(h).toMatch(/^v1:[0-9a-f]{64}$/)
+  })
+})
+
 describe("tolerant parsing", () => {
   it.effect("duplicated DTSTAMP, LF endings, trailing whitespace, folding and lower-case names", () =>
     Effect.gen(function* () {
