@@ -22,16 +22,13 @@ export const copyOf = (
   relationshipId: string,
   policy: Policy.SyncPolicy,
   resource: EventResource
-): EventResource => {
-  const uid = copyUid(relationshipId, resource.uid)
-  const copy = Policy.toCopy(resource, policy, { relationship: relationshipId, sourceUid: resource.uid })
-  return {
-    ...copy,
-    uid,
-    master: Option.map(copy.master, (m) => ({ ...m, uid })),
-    overrides: copy.overrides.map((o) => ({ ...o, uid }))
-  }
-}
+): EventResource =>
+  Policy.toCopy(
+    resource,
+    policy,
+    { relationship: relationshipId, sourceUid: resource.uid },
+    { uid: copyUid(relationshipId, resource.uid) }
+  )
 
 export const sourceEvent = (
   relationship: {

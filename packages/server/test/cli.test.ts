@@ -316,5 +316,26 @@ describe("almanac freebusy", () => {
         { start: "2026-12-07T08:00:00.000Z", end: "2026-12-07T09:00:00.000Z" }
       ]
     })
+    // The all-day event falls on the 19th where the person is.
+    const berlin = await almanac(
+      [
+        "freebusy",
+        "--calendar",
+        cal,
+        "--user",
+        u,
+        "--start",
+        "2026-11-19T00:00:00Z",
+        "--end",
+        "2026-11-21T00:00:00Z",
+        "--zone",
+        "Europe/Berlin",
+        "--json"
+      ],
+      { ALMANAC_PASSWORD: RADICALE_PASSWORD }
+    )
+    expect(JSON.parse(berlin.stdout)).toEqual({
+      busy: [{ start: "2026-11-19T00:00:00.000Z", end: "2026-11-19T23:00:00.000Z" }]
+    })
   })
 })

@@ -18,6 +18,15 @@ const parseInstant = (name: string, text: string) => {
     : Effect.succeed(d)
 }
 
+const isZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+}
+
 /**
  * Busy time across calendars, computed here: a calendar-query per calendar (iCloud has no
  * free-busy-query REPORT) and our own recurrence expansion.
@@ -33,6 +42,12 @@ export const command = Command.make(
     passwordFile: Options.file("password-file").pipe(Options.optional),
     start: instant("start"),
     end: instant("end"),
+    zone: Options.text("zone").pipe(
+      Options.withDescription(
+        "the zone where all-day and floating events fall, e.g. Europe/Berlin (default UTC)"
+      ),
+      Options.withDefault("UTC")
+    ),
     json: Options.boolean("json")
   },
   (args) =>
@@ -59,7 +74,9 @@ export const command = Command.make(
         if (parsed._tag === "Right") resources.push(parsed.right)
         else yield* Console.error(`almanac: skipped ${item.href}: ${parsed.left.message}`)
       }
-      const busy = FreeBusy.busy(resources, window).map((i) => ({
+      if (!isZone(args.zone))
+        return yield* new CliError({ message: `--zone: unknown time zone ${args.zone}` })
+      const busy = FreeBusy.busy(resources, window, { floatingZone: args.zone }).map((i) => ({
         start: i.start.toISOString(),
         end: i.end.toISOString()
       }))
