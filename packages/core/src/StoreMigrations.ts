@@ -13,9 +13,16 @@ interface Types {
   readonly time: string
 }
 
+export const sqlServerTypes: Types = {
+  key: "NVARCHAR(64)",
+  text: "NVARCHAR(MAX)",
+  int: "INT",
+  time: "BIGINT"
+}
+
 const typesFor = (sql: SqlClient.SqlClient): Types =>
   sql.onDialectOrElse({
-    mssql: () => ({ key: "NVARCHAR(64)", text: "NVARCHAR(MAX)", int: "INT", time: "BIGINT" }),
+    mssql: () => sqlServerTypes,
     orElse: () => ({ key: "VARCHAR(64)", text: "TEXT", int: "INTEGER", time: "BIGINT" })
   })
 
@@ -96,13 +103,6 @@ export const initialStatements = (t: Types): ReadonlyArray<string> => [
   )`,
   `CREATE INDEX sync_runs_calendar ON sync_runs (calendar_id, started_at)`
 ]
-
-export const sqlServerTypes: Types = {
-  key: "NVARCHAR(64)",
-  text: "NVARCHAR(MAX)",
-  int: "INT",
-  time: "BIGINT"
-}
 
 const initial = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient

@@ -259,7 +259,7 @@ export const run = (
       error: Option.none(),
       reconciled: changes._tag === "Snapshot"
     })
-    return {
+    const report = {
       ...base,
       created: tally.created,
       updated: tally.updated,
@@ -268,6 +268,25 @@ export const run = (
       quarantined: base.quarantined + tally.refused,
       outcome: complete ? "synced" : "incomplete"
     } satisfies CycleReport
+    const finishedAt = yield* Effect.clockWith((c) => c.currentTimeMillis)
+    yield* store.recordRun({
+      calendarId,
+      startedAt: options.now.getTime(),
+      finishedAt,
+      outcome: report.outcome,
+      summary: {
+        fullResync,
+        created: report.created,
+        updated: report.updated,
+        deleted: report.deleted,
+        unchanged,
+        conflicts: report.conflicts,
+        quarantined: report.quarantined,
+        missing,
+        halted
+      }
+    })
+    return report
   })
 
 const openCalendar = (calendarId: string) =>

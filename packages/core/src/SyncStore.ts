@@ -138,6 +138,14 @@ export interface SyncStoreShape {
   readonly conflicts: (
     relationshipId: string
   ) => Effect.Effect<ReadonlyArray<{ readonly sourceUid: string; readonly detail: string }>, StoreError>
+  /** The most recent runs of a calendar, newest first. */
+  readonly runs: (
+    calendarId: string,
+    limit: number
+  ) => Effect.Effect<
+    ReadonlyArray<{ readonly outcome: string; readonly summary: unknown; readonly finishedAt: number }>,
+    StoreError
+  >
   readonly recordRun: (run: {
     readonly calendarId: string
     readonly startedAt: number
@@ -331,6 +339,22 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
         ),
         Effect.map((rows) => rows.map((r) => ({ sourceUid: r.source_uid, detail: r.detail }))),
         guard("read conflicts")
+      ),
+    runs: (calendarId, limit) =>
+      sql`SELECT outcome, summary, finished_at FROM sync_runs WHERE calendar_id = ${calendarId} ORDER BY finished_at DESC`.pipe(
+        Effect.flatMap(
+          Schema.decodeUnknown(
+            Schema.Array(
+              Schema.Struct({ outcome: Schema.String, summary: Schema.parseJson(), finished_at: Num })
+            )
+          )
+        ),
+        Effect.map((rows) =>
+          rows
+            .slice(0, limit)
+            .map((r) => ({ outcome: r.outcome, summary: r.summary, finishedAt: r.finished_at }))
+        ),
+        guard("read runs")
       ),
     recordRun: (run) =>
       sql`INSERT INTO sync_runs (id, calendar_id, started_at, finished_at, outcome, summary)

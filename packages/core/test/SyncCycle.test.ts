@@ -36,6 +36,10 @@ describe("SyncCycle on in-memory calendars", () => {
         const [first] = yield* syncBoth()
         expect(first.created).toBe(5)
         expect(hashes(b.resources())).toEqual(expectedCopies("a-to-b", rel, a.resources()))
+        const store = yield* SyncStore.SyncStore
+        const [run] = yield* store.runs("A", 1)
+        expect(run?.outcome).toBe("synced")
+        expect(run?.summary).toMatchObject({ created: 5, updated: 0, deleted: 0, fullResync: false })
         const writes = b.writes
         const [again, target] = yield* syncBoth()
         expect(b.writes).toBe(writes)

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "@effect/vitest"
+import { StoreMigrations } from "../src/index.js"
+
+// There is no SQL Server on these machines. What can be checked without one: SQL Server cannot
+// index NVARCHAR(MAX) or TEXT, so every key and indexed column must have a bounded type, and the
+// statements must use only types SQL Server knows.
+describe("the migrations' SQL Server dialect", () => {
+  const statements = StoreMigrations.initialStatements(StoreMigrations.sqlServerTypes)
+
+  const columnTypes = (create: string): Map<string, string> =>
+    new Map(
+      [...create.matchAll(/^\s+([a-z_]+) ([A-Z]+(?:\([0-9A-Z]+\))?)/gm)].map((m) => [m[1] ?? "", m[2] ?? ""])
+    )
+
+  const tables = new Map(
+    statements.flatMap((s) => {
+      const m = /^CREATE TABLE ([a-z_]+) \(/.exec(s)
+      return m?.[1] === undefined ? [] : [[m[1], columnTypes(s)] as const]
+    })
+  )
+
+  it("declares only types SQL Server has", () => {
+    for (const [, columns] of tables) {
+      for (const [, type] of columns) expect(type).toMatch(/^(NVARCHAR\((64|MAX)\)|INT|BIGINT)$/)
+    }
+    expect(statements.join("\n")).not.toMatch(/\bTEXT\b|AUTOINCREMENT|SERIAL/)
+  })
+
+  it("keys and indexes only bounded columns", () => {
+    const keyed: Array<readonly [string, string]> = []
+    for (const s of statements) {
+      const table = /^CREATE TABLE ([a-z_]+)/.exec(s)?.[1]
+      if (table !== undefined) {
+        for (const m of s.matchAll(/^\s+([a-z_]+) [^\n]*PRIMARY KEY/gm)) keyed.push([table, m[1] ?? ""])
+        for (const m of s.matchAll(/PRIMARY KEY \(([^)]+)\)/g)) {
+          for (const c of (m[1] ?? "").split(",")) keyed.push([table, c.trim()])
+        }
+      }
+      const index = /^CREATE INDEX \w+ ON ([a-z_]+) \(([^)]+)\)/.exec(s)
+      if (index?.[1] !== undefined)
+        for (const c of (index[2] ?? "").split(",")) keyed.push([index[1], c.trim()])
+    }
+    expect(keyed.length).toBeGreaterThan(8)
+    for (const [table, column] of keyed) {
+      const type = tables.get(table)?.get(column)
+      expect(type, `${table}.${column}`).toBeDefined()
+      expect(type, `${table}.${column}`).not.toBe("NVARCHAR(MAX)")
+    }
+  })
+})
