@@ -23,6 +23,14 @@ const options = {
     Options.withDescription("SQLite state file (default: almanac.db in ALMANAC_DATA_DIR or ./data)"),
     Options.optional
   ),
+  daysBack: Options.integer("days-back").pipe(
+    Options.withDescription("sync window: copy events from this many days ago on (default: no window)"),
+    Options.optional
+  ),
+  daysAhead: Options.integer("days-ahead").pipe(
+    Options.withDescription("sync window: copy events up to this many days ahead (default: no window)"),
+    Options.optional
+  ),
   dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan; write nothing")),
   confirmDeletes: Options.boolean("confirm-deletes").pipe(
     Options.withDescription("let through a mass deletion that the safety stop halted")
@@ -79,7 +87,14 @@ const setup = (args: SyncArgs) =>
       targetCalendarId: to.calendarId,
       pairId,
       policy,
-      window: Option.none(),
+      // One bound alone means the other side is open-ended (a century).
+      window:
+        Option.isNone(args.daysBack) && Option.isNone(args.daysAhead)
+          ? Option.none()
+          : Option.some({
+              pastDays: Option.getOrElse(args.daysBack, () => 36_500),
+              futureDays: Option.getOrElse(args.daysAhead, () => 36_500)
+            }),
       paused: false
     }
     const relationships = args.twoWay
