@@ -127,12 +127,21 @@ export const planSource = (input: {
     }
   }
 
-  // A UID seen at another href was renamed, not deleted. Items listed but not decoded (bad,
-  // missing, unchanged) are still there.
+  // An original is gone when its href is gone, or when its href now holds another UID (deleted
+  // and created again under the same name: feeds report that as a change, not a deletion). A UID
+  // seen at another href was renamed, not deleted. Items listed but not decoded (bad, missing,
+  // unchanged) are still there.
   const listed = new Set(view.listed.map((i) => i.href))
   const deleted = new Set(view.deleted)
+  const uidAt = new Map(input.events.map((e) => [e.href, e.uid]))
+  const replaced = (l: Link) => {
+    const now = uidAt.get(l.sourceHref)
+    return now !== undefined && now !== l.sourceUid
+  }
   const gone = links.filter(
-    (l) => !seen.has(l.sourceUid) && (view.complete ? !listed.has(l.sourceHref) : deleted.has(l.sourceHref))
+    (l) =>
+      !seen.has(l.sourceUid) &&
+      (replaced(l) || (view.complete ? !listed.has(l.sourceHref) : deleted.has(l.sourceHref)))
   )
   const { guard } = input
   const remaining = links.length - gone.length

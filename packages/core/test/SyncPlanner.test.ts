@@ -69,6 +69,17 @@ describe("planSource", () => {
     expect(tags(plan)).toEqual(["Track"])
   })
 
+  it("an href that now holds another UID deletes the old copy and creates the new one", () => {
+    const plan = SyncPlanner.planSource({
+      relationshipId: "r",
+      links: [link("old", "s/x")],
+      view: { complete: false, listed: [{ href: "s/x", etag: `"2"` }], deleted: [] },
+      events: [source("new", "s/x", "h2", `"2"`)],
+      guard: noGuard
+    })
+    expect(tags(plan).sort()).toEqual(["Create", "Delete"])
+  })
+
   it("never copies a copy, and copies only inside the window", () => {
     const plan = SyncPlanner.planSource({
       relationshipId: "r",
