@@ -108,7 +108,6 @@ export const run = (
             )
           )
         )
-    fullResync = fullResync || (Option.isSome(calendar.cursor) && changes._tag === "Snapshot")
     const empty = {
       created: 0,
       updated: 0,
