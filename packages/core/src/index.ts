@@ -1,7 +1,7 @@
 /**
  * @almanac/core: the domain (event model, iCalendar codec, sync policies, content hashes,
  * recurrence and free/busy) and the sync engine (the provider port, the planner, the store,
- * one poll, and the actor that repeats it). One alphabetical list, as the linter keeps it.
+ * one poll, and the actor that repeats it) and the credential vault. One alphabetical list, as the linter keeps it.
  *
  * @since 0.1.0
  */
@@ -10,6 +10,7 @@ export * as CalendarProvider from "./CalendarProvider.js"
 export * as ContentHash from "./ContentHash.js"
 export * as CopyMapping from "./CopyMapping.js"
 export * as CoreError from "./CoreError.js"
+export * as CredentialVault from "./CredentialVault.js"
 export * as EventModel from "./EventModel.js"
 export * as FreeBusy from "./FreeBusy.js"
 export * as ICalCodec from "./ICalCodec.js"
