@@ -7,21 +7,19 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
 import { Effect, Redacted, Schema } from "effect"
 
+const messages = {
+  malformed: "the sealed secret is not in a form this vault writes",
+  "unknown-key": "the sealed secret names a master key this vault does not have",
+  "not-authentic": "the sealed secret does not open: wrong key, another account's secret, or altered",
+  "bad-key": "a master key must be 32 bytes"
+} as const
+
 /** Why a sealed secret could not be opened. Never carries the secret or the key. */
 export class VaultError extends Schema.TaggedError<VaultError>()("VaultError", {
   reason: Schema.Literal("malformed", "unknown-key", "not-authentic", "bad-key")
 }) {
   override get message() {
-    switch (this.reason) {
-      case "malformed":
-        return "the sealed secret is not in a form this vault writes"
-      case "unknown-key":
-        return "the sealed secret names a master key this vault does not have"
-      case "not-authentic":
-        return "the sealed secret does not open: wrong key, another account's secret, or altered"
-      case "bad-key":
-        return "a master key must be 32 bytes"
-    }
+    return messages[this.reason]
   }
 }
 
