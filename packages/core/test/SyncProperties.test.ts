@@ -135,7 +135,19 @@ describe("sync properties over random edit sequences", () => {
             for (const [name, r] of source) if (before.get(name) !== r) a.put(name, r)
             for (const [name] of before) if (!source.has(name)) a.delete(`mem://a/${name}`)
           }
-          yield* syncBoth()
+          const copiesBefore = b.resources().map(ContentHash.of).sort()
+          const [sourcePoll] = yield* syncBoth()
+          if (sourcePoll.halted.length > 0) {
+            // The mass-delete guard stopped the run: nothing was written, and it stopped only
+            // because most (or all) of the copied events vanished at once. A person confirms.
+            expect(b.resources().map(ContentHash.of).sort()).toEqual(copiesBefore)
+            const uids = new Set([...source.values()].map((r) => r.uid))
+            const origins = b.resources().flatMap((r) => Option.toArray(r.origin))
+            const known = origins.length
+            const gone = origins.filter((o) => !uids.has(o.sourceUid)).length
+            expect((gone === known && known >= 2) || (gone >= 5 && gone > known / 2)).toBe(true)
+            yield* syncBoth({ confirmDeletes: true })
+          }
           const expected = [...source.values()]
             .map((r) => ContentHash.of(CopyMapping.copyOf("a-to-b", rel, r)))
             .sort()
