@@ -6,9 +6,9 @@ export default defineConfig({
   test: {
     include: ["packages/*/test/**/*.test.ts"],
     globalSetup: ["./scripts/test-servers/globalSetup.ts"],
+    setupFiles: ["./scripts/test-servers/propertySeed.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    pool: "forks",
-    reporters: process.env.CI ? ["default"] : ["default"]
+    pool: "forks"
   }
 })
