@@ -1,19 +1,6 @@
-import type {} from "vitest"
 import type { TestProject } from "vitest/node"
+import type {} from "./context.js"
 import { ensurePackages, startAll } from "./servers.js"
-
-export interface TestServerInfo {
-  readonly name: "xandikos" | "radicale"
-  readonly url: string
-  readonly home: string
-  readonly user: string
-}
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    caldavServers: ReadonlyArray<TestServerInfo>
-  }
-}
 
 // Real servers for the whole run. A server that cannot start fails the run with what to install:
 // nothing is silently skipped.

@@ -19,8 +19,8 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted } from "effect"
+import { caldavServer as byName } from "../../../scripts/test-servers/context.js"
 import { CalDavRegistry } from "../src/index.js"
-import { server as byName } from "./support/servers.js"
 
 const auth = (user: string) => ({ user, password: Redacted.make("test-password") })
 

@@ -6,8 +6,8 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { caldavServer as server } from "../../../scripts/test-servers/context.js"
 import { almanac, start } from "./support/cli.js"
-import { server } from "./support/servers.js"
 
 const xandikos = server("xandikos")
 const radicale = server("radicale")

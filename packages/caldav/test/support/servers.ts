@@ -1,24 +1,4 @@
-import { inject } from "vitest"
-
-export interface TestServerInfo {
-  readonly name: "xandikos" | "radicale"
-  readonly url: string
-  readonly home: string
-  readonly user: string
-}
-
-// Mirrors the declaration in scripts/test-servers/globalSetup.ts, which this project does not compile.
-declare module "vitest" {
-  export interface ProvidedContext {
-    caldavServers: ReadonlyArray<TestServerInfo>
-  }
-}
-
-export const caldavServers = (): ReadonlyArray<TestServerInfo> => {
-  const servers = inject("caldavServers")
-  if (servers.length === 0) throw new Error("the global setup provided no CalDAV servers")
-  return servers
-}
+export { caldavServers, type TestServerInfo } from "../../../../scripts/test-servers/context.js"
 
 let counter = 0
 /** Unique per test run and call, so tests never share a calendar or a UID. */
