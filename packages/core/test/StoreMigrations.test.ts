@@ -5,7 +5,10 @@ import { StoreMigrations } from "../src/index.js"
 // index NVARCHAR(MAX) or TEXT, so every key and indexed column must have a bounded type, and the
 // statements must use only types SQL Server knows.
 describe("the migrations' SQL Server dialect", () => {
-  const statements = StoreMigrations.initialStatements(StoreMigrations.sqlServerTypes)
+  const statements = [
+    ...StoreMigrations.initialStatements(StoreMigrations.sqlServerTypes),
+    ...StoreMigrations.peopleStatements(StoreMigrations.sqlServerTypes)
+  ]
 
   const columnTypes = (create: string): Map<string, string> =>
     new Map(
@@ -18,8 +21,14 @@ describe("the migrations' SQL Server dialect", () => {
       return m?.[1] === undefined ? [] : [[m[1], columnTypes(s)] as const]
     })
   )
+  // Columns added later by ALTER TABLE belong to their table too.
+  for (const s of statements) {
+    const m = /^ALTER TABLE ([a-z_]+) ADD ([a-z_]+) ([A-Z]+(?:\([0-9A-Z]+\))?)$/.exec(s)
+    if (m?.[1] !== undefined && m[2] !== undefined && m[3] !== undefined) tables.get(m[1])?.set(m[2], m[3])
+  }
 
   it("declares only types SQL Server has", () => {
+    expect(statements.filter((s) => s.startsWith("ALTER TABLE")).length).toBeGreaterThan(3)
     for (const [, columns] of tables) {
       for (const [, type] of columns) expect(type).toMatch(/^(NVARCHAR\((64|MAX)\)|INT|BIGINT)$/)
     }
@@ -36,7 +45,7 @@ describe("the migrations' SQL Server dialect", () => {
           for (const c of (m[1] ?? "").split(",")) keyed.push([table, c.trim()])
         }
       }
-      const index = /^CREATE INDEX \w+ ON ([a-z_]+) \(([^)]+)\)/.exec(s)
+      const index = /^CREATE (?:UNIQUE )?INDEX \w+ ON ([a-z_]+) \(([^)]+)\)/.exec(s)
       if (index?.[1] !== undefined)
         for (const c of (index[2] ?? "").split(",")) keyed.push([index[1], c.trim()])
     }

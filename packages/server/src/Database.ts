@@ -1,25 +1,81 @@
 /**
- * The embedded default database: one SQLite file in the data folder, migrated on open.
+ * Which SQL database the server keeps its state in: the embedded default is one SQLite file in
+ * the data folder; SQL Server (Azure SQL) is the production option and PostgreSQL serves
+ * multi-runner setups. Migrations run on open, whichever it is.
  */
 
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { StoreMigrations, SyncStore } from "@almanac/core"
+import type { SqlClient } from "@effect/sql"
+import { MssqlClient } from "@effect/sql-mssql"
+import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option, Schema } from "effect"
+import type * as Config from "./Config.js"
+
+export class DatabaseError extends Schema.TaggedError<DatabaseError>()("DatabaseError", {
+  message: Schema.String
+}) {}
 
 export const defaultDataDir = (): string => process.env.ALMANAC_DATA_DIR ?? "./data"
 
 export const defaultStateFile = (): string => `${defaultDataDir()}/almanac.db`
 
-/** SQLite at `filename` (its folder created), migrated, with the sync store on top. */
-export const sqliteStore = (filename: string) => {
-  const sqlite = Layer.unwrapEffect(
-    Effect.sync(() => {
-      mkdirSync(dirname(filename), { recursive: true, mode: 0o700 })
-      return SqliteClient.layer({ filename })
+const sqlite = (filename: string): Layer.Layer<SqlClient.SqlClient, DatabaseError> =>
+  Layer.unwrapEffect(
+    Effect.try({
+      try: () => {
+        mkdirSync(dirname(filename), { recursive: true, mode: 0o700 })
+        return SqliteClient.layer({ filename })
+      },
+      catch: () => new DatabaseError({ message: `cannot create the folder of ${filename}` })
     })
-  ).pipe(Layer.orDie)
-  const migrated = Layer.effectDiscard(StoreMigrations.run.pipe(Effect.orDie))
-  return SyncStore.layer.pipe(Layer.provideMerge(migrated), Layer.provideMerge(sqlite))
+  ).pipe(
+    Layer.mapError((e) =>
+      e instanceof DatabaseError ? e : new DatabaseError({ message: `SQLite: ${e.message}` })
+    )
+  )
+
+/** A client for the configured database, not yet migrated. Errors never carry the URL (it may hold a password). */
+export const client = (database: Config.Database): Layer.Layer<SqlClient.SqlClient, DatabaseError> => {
+  switch (database._tag) {
+    case "Sqlite":
+      return sqlite(database.filename)
+    case "SqlServer":
+      return MssqlClient.layer({
+        server: database.server,
+        port: database.port,
+        database: database.database,
+        encrypt: database.encrypt,
+        trustServer: database.trustServerCertificate,
+        ...Option.match(database.username, { onNone: () => ({}), onSome: (username) => ({ username }) }),
+        ...Option.match(database.password, { onNone: () => ({}), onSome: (password) => ({ password }) })
+      }).pipe(
+        Layer.mapError(
+          () =>
+            new DatabaseError({
+              message: `cannot connect to SQL Server at ${database.server}:${database.port}`
+            })
+        )
+      )
+    case "Postgres":
+      return PgClient.layer({ url: database.url }).pipe(
+        Layer.mapError(() => new DatabaseError({ message: "cannot connect to PostgreSQL" }))
+      )
+  }
 }
+
+/** Runs the migrations that have not run yet. */
+export const migrated: Layer.Layer<never, DatabaseError, SqlClient.SqlClient> = Layer.effectDiscard(
+  StoreMigrations.run.pipe(
+    Effect.mapError((e) => new DatabaseError({ message: `migration failed: ${e.message}` }))
+  )
+)
+
+/** The configured database, migrated, with the sync store on top. */
+export const layer = (database: Config.Database) =>
+  SyncStore.layer.pipe(Layer.provideMerge(migrated), Layer.provideMerge(client(database)))
+
+/** SQLite at `filename` (its folder created), migrated, with the sync store on top (the CLI's state file). */
+export const sqliteStore = (filename: string) => layer({ _tag: "Sqlite", filename }).pipe(Layer.orDie)

@@ -12,4 +12,4 @@ const program = Cli.run(process.argv).pipe(
   Effect.provide(Layer.mergeAll(NodeContext.layer, NodeHttpClient.layerUndici))
 )
 
-NodeRuntime.runMain(program, { disableErrorReporting: true })
+NodeRuntime.runMain(program, { disableErrorReporting: true, disablePrettyLogger: true })

@@ -1,11 +1,19 @@
 import { Command } from "@effect/cli"
 import * as CaldavCommand from "./CaldavCommand.js"
 import * as FreeBusyCommand from "./FreeBusyCommand.js"
+import * as ServeCommand from "./ServeCommand.js"
 import * as SyncCommand from "./SyncCommand.js"
+import * as VaultCommand from "./VaultCommand.js"
 
 export const root = Command.make("almanac").pipe(
   Command.withDescription("Almanac keeps calendars in step: iCloud, CalDAV, Google, Microsoft 365"),
-  Command.withSubcommands([CaldavCommand.command, SyncCommand.command, FreeBusyCommand.command])
+  Command.withSubcommands([
+    ServeCommand.command,
+    CaldavCommand.command,
+    SyncCommand.command,
+    FreeBusyCommand.command,
+    VaultCommand.command
+  ])
 )
 
 export const run = Command.run(root, { name: "almanac", version: "0.1.0" })

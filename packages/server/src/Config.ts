@@ -1,0 +1,239 @@
+/**
+ * The server's configuration: the environment first, `serve` flags over it. Every problem is
+ * collected before the start is refused, so a person fixes them all in one go, one line each.
+ * Secrets (master key, admin token, a database URL with a password) come only from the
+ * environment, never from flags: argv is visible to every user of the machine.
+ */
+import { resolve } from "node:path"
+import { Duration, Either, Option, Redacted, Schema } from "effect"
+
+export type Database =
+  | { readonly _tag: "Sqlite"; readonly filename: string }
+  | {
+      readonly _tag: "SqlServer"
+      readonly server: string
+      readonly port: number
+      readonly database: string
+      readonly username: Option.Option<string>
+      readonly password: Option.Option<Redacted.Redacted<string>>
+      readonly encrypt: boolean
+      readonly trustServerCertificate: boolean
+    }
+  | { readonly _tag: "Postgres"; readonly url: Redacted.Redacted<string> }
+
+export interface ServerConfig {
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  readonly database: Database
+  /** Time between polls of an idle calendar (jittered ±20% by the actor). */
+  readonly pollInterval: Duration.Duration
+  readonly masterKey: Option.Option<Redacted.Redacted<string>>
+  /** Older master keys, still able to open secrets until `almanac vault rotate` re-seals them. */
+  readonly previousMasterKeys: ReadonlyArray<Redacted.Redacted<string>>
+  readonly adminToken: Option.Option<Redacted.Redacted<string>>
+  /**
+   * Lets accounts point at loopback, private and link-local addresses. Off by default: a user
+   * could otherwise make the server probe its own network (SSRF). Tests and home networks with
+   * a CalDAV server on the LAN turn it on.
+   */
+  readonly allowPrivateUrls: boolean
+  /** Per HTTP exchange with a calendar server. */
+  readonly requestTimeout: Duration.Duration
+}
+
+export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `configuration: ${this.problems.join("; ")}`
+  }
+}
+
+/** Non-secret settings that `almanac serve` also takes as flags. */
+export interface Flags {
+  readonly host: Option.Option<string>
+  readonly port: Option.Option<number>
+  readonly dataDir: Option.Option<string>
+  readonly pollInterval: Option.Option<string>
+  readonly allowPrivateUrls: boolean
+}
+
+export const noFlags: Flags = {
+  host: Option.none(),
+  port: Option.none(),
+  dataDir: Option.none(),
+  pollInterval: Option.none(),
+  allowPrivateUrls: false
+}
+
+const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** "10m", "30s", "1h", "1500ms"; a bare number is seconds. */
+export const parseDuration = (text: string): Option.Option<Duration.Duration> => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text)
+  if (m === null || m[1] === undefined) return Option.none()
+  return Option.some(Duration.millis(Math.round(Number(m[1]) * (units[m[2] ?? "s"] ?? 1000))))
+}
+
+const truthy = (text: string | undefined): boolean | undefined =>
+  text === undefined || text === ""
+    ? undefined
+    : /^(1|true|yes|on)$/i.test(text)
+      ? true
+      : /^(0|false|no|off)$/i.test(text)
+        ? false
+        : undefined
+
+/** A 32-byte key as 64 hex digits or base64 / base64url. */
+export const decodeMasterKey = (text: string): Option.Option<Uint8Array> => {
+  const t = text.trim()
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return Option.some(new Uint8Array(Buffer.from(t, "hex")))
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(t)) {
+    const bytes = Buffer.from(t.replace(/-/g, "+").replace(/_/g, "/"), "base64")
+    if (bytes.length === 32) return Option.some(new Uint8Array(bytes))
+  }
+  return Option.none()
+}
+
+const parseDatabase = (url: string | undefined, dataDir: string): Either.Either<Database, string> => {
+  if (url === undefined || url.trim() === "")
+    return Either.right({ _tag: "Sqlite", filename: resolve(dataDir, "almanac.db") })
+  const text = url.trim()
+  if (text.startsWith("sqlite:")) {
+    const path = text.slice("sqlite:".length).replace(/^\/\//, "")
+    return path === ""
+      ? Either.left("ALMANAC_DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/almanac.db")
+      : Either.right({ _tag: "Sqlite", filename: resolve(path) })
+  }
+  let parsed: URL
+  try {
+    parsed = new URL(text)
+  } catch {
+    return Either.left(
+      "ALMANAC_DATABASE_URL: not a URL; use sqlite:<file>, sqlserver://user:password@host:1433/database or postgres://user:password@host/database"
+    )
+  }
+  switch (parsed.protocol) {
+    case "sqlserver:":
+    case "mssql:": {
+      const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""))
+      if (parsed.hostname === "" || database === "")
+        return Either.left("ALMANAC_DATABASE_URL: SQL Server needs a host and a database name")
+      const port = parsed.port === "" ? 1433 : Number(parsed.port)
+      const params = parsed.searchParams
+      return Either.right({
+        _tag: "SqlServer",
+        server: parsed.hostname,
+        port,
+        database,
+        username: parsed.username === "" ? Option.none() : Option.some(decodeURIComponent(parsed.username)),
+        password:
+          parsed.password === ""
+            ? Option.none()
+            : Option.some(Redacted.make(decodeURIComponent(parsed.password))),
+        // Azure SQL requires encryption; a local SQL Server may turn it off explicitly.
+        encrypt: truthy(params.get("encrypt") ?? undefined) ?? true,
+        trustServerCertificate: truthy(params.get("trustServerCertificate") ?? undefined) ?? false
+      })
+    }
+    case "postgres:":
+    case "postgresql:":
+      return Either.right({ _tag: "Postgres", url: Redacted.make(text) })
+    default:
+      return Either.left(
+        `ALMANAC_DATABASE_URL: unsupported scheme ${parsed.protocol}; use sqlite:, sqlserver: or postgres:`
+      )
+  }
+}
+
+/**
+ * Reads the configuration from `env` and `flags`. Never echoes a secret's value in a problem.
+ */
+export const load = (
+  env: Record<string, string | undefined>,
+  flags: Flags = noFlags
+): Either.Either<ServerConfig, ConfigInvalid> => {
+  const problems: Array<string> = []
+  const get = (name: string): string | undefined => {
+    const v = env[name]
+    return v === undefined || v.trim() === "" ? undefined : v
+  }
+
+  const host = Option.getOrElse(flags.host, () => get("ALMANAC_HOST") ?? "127.0.0.1")
+
+  let port = 8080
+  const portText = Option.match(flags.port, { onNone: () => get("ALMANAC_PORT"), onSome: String })
+  if (portText !== undefined) {
+    const n = Number(portText)
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      problems.push(`ALMANAC_PORT: ${JSON.stringify(portText)} is not a port number (0–65535)`)
+    else port = n
+  }
+
+  const dataDir = resolve(Option.getOrElse(flags.dataDir, () => get("ALMANAC_DATA_DIR") ?? "./data"))
+
+  let pollInterval = Duration.minutes(10)
+  const intervalText = Option.getOrElse(flags.pollInterval, () => get("ALMANAC_POLL_INTERVAL"))
+  if (intervalText !== undefined) {
+    const d = parseDuration(intervalText)
+    if (Option.isNone(d) || Duration.toMillis(d.value) < 1000)
+      problems.push(
+        `ALMANAC_POLL_INTERVAL: ${JSON.stringify(intervalText)} is not a duration of at least 1s (e.g. 10m, 90s, 1h)`
+      )
+    else pollInterval = d.value
+  }
+
+  let requestTimeout = Duration.seconds(30)
+  const timeoutText = get("ALMANAC_REQUEST_TIMEOUT")
+  if (timeoutText !== undefined) {
+    const d = parseDuration(timeoutText)
+    if (Option.isNone(d) || Duration.toMillis(d.value) < 100)
+      problems.push(`ALMANAC_REQUEST_TIMEOUT: ${JSON.stringify(timeoutText)} is not a duration (e.g. 30s)`)
+    else requestTimeout = d.value
+  }
+
+  const keyText = get("ALMANAC_MASTER_KEY")
+  if (keyText !== undefined && Option.isNone(decodeMasterKey(keyText)))
+    problems.push(
+      "ALMANAC_MASTER_KEY: must be 32 random bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)"
+    )
+  const previousText = get("ALMANAC_PREVIOUS_MASTER_KEYS")
+  const previous = previousText === undefined ? [] : previousText.split(",").map((k) => k.trim())
+  previous.forEach((k, i) => {
+    if (Option.isNone(decodeMasterKey(k)))
+      problems.push(`ALMANAC_PREVIOUS_MASTER_KEYS: key ${i + 1} is not 32 bytes in hex or base64`)
+  })
+
+  const adminText = get("ALMANAC_ADMIN_TOKEN")
+  if (adminText !== undefined && adminText.trim().length < 24)
+    problems.push(
+      "ALMANAC_ADMIN_TOKEN: too short; use at least 24 random characters (e.g. `openssl rand -hex 24`)"
+    )
+
+  let allowPrivateUrls = flags.allowPrivateUrls
+  const allowText = get("ALMANAC_ALLOW_PRIVATE_URLS")
+  if (allowText !== undefined) {
+    const b = truthy(allowText)
+    if (b === undefined)
+      problems.push(`ALMANAC_ALLOW_PRIVATE_URLS: ${JSON.stringify(allowText)} is not true or false`)
+    else allowPrivateUrls = allowPrivateUrls || b
+  }
+
+  const database = parseDatabase(get("ALMANAC_DATABASE_URL"), dataDir)
+  if (Either.isLeft(database)) problems.push(database.left)
+
+  if (problems.length > 0 || Either.isLeft(database)) return Either.left(new ConfigInvalid({ problems }))
+  return Either.right({
+    host,
+    port,
+    dataDir,
+    database: database.right,
+    pollInterval,
+    masterKey: keyText === undefined ? Option.none() : Option.some(Redacted.make(keyText.trim())),
+    previousMasterKeys: previous.map((k) => Redacted.make(k)),
+    adminToken: adminText === undefined ? Option.none() : Option.some(Redacted.make(adminText.trim())),
+    allowPrivateUrls,
+    requestTimeout
+  })
+}

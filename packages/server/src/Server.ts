@@ -1,0 +1,37 @@
+/**
+ * The process `almanac serve` runs: the database (migrated), the vault, the stores, the calendar
+ * actors and the HTTP server, as one layer built from the configuration. Closing it (SIGTERM,
+ * SIGINT) stops new polls, lets running ones finish, then closes the database.
+ */
+import { createServer } from "node:http"
+import { HttpLayerRouter } from "@effect/platform"
+import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
+import { Layer } from "effect"
+import type { ServerConfig } from "./Config.js"
+import * as Database from "./Database.js"
+import { AdminToken } from "./http/Auth.js"
+import * as Routes from "./http/Routes.js"
+import * as ServerRegistry from "./ServerRegistry.js"
+import * as Accounts from "./store/Accounts.js"
+import * as Users from "./store/Users.js"
+import * as Vault from "./Vault.js"
+
+/** The services every request and every actor may use. */
+export const services = (config: ServerConfig) => {
+  const db = Database.layer(config.database)
+  const stores = Layer.mergeAll(Users.layer, Accounts.layer).pipe(Layer.provideMerge(Vault.layer(config)))
+  const registry = ServerRegistry.layer({ timeout: config.requestTimeout })
+  return registry.pipe(
+    Layer.provideMerge(stores),
+    Layer.provideMerge(db),
+    Layer.provideMerge(NodeHttpClient.layerUndici),
+    Layer.provideMerge(Layer.succeed(AdminToken, config.adminToken))
+  )
+}
+
+export const layer = (config: ServerConfig) =>
+  HttpLayerRouter.serve(Routes.all).pipe(
+    Layer.provide(services(config)),
+    // Merged, not only provided: tests read the bound address (port 0) from it.
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
+  )

@@ -1,0 +1,22 @@
+/**
+ * The HTTP API: one definition from which the server, the OpenAPI document (/openapi.json) and
+ * the interactive docs (/docs) are all derived. Each group is a module under `groups/`; its
+ * handlers live under `handlers/`.
+ */
+import { HttpApi, OpenApi } from "@effect/platform"
+import { AdminGroup } from "./groups/Admin.js"
+import { MeGroup, SystemGroup } from "./groups/System.js"
+
+export class AlmanacApi extends HttpApi.make("almanac")
+  .add(SystemGroup)
+  .add(MeGroup)
+  .add(AdminGroup)
+  .prefix("/api")
+  .annotateContext(
+    OpenApi.annotations({
+      title: "Almanac",
+      version: "0.1.0",
+      description:
+        "Calendar sync between iCloud and CalDAV servers: accounts, sync relationships, status, free/busy and bookings. Every endpoint except /api/health needs `Authorization: Bearer <token>`; the admin endpoints need the admin token."
+    })
+  ) {}

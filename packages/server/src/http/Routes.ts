@@ -1,0 +1,21 @@
+/**
+ * Everything the HTTP server answers: the API (with its OpenAPI document and docs) and the
+ * settings pages. A new API group adds its handler layer to `handlers` here.
+ */
+import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
+import { Layer } from "effect"
+import { AlmanacApi } from "./Api.js"
+import * as Auth from "./Auth.js"
+import { adminLayer } from "./handlers/AdminHandlers.js"
+import { meLayer, systemLayer } from "./handlers/SystemHandlers.js"
+
+const handlers = Layer.mergeAll(systemLayer, meLayer, adminLayer)
+
+export const api = HttpLayerRouter.addHttpApi(AlmanacApi, { openapiPath: "/openapi.json" }).pipe(
+  Layer.provide(handlers),
+  Layer.provide(Layer.mergeAll(Auth.layer, Auth.adminLayer))
+)
+
+export const docs = HttpApiScalar.layerHttpLayerRouter({ api: AlmanacApi, path: "/docs" })
+
+export const all = Layer.mergeAll(api, docs)

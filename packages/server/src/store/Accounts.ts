@@ -1,0 +1,238 @@
+/**
+ * Connected accounts (iCloud, CalDAV) and their calendars, each owned by one user. The password
+ * is sealed by the vault before it reaches SQL and opened only when a client is built; reads for
+ * the API never touch it. Every read that serves a request takes the user id, so one user's
+ * query cannot name another's account.
+ */
+import { createHash } from "node:crypto"
+import { type CredentialVault, SyncStore } from "@almanac/core"
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer, Option, type Redacted, Schema } from "effect"
+import { Vault } from "../Vault.js"
+
+export const AccountKind = Schema.Literal("icloud", "caldav")
+export type AccountKind = typeof AccountKind.Type
+
+export const AccountStatus = Schema.Literal("ok", "needs-reauth")
+export type AccountStatus = typeof AccountStatus.Type
+
+export interface AccountRecord {
+  readonly id: string
+  readonly userId: string
+  readonly kind: AccountKind
+  /** Where discovery starts (the server's URL, https://caldav.icloud.com for iCloud). */
+  readonly url: string
+  readonly username: string
+  readonly displayName: Option.Option<string>
+  readonly status: AccountStatus
+  readonly lastError: Option.Option<string>
+  readonly createdAt: number
+}
+
+export interface CalendarInfo {
+  readonly id: string
+  readonly accountId: string
+  readonly url: string
+  readonly displayName: Option.Option<string>
+  readonly color: Option.Option<string>
+}
+
+export interface AccountsShape {
+  readonly insert: (
+    account: Omit<AccountRecord, "status" | "lastError" | "createdAt">,
+    password: Redacted.Redacted<string>
+  ) => Effect.Effect<AccountRecord, SyncStore.StoreError>
+  readonly list: (userId: string) => Effect.Effect<ReadonlyArray<AccountRecord>, SyncStore.StoreError>
+  /** The account if it exists and belongs to `userId`. */
+  readonly get: (
+    userId: string,
+    accountId: string
+  ) => Effect.Effect<Option.Option<AccountRecord>, SyncStore.StoreError>
+  /** For the engine, which serves every user: no owner check. */
+  readonly byId: (accountId: string) => Effect.Effect<Option.Option<AccountRecord>, SyncStore.StoreError>
+  /** The account's password, opened; none when it was erased. */
+  readonly password: (
+    accountId: string
+  ) => Effect.Effect<
+    Option.Option<Redacted.Redacted<string>>,
+    SyncStore.StoreError | CredentialVault.VaultError
+  >
+  /** A new password (re-authentication): sealed, stored, and the account is healthy again. */
+  readonly setPassword: (
+    accountId: string,
+    password: Redacted.Redacted<string>
+  ) => Effect.Effect<void, SyncStore.StoreError>
+  readonly setStatus: (
+    accountId: string,
+    status: AccountStatus,
+    lastError: Option.Option<string>
+  ) => Effect.Effect<void, SyncStore.StoreError>
+  /**
+   * Erases the sealed password and deletes the account row and its calendars' rows. The caller
+   * removes relationships and stops actors first.
+   */
+  readonly remove: (accountId: string) => Effect.Effect<void, SyncStore.StoreError>
+  /** Records the calendars discovery found (new ones added, names and colours refreshed). */
+  readonly saveCalendars: (
+    accountId: string,
+    calendars: ReadonlyArray<{
+      readonly url: string
+      readonly displayName: Option.Option<string>
+      readonly color: Option.Option<string>
+    }>
+  ) => Effect.Effect<ReadonlyArray<CalendarInfo>, SyncStore.StoreError>
+  readonly calendars: (accountId: string) => Effect.Effect<ReadonlyArray<CalendarInfo>, SyncStore.StoreError>
+  /** The calendar if it belongs to one of `userId`'s accounts. */
+  readonly calendarOf: (
+    userId: string,
+    calendarId: string
+  ) => Effect.Effect<Option.Option<CalendarInfo>, SyncStore.StoreError>
+}
+
+export class Accounts extends Context.Tag("@almanac/server/Accounts")<Accounts, AccountsShape>() {}
+
+/** Stable per account and URL, so discovering again finds the same calendar. */
+export const calendarIdOf = (accountId: string, url: string): string =>
+  createHash("sha256").update(`${accountId}\u0000${url}`).digest("hex").slice(0, 32)
+
+const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
+const OptStr = Schema.NullOr(Schema.String)
+const AccountRow = Schema.Struct({
+  id: Schema.String,
+  user_id: Schema.String,
+  kind: AccountKind,
+  url: Schema.String,
+  username: Schema.String,
+  display_name: OptStr,
+  status: AccountStatus,
+  last_error: OptStr,
+  created_at: Num
+})
+const CalendarRow = Schema.Struct({
+  id: Schema.String,
+  account_id: Schema.String,
+  url: Schema.String,
+  display_name: OptStr,
+  color: OptStr
+})
+
+const toAccount = (r: typeof AccountRow.Type): AccountRecord => ({
+  id: r.id,
+  userId: r.user_id,
+  kind: r.kind,
+  url: r.url,
+  username: r.username,
+  displayName: Option.fromNullable(r.display_name),
+  status: r.status,
+  lastError: Option.fromNullable(r.last_error),
+  createdAt: r.created_at
+})
+const toCalendar = (r: typeof CalendarRow.Type): CalendarInfo => ({
+  id: r.id,
+  accountId: r.account_id,
+  url: r.url,
+  displayName: Option.fromNullable(r.display_name),
+  color: Option.fromNullable(r.color)
+})
+
+export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vault> = Effect.gen(
+  function* () {
+    const sql = yield* SqlClient.SqlClient
+    const vault = yield* Vault
+    const guard =
+      (operation: string) =>
+      <A, E extends { readonly message: string }, R>(effect: Effect.Effect<A, E, R>) =>
+        effect.pipe(Effect.mapError((e) => new SyncStore.StoreError({ operation, detail: e.message })))
+    const decodeAccounts = Schema.decodeUnknown(Schema.Array(AccountRow))
+    const decodeCalendars = Schema.decodeUnknown(Schema.Array(CalendarRow))
+    const columns = sql`id, user_id, kind, url, username, display_name, status, last_error, created_at`
+
+    const byId = (accountId: string) =>
+      sql`SELECT ${columns} FROM accounts WHERE id = ${accountId}`.pipe(
+        Effect.flatMap(decodeAccounts),
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toAccount)),
+        guard("read account")
+      )
+
+    const calendars = (accountId: string) =>
+      sql`SELECT id, account_id, url, display_name, color FROM calendars WHERE account_id = ${accountId} ORDER BY display_name, url`.pipe(
+        Effect.flatMap(decodeCalendars),
+        Effect.map((rows) => rows.map(toCalendar)),
+        guard("read calendars")
+      )
+
+    return {
+      insert: (a, password) =>
+        Effect.gen(function* () {
+          const now = Date.now()
+          yield* sql`INSERT INTO accounts (id, user_id, kind, url, username, display_name, secret, status, created_at)
+          VALUES (${a.id}, ${a.userId}, ${a.kind}, ${a.url}, ${a.username}, ${Option.getOrNull(a.displayName)},
+                  ${vault.seal(a.id, password)}, ${"ok"}, ${now})`
+          return { ...a, status: "ok" as const, lastError: Option.none(), createdAt: now }
+        }).pipe(guard("save account")),
+      list: (userId) =>
+        sql`SELECT ${columns} FROM accounts WHERE user_id = ${userId} ORDER BY created_at, id`.pipe(
+          Effect.flatMap(decodeAccounts),
+          Effect.map((rows) => rows.map(toAccount)),
+          guard("list accounts")
+        ),
+      get: (userId, accountId) =>
+        Effect.map(
+          byId(accountId),
+          Option.filter((a) => a.userId === userId)
+        ),
+      byId,
+      password: (accountId) =>
+        Effect.gen(function* () {
+          const rows = yield* sql`SELECT secret FROM accounts WHERE id = ${accountId}`.pipe(
+            Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ secret: OptStr })))),
+            guard("read secret")
+          )
+          const sealed = rows[0]?.secret
+          if (sealed === undefined || sealed === null) return Option.none()
+          return Option.some(yield* vault.open(accountId, sealed))
+        }),
+      setPassword: (accountId, password) =>
+        sql`UPDATE accounts SET secret = ${vault.seal(accountId, password)}, status = ${"ok"}, last_error = ${null} WHERE id = ${accountId}`.pipe(
+          Effect.asVoid,
+          guard("save secret")
+        ),
+      setStatus: (accountId, status, lastError) =>
+        sql`UPDATE accounts SET status = ${status}, last_error = ${Option.getOrNull(lastError)} WHERE id = ${accountId}`.pipe(
+          Effect.asVoid,
+          guard("save account status")
+        ),
+      remove: (accountId) =>
+        Effect.gen(function* () {
+          // The secret is overwritten before the row goes, so no page of the file keeps it live.
+          yield* sql`UPDATE accounts SET secret = ${null} WHERE id = ${accountId}`
+          yield* sql`DELETE FROM quarantine WHERE calendar_id IN (SELECT id FROM calendars WHERE account_id = ${accountId})`
+          yield* sql`DELETE FROM sync_runs WHERE calendar_id IN (SELECT id FROM calendars WHERE account_id = ${accountId})`
+          yield* sql`DELETE FROM calendars WHERE account_id = ${accountId}`
+          yield* sql`DELETE FROM accounts WHERE id = ${accountId}`
+        }).pipe(sql.withTransaction, guard("remove account")),
+      saveCalendars: (accountId, found) =>
+        Effect.gen(function* () {
+          for (const c of found) {
+            const id = calendarIdOf(accountId, c.url)
+            const existing = yield* sql`SELECT id FROM calendars WHERE id = ${id}`
+            if (existing.length === 0)
+              yield* sql`INSERT INTO calendars (id, account_id, url, display_name, color, polls)
+              VALUES (${id}, ${accountId}, ${c.url}, ${Option.getOrNull(c.displayName)}, ${Option.getOrNull(c.color)}, ${0})`
+            else
+              yield* sql`UPDATE calendars SET display_name = ${Option.getOrNull(c.displayName)}, color = ${Option.getOrNull(c.color)} WHERE id = ${id}`
+          }
+        }).pipe(sql.withTransaction, guard("save calendars"), Effect.zipRight(calendars(accountId))),
+      calendars,
+      calendarOf: (userId, calendarId) =>
+        sql`SELECT c.id, c.account_id, c.url, c.display_name, c.color FROM calendars c
+          JOIN accounts a ON a.id = c.account_id WHERE c.id = ${calendarId} AND a.user_id = ${userId}`.pipe(
+          Effect.flatMap(decodeCalendars),
+          Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toCalendar)),
+          guard("read calendar")
+        )
+    }
+  }
+)
+
+export const layer: Layer.Layer<Accounts, never, SqlClient.SqlClient | Vault> = Layer.effect(Accounts, make)

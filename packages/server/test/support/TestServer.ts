@@ -1,0 +1,76 @@
+/**
+ * The whole server in the test process, on a free loopback port with a fresh data folder: the
+ * same layer `almanac serve` runs, so API tests go through real HTTP, the real database and the
+ * real vault. Loopback URLs are allowed (the test CalDAV servers live there).
+ */
+import { randomBytes } from "node:crypto"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { HttpServer } from "@effect/platform"
+import { Context, Effect, Either, Layer, Logger, LogLevel, type Scope } from "effect"
+import * as Config from "../../src/Config.js"
+import * as Server from "../../src/Server.js"
+
+export interface TestServer {
+  readonly url: string
+  readonly dataDir: string
+  readonly adminToken: string
+  readonly config: Config.ServerConfig
+  /** A JSON request; `token` becomes a bearer header. Returns the status and the parsed body. */
+  readonly request: (
+    method: string,
+    path: string,
+    options?: { readonly token?: string; readonly body?: unknown; readonly headers?: Record<string, string> }
+  ) => Promise<{ readonly status: number; readonly body: unknown }>
+  /** A new user and its first token, through the admin API. */
+  readonly createUser: (name: string) => Promise<{ readonly id: string; readonly token: string }>
+}
+
+export const start = (env: Record<string, string> = {}): Effect.Effect<TestServer, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const dataDir = env.ALMANAC_DATA_DIR ?? mkdtempSync(join(tmpdir(), "almanac-server-"))
+    const adminToken = env.ALMANAC_ADMIN_TOKEN ?? randomBytes(24).toString("hex")
+    const loaded = Config.load({
+      ALMANAC_PORT: "0",
+      ALMANAC_POLL_INTERVAL: "2s",
+      ALMANAC_ALLOW_PRIVATE_URLS: "true",
+      ...env,
+      ALMANAC_DATA_DIR: dataDir,
+      ALMANAC_ADMIN_TOKEN: adminToken
+    })
+    if (Either.isLeft(loaded)) return yield* Effect.die(loaded.left)
+    const config = loaded.right
+    const context = yield* Layer.build(
+      Server.layer(config).pipe(Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)))
+    ).pipe(Effect.orDie)
+    const address = Context.get(context, HttpServer.HttpServer).address
+    if (address._tag !== "TcpAddress") return yield* Effect.die("the server is not on TCP")
+    const url = `http://127.0.0.1:${address.port}`
+    const request: TestServer["request"] = async (method, path, options = {}) => {
+      const headers: Record<string, string> = { ...options.headers }
+      if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+      if (options.body !== undefined) headers["content-type"] = "application/json"
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers,
+        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) })
+      })
+      const text = await res.text()
+      let body: unknown = text
+      try {
+        body = text === "" ? undefined : JSON.parse(text)
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, body }
+    }
+    const createUser: TestServer["createUser"] = async (name) => {
+      const res = await request("POST", "/api/admin/users", { token: adminToken, body: { name } })
+      const body = res.body as { user: { id: string }; token: { token: string } }
+      if (res.status !== 201)
+        throw new Error(`creating a user failed: ${res.status} ${JSON.stringify(res.body)}`)
+      return { id: body.user.id, token: body.token.token }
+    }
+    return { url, dataDir, adminToken, config, request, createUser }
+  })
