@@ -9,6 +9,7 @@ import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { Layer } from "effect"
 import type { ServerConfig } from "./Config.js"
 import * as Database from "./Database.js"
+import * as Engine from "./Engine.js"
 import { AdminToken } from "./http/Auth.js"
 import * as Routes from "./http/Routes.js"
 import * as ServerRegistry from "./ServerRegistry.js"
@@ -21,7 +22,8 @@ export const services = (config: ServerConfig) => {
   const db = Database.layer(config.database)
   const stores = Layer.mergeAll(Users.layer, Accounts.layer).pipe(Layer.provideMerge(Vault.layer(config)))
   const registry = ServerRegistry.layer({ timeout: config.requestTimeout })
-  return registry.pipe(
+  return Engine.layerWithoutActors.pipe(
+    Layer.provideMerge(registry),
     Layer.provideMerge(stores),
     Layer.provideMerge(db),
     Layer.provideMerge(NodeHttpClient.layerUndici),
