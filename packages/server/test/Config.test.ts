@@ -1,0 +1,97 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Either, Option, Redacted } from "effect"
+import * as Config from "../src/Config.js"
+
+const load = (env: Record<string, string>) => Config.load(env)
+
+describe("configuration", () => {
+  it("has the documented defaults", () => {
+    const config = Either.getOrThrow(load({}))
+    expect(config.port).toBe(8080)
+    expect(config.host).toBe("127.0.0.1")
+    expect(config.dataDir).toMatch(/\/data$/)
+    expect(config.database).toEqual({ _tag: "Sqlite", filename: `${config.dataDir}/almanac.db` })
+    expect(Duration.toMillis(config.pollInterval)).toBe(600_000)
+    expect(Option.isNone(config.masterKey)).toBe(true)
+    expect(Option.isNone(config.adminToken)).toBe(true)
+    expect(config.allowPrivateUrls).toBe(false)
+  })
+
+  it("reads every setting from the environment, flags over it", () => {
+    const key = Buffer.alloc(32, 7).toString("base64")
+    const config = Either.getOrThrow(
+      Config.load(
+        {
+          ALMANAC_PORT: "9000",
+          ALMANAC_DATA_DIR: "/tmp/almanac-config-test",
+          ALMANAC_POLL_INTERVAL: "90s",
+          ALMANAC_MASTER_KEY: key,
+          ALMANAC_ADMIN_TOKEN: "a".repeat(32),
+          ALMANAC_ALLOW_PRIVATE_URLS: "true"
+        },
+        { ...Config.noFlags, port: Option.some(9100), pollInterval: Option.some("2m") }
+      )
+    )
+    expect(config.port).toBe(9100)
+    expect(config.dataDir).toBe("/tmp/almanac-config-test")
+    expect(Duration.toMillis(config.pollInterval)).toBe(120_000)
+    expect(Option.map(config.masterKey, Redacted.value)).toEqual(Option.some(key))
+    expect(config.allowPrivateUrls).toBe(true)
+  })
+
+  it("refuses a bad start with one line per problem, none of them echoing a secret", () => {
+    const secretish = "not-a-key-but-secret-looking-value"
+    const result = load({
+      ALMANAC_PORT: "80800",
+      ALMANAC_POLL_INTERVAL: "soon",
+      ALMANAC_MASTER_KEY: secretish,
+      ALMANAC_ADMIN_TOKEN: "tiny-secret1",
+      ALMANAC_DATABASE_URL: "mysql://x@y/z",
+      ALMANAC_ALLOW_PRIVATE_URLS: "maybe"
+    })
+    expect(Either.isLeft(result)).toBe(true)
+    if (Either.isRight(result)) return
+    const problems = result.left.problems
+    expect(problems).toHaveLength(6)
+    for (const name of [
+      "ALMANAC_PORT",
+      "ALMANAC_POLL_INTERVAL",
+      "ALMANAC_MASTER_KEY",
+      "ALMANAC_ADMIN_TOKEN",
+      "ALMANAC_DATABASE_URL",
+      "ALMANAC_ALLOW_PRIVATE_URLS"
+    ])
+      expect(problems.filter((p) => p.startsWith(`${name}:`))).toHaveLength(1)
+    expect(problems.join("\n")).not.toContain(secretish)
+    expect(problems.join("\n")).not.toContain("tiny-secret1")
+  })
+
+  it("understands the three databases, and never keeps a database password in plain view", () => {
+    const mssql = Either.getOrThrow(
+      load({ ALMANAC_DATABASE_URL: "sqlserver://almanac:p%40ss@db.example.net:1444/almanac?encrypt=true" })
+    ).database
+    expect(mssql._tag).toBe("SqlServer")
+    if (mssql._tag !== "SqlServer") return
+    expect(mssql).toMatchObject({ server: "db.example.net", port: 1444, database: "almanac", encrypt: true })
+    expect(Option.map(mssql.password, Redacted.value)).toEqual(Option.some("p@ss"))
+    expect(String(mssql.password)).not.toContain("p@ss")
+    const pg = Either.getOrThrow(load({ ALMANAC_DATABASE_URL: "postgres://u:pw@localhost/almanac" })).database
+    expect(pg._tag).toBe("Postgres")
+    const file = Either.getOrThrow(load({ ALMANAC_DATABASE_URL: "sqlite:/tmp/x.db" })).database
+    expect(file).toEqual({ _tag: "Sqlite", filename: "/tmp/x.db" })
+  })
+
+  it("reads durations people write", () => {
+    expect(Option.map(Config.parseDuration("10m"), Duration.toMillis)).toEqual(Option.some(600_000))
+    expect(Option.map(Config.parseDuration("1h"), Duration.toMillis)).toEqual(Option.some(3_600_000))
+    expect(Option.map(Config.parseDuration("45"), Duration.toMillis)).toEqual(Option.some(45_000))
+    expect(Option.isNone(Config.parseDuration("ten minutes"))).toBe(true)
+  })
+
+  it("takes master keys as hex or base64 of exactly 32 bytes", () => {
+    expect(Option.isSome(Config.decodeMasterKey("ab".repeat(32)))).toBe(true)
+    expect(Option.isSome(Config.decodeMasterKey(Buffer.alloc(32, 1).toString("base64url")))).toBe(true)
+    expect(Option.isNone(Config.decodeMasterKey("ab".repeat(31)))).toBe(true)
+    expect(Option.isNone(Config.decodeMasterKey(Buffer.alloc(31, 1).toString("base64")))).toBe(true)
+  })
+})
