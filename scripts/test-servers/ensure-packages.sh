@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the real-server tests and the benchmark need, when they are
+# Installs the Debian packages the real-server tests, the page tests and the benchmark need, when they are
 # missing. Installs only as root; otherwise says exactly what to install and fails.
 set -euo pipefail
 need=()
 command -v xandikos >/dev/null 2>&1 || need+=(xandikos)
 command -v radicale >/dev/null 2>&1 || need+=(radicale)
+# The settings-page tests drive Debian's Chromium through playwright-core (never a downloaded browser);
+# Liberation gives its screenshots real fonts.
+if [ "${ALMANAC_NEED_CHROMIUM:-0}" = 1 ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium fonts-liberation)
+fi
 if [ "${ALMANAC_NEED_VDIRSYNCER:-0}" = 1 ]; then
   command -v vdirsyncer >/dev/null 2>&1 || need+=(vdirsyncer)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
-  echo "almanac: the real-server tests need these Debian packages: ${need[*]}" >&2
+  echo "almanac: the tests need these Debian packages: ${need[*]}" >&2
   echo "almanac: install them with: sudo apt-get install -y ${need[*]}" >&2
   exit 1
 fi

@@ -51,16 +51,24 @@ const waitForHttp = async (url: string, child: ChildProcess, output: () => strin
 
 const missing = (binary: string): boolean => spawnSync("sh", ["-c", `command -v ${binary}`]).status !== 0
 
-/** Installs missing Debian packages as root, or fails with what to install. */
-export const ensurePackages = (extra: ReadonlyArray<string> = []): void => {
+/**
+ * Installs missing Debian packages as root, or fails with what to install. Xandikos and Radicale
+ * always; `extra` adds vdirsyncer (the benchmark) or chromium (the settings-page tests, so the
+ * test run's default; the benchmark names its own list and does not pull a browser in).
+ */
+export const ensurePackages = (extra: ReadonlyArray<"vdirsyncer" | "chromium"> = ["chromium"]): void => {
   const script = new URL("./ensure-packages.sh", import.meta.url).pathname
   const res = spawnSync("bash", [script], {
     stdio: ["ignore", "inherit", "pipe"],
-    env: { ...process.env, ALMANAC_NEED_VDIRSYNCER: extra.includes("vdirsyncer") ? "1" : "0" }
+    env: {
+      ...process.env,
+      ALMANAC_NEED_VDIRSYNCER: extra.includes("vdirsyncer") ? "1" : "0",
+      ALMANAC_NEED_CHROMIUM: extra.includes("chromium") ? "1" : "0"
+    }
   })
   if (res.status !== 0) {
     throw new Error(
-      `${res.stderr.toString().trim()}\nThe real-server tests cannot run without Xandikos and Radicale; nothing was skipped.`
+      `${res.stderr.toString().trim()}\nThe tests cannot run without these packages; nothing was skipped.`
     )
   }
 }

@@ -4,6 +4,7 @@
  */
 import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
 import { Layer } from "effect"
+import * as Pages from "../pages/Routes.js"
 import { AlmanacApi } from "./Api.js"
 import * as Auth from "./Auth.js"
 import { adminLayer } from "./handlers/AdminHandlers.js"
@@ -18,4 +19,4 @@ export const api = HttpLayerRouter.addHttpApi(AlmanacApi, { openapiPath: "/opena
 
 export const docs = HttpApiScalar.layerHttpLayerRouter({ api: AlmanacApi, path: "/docs" })
 
-export const all = Layer.mergeAll(api, docs)
+export const all = Layer.mergeAll(api, docs, Pages.layer)

@@ -1,0 +1,126 @@
+/**
+ * The accounts page: what is connected, and the two ways to connect more (iCloud with an Apple ID
+ * and an app-specific password, or any CalDAV server). A refused connection comes back as the same
+ * page with the reason next to the form and everything typed kept, except the password.
+ */
+import { Effect, Option } from "effect"
+import { type AccountRecord, Accounts } from "../store/Accounts.js"
+import type { User } from "../store/Users.js"
+import { type Fragment, html } from "./Html.js"
+import { page, respond } from "./Layout.js"
+
+export interface IcloudValues {
+  readonly appleId: string
+  readonly name: string
+}
+export interface CaldavValues {
+  readonly url: string
+  readonly username: string
+  readonly name: string
+}
+
+/** One of the two connect forms, re-shown after a refusal. */
+export type Refused =
+  | { readonly form: "icloud"; readonly values: IcloudValues; readonly error: string }
+  | { readonly form: "caldav"; readonly values: CaldavValues; readonly error: string }
+
+export const accountName = (a: AccountRecord): string => Option.getOrElse(a.displayName, () => a.username)
+
+export const kindName = (a: AccountRecord): string => (a.kind === "icloud" ? "iCloud" : "CalDAV")
+
+export const accountState = (a: AccountRecord): Fragment =>
+  a.status === "ok"
+    ? html`<span class="tag ok">connected</span>`
+    : html`<span class="tag bad">needs a new password</span>${Option.match(a.lastError, {
+        onNone: () => "",
+        onSome: (e) => html`<div class="hint bad">${e}</div>`
+      })}`
+
+const list = (accounts: ReadonlyArray<AccountRecord>) =>
+  accounts.length === 0
+    ? html`<p class="muted">No accounts yet. Connect one below.</p>`
+    : html`<table>
+<thead><tr><th scope="col">Account</th><th scope="col">Kind</th><th scope="col">User</th><th scope="col">State</th><th scope="col"><span class="muted">Actions</span></th></tr></thead>
+<tbody>${accounts.map(
+        (a) => html`<tr>
+<td>${accountName(a)}</td><td>${kindName(a)}</td><td>${a.username}</td><td>${accountState(a)}</td>
+<td><a href="/accounts/${encodeURIComponent(a.id)}">Calendars and settings</a></td></tr>`
+      )}</tbody></table>`
+
+const error = (message: string | undefined) =>
+  message === undefined ? "" : html`<p class="error" role="alert">${message}</p>`
+
+const icloudForm = (
+  values: IcloudValues,
+  message: string | undefined
+) => html`<section aria-labelledby="icloud-h">
+<h2 id="icloud-h">Connect iCloud</h2>
+${error(message)}
+<form method="post" action="/accounts/icloud">
+<label for="icloud-apple-id">Apple ID</label>
+<input id="icloud-apple-id" name="appleId" type="email" autocomplete="username" required value="${values.appleId}">
+<label for="icloud-password">App-specific password</label>
+<input id="icloud-password" name="password" type="password" autocomplete="off" required placeholder="xxxx-xxxx-xxxx-xxxx">
+<p class="hint">Create one at <strong>appleid.apple.com</strong> → <strong>Sign-In and Security</strong> →
+<strong>App-Specific Passwords</strong> (your Apple ID needs two-factor authentication). Your normal Apple ID
+password does not work here, and you can revoke the app-specific password there at any time.</p>
+<label for="icloud-name">Name on these pages <span class="muted">(optional)</span></label>
+<input id="icloud-name" name="name" type="text" value="${values.name}">
+<div class="actions"><button type="submit">Connect iCloud</button></div>
+</form>
+</section>`
+
+const caldavForm = (
+  values: CaldavValues,
+  message: string | undefined
+) => html`<section aria-labelledby="caldav-h">
+<h2 id="caldav-h">Connect a CalDAV server</h2>
+${error(message)}
+<form method="post" action="/accounts/caldav">
+<label for="caldav-url">Server or calendar home URL</label>
+<input id="caldav-url" name="url" type="url" required placeholder="https://dav.example.com/" value="${values.url}">
+<label for="caldav-username">User name</label>
+<input id="caldav-username" name="username" type="text" autocomplete="username" required value="${values.username}">
+<label for="caldav-password">Password</label>
+<input id="caldav-password" name="password" type="password" autocomplete="off" required>
+<p class="hint">Almanac finds the calendars itself (it tries <code>/.well-known/caldav</code> first).
+Passwords are stored encrypted and are only sent to this server.</p>
+<label for="caldav-name">Name on these pages <span class="muted">(optional)</span></label>
+<input id="caldav-name" name="name" type="text" value="${values.name}">
+<div class="actions"><button type="submit">Connect CalDAV</button></div>
+</form>
+</section>`
+
+export const view = (
+  user: User,
+  accounts: ReadonlyArray<AccountRecord>,
+  options: { readonly refused?: Refused; readonly notice?: string | undefined } = {}
+) => {
+  const refused = options.refused
+  const icloud =
+    refused?.form === "icloud" ? refused.values : ({ appleId: "", name: "" } satisfies IcloudValues)
+  const caldav =
+    refused?.form === "caldav" ? refused.values : ({ url: "", username: "", name: "" } satisfies CaldavValues)
+  return page({
+    title: "Accounts",
+    user,
+    area: "accounts",
+    notice: options.notice,
+    body: html`<section aria-labelledby="connected-h"><h2 id="connected-h">Connected accounts</h2>${list(accounts)}</section>
+<div class="grid">
+${icloudForm(icloud, refused?.form === "icloud" ? refused.error : undefined)}
+${caldavForm(caldav, refused?.form === "caldav" ? refused.error : undefined)}
+</div>`
+  })
+}
+
+/** The page as it stands for `user`; `status` 4xx when it re-shows a refused form. */
+export const show = (
+  user: User,
+  options: { readonly refused?: Refused; readonly notice?: string | undefined; readonly status?: number } = {}
+) =>
+  Effect.gen(function* () {
+    const accounts = yield* Accounts
+    const mine = yield* accounts.list(user.id)
+    return respond(view(user, mine, options), options.status ?? 200)
+  })

@@ -1,0 +1,49 @@
+/**
+ * Signing in and out. There are no passwords for Almanac itself: the admin issues each person an
+ * API token, and pasting it here stores it in this browser's session cookie.
+ */
+import type { HttpServerRequest } from "@effect/platform"
+import { Effect, Option, Redacted } from "effect"
+import { Users } from "../store/Users.js"
+import * as Handler from "./Handler.js"
+import { html } from "./Html.js"
+import { page, respond, seeOther } from "./Layout.js"
+import * as Session from "./Session.js"
+
+export const view = (error?: string) =>
+  page({
+    title: "Sign in",
+    user: undefined,
+    error,
+    body: html`<section>
+<form method="post" action="/login">
+<label for="token">API token</label>
+<input id="token" name="token" type="password" autocomplete="off" required spellcheck="false">
+<p class="hint">Your token starts with <code>alm_</code>. The server's administrator issues it
+(<code>POST /api/admin/users/{id}/tokens</code> with the admin token); it is shown only once, so keep it
+in your password manager. Signing out forgets it in this browser only.</p>
+<div class="actions"><button type="submit">Sign in</button></div>
+</form>
+</section>`
+  })
+
+export const login = Handler.anonymousPost((form, request) =>
+  Effect.gen(function* () {
+    const token = form.text("token")
+    if (token === "") return respond(view("Paste your API token to sign in."), 400)
+    const users = yield* Users
+    const user = yield* users.authenticate(Redacted.make(token))
+    if (Option.isNone(user))
+      return respond(
+        view(
+          "That token is not valid: check that you pasted all of it, or ask the administrator for a new one."
+        ),
+        401
+      )
+    return Session.signIn(seeOther("/"), request, Redacted.make(token))
+  })
+)
+
+export const logout = Handler.anonymousPost((_form, request: HttpServerRequest.HttpServerRequest) =>
+  Effect.succeed(Session.signOut(seeOther("/"), request))
+)
