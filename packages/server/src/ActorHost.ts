@@ -1,0 +1,244 @@
+/**
+ * The calendar actors hosted by @effect/cluster: each watched calendar is one `Calendar` entity
+ * (entity id = calendar id) whose poll loop, `CalendarActor.make` from core, runs inside the
+ * entity. The entity asks the cluster to keep it alive, so after a restart or a shard move the
+ * cluster starts it again and the loop resumes without anyone calling `ensure`.
+ *
+ * What the cluster (0.60) does not do for us, and how this module covers it:
+ * - A keep-alive is one persisted message that stays unprocessed. The storage loop reads
+ *   unprocessed messages again once they are ten minutes old, and the entity manager answers a
+ *   keep-alive it already holds at once, so after ten minutes of uptime the message counts as
+ *   processed and a restart would no longer bring the calendar back. The entity therefore
+ *   replaces its keep-alive message every `keepAliveRefresh` (default 5 minutes).
+ * - A stale keep-alive (a crash between retire and its reply, a relationship removed while the
+ *   process was down) would resurrect a calendar nobody wants: an entity that starts without
+ *   being asked checks `CalendarPoller.wanted` first.
+ * - Belt and braces: the server still calls `ensure` for every calendar in an active relationship
+ *   at startup; that is cheap (no message for a calendar already running) and makes the
+ *   database, not the cluster's message table, the source of truth.
+ *
+ * Shutdown: a poll in flight finishes (the call to `poll` is uninterruptible); sleeps and waits
+ * are interrupted, so no new poll starts. The `onOutcome` of that last poll may not run.
+ */
+import { CalendarActor, type ProviderError, type SyncCycle, type SyncStore } from "@almanac/core"
+import { Entity, RunnerAddress, type Sharding, SingleRunner } from "@effect/cluster"
+import { Rpc } from "@effect/rpc"
+import type { SqlClient } from "@effect/sql"
+import { type ConfigError, Context, Duration, Effect, FiberHandle, Layer, Option, Ref } from "effect"
+
+/** What the host needs from the rest of the server; the server provides it. */
+export class CalendarPoller extends Context.Tag("@almanac/server/CalendarPoller")<
+  CalendarPoller,
+  {
+    /** One poll of a calendar (the server wires SyncCycle.run with the store and providers). */
+    readonly poll: (
+      calendarId: string,
+      reconcile: boolean
+    ) => Effect.Effect<SyncCycle.CycleReport, ProviderError.PollError | SyncStore.StoreError>
+    /** After each poll: the server records next poll time, parks accounts on Unauthorized, logs. */
+    readonly onOutcome: (
+      calendarId: string,
+      outcome: CalendarActor.PollOutcome,
+      wait: CalendarActor.Wait
+    ) => Effect.Effect<void>
+    /**
+     * Whether the calendar still takes part in an active relationship. Asked only when an entity
+     * starts without an `ensure` or `wake` (the cluster bringing it back after a restart); `false`
+     * keeps it stopped and drops its keep-alive. A failure counts as wanted: polling a calendar
+     * once too often is cheaper than silently dropping one.
+     */
+    readonly wanted: (calendarId: string) => Effect.Effect<boolean, SyncStore.StoreError>
+  }
+>() {}
+
+export interface ActorHostShape {
+  /** Starts the actor of a calendar if it is not running (idempotent); survives restarts. */
+  readonly ensure: (calendarId: string) => Effect.Effect<void>
+  /** Poll now ("sync now", after re-authentication, after a relationship changes). Starts the actor if needed. */
+  readonly wake: (calendarId: string) => Effect.Effect<void>
+  /** The in-memory status of a running actor (CalendarActor.ActorStatus), none if not running here. */
+  readonly status: (calendarId: string) => Effect.Effect<Option.Option<CalendarActor.ActorStatus>>
+  /** Stop polling a calendar that no longer takes part in any relationship. Call it after the relationship is gone. */
+  readonly retire: (calendarId: string) => Effect.Effect<void>
+}
+export class ActorHost extends Context.Tag("@almanac/server/ActorHost")<ActorHost, ActorHostShape>() {}
+
+export interface HostOptions {
+  /** How often a running entity replaces its keep-alive message; must stay well under ten minutes. */
+  readonly keepAliveRefresh?: Duration.DurationInput
+}
+
+/** The messages of a calendar entity. None is persisted: the keep-alive is what survives. */
+export const CalendarEntity = Entity.make("Calendar", [
+  Rpc.make("Ensure"),
+  Rpc.make("Wake"),
+  Rpc.make("Retire")
+])
+
+/** The actors running in this process, for `status` and a cheap `ensure`. */
+class Running extends Context.Tag("@almanac/server/ActorHost/Running")<
+  Running,
+  Map<string, CalendarActor.Actor>
+>() {}
+
+// Long enough for the entity manager to answer the old keep-alive before the new one arrives.
+// In the other order it would answer the new one at once (it still holds a keep-alive), then
+// the old one, and leave none pending.
+const keepAliveGap = Duration.millis(200)
+
+const behaviour = (config: CalendarActor.ActorConfig, options: HostOptions) =>
+  CalendarEntity.toLayer(
+    Effect.gen(function* () {
+      const address = yield* Entity.CurrentAddress
+      const calendarId: string = address.entityId
+      // Handlers and forked fibers do not inherit the build's annotations: each effect carries them.
+      const annotated = Effect.annotateLogs({ calendar: calendarId, module: "ActorHost" })
+      const poller = yield* CalendarPoller
+      const running = yield* Running
+      // Keep-alive needs the entity's own context (its address and latch) wherever it is called.
+      const entityContext = yield* Effect.context<Sharding.Sharding | Entity.CurrentAddress>()
+      const keepAlive = (enabled: boolean) =>
+        Entity.keepAlive(enabled).pipe(
+          Effect.provide(entityContext),
+          // Polling goes on without it; only the resume after a restart is lost.
+          Effect.catchAllCause((cause) => Effect.logWarning("could not set the keep-alive", enabled, cause)),
+          annotated
+        )
+      const lock = yield* Effect.makeSemaphore(1)
+      const handle = yield* FiberHandle.make<void, never>()
+      const awaitingFirstPoll = yield* Ref.make(false)
+
+      const { actor, loop } = yield* CalendarActor.make({
+        calendarId,
+        config,
+        poll: (reconcile) =>
+          Ref.set(awaitingFirstPoll, false).pipe(
+            Effect.zipRight(poller.poll(calendarId, reconcile)),
+            Effect.uninterruptible
+          ),
+        onOutcome: (outcome, wait) =>
+          poller
+            .onOutcome(calendarId, outcome, wait)
+            .pipe(Effect.catchAllCause((cause) => Effect.logError("onOutcome failed", cause)))
+      })
+
+      const refresh = Effect.sleep(options.keepAliveRefresh ?? Duration.minutes(5)).pipe(
+        Effect.zipRight(
+          keepAlive(false).pipe(
+            Effect.zipRight(Effect.sleep(keepAliveGap)),
+            Effect.zipRight(keepAlive(true)),
+            // Cut between the two, the calendar would have no keep-alive at all.
+            Effect.uninterruptible
+          )
+        ),
+        Effect.forever
+      )
+
+      /** Starts loop and keep-alive unless running; true when this call started them. */
+      const start = lock.withPermits(1)(
+        Effect.gen(function* () {
+          if (Option.isSome(FiberHandle.unsafeGet(handle))) return false
+          yield* keepAlive(true)
+          yield* Ref.set(awaitingFirstPoll, true)
+          yield* FiberHandle.run(
+            handle,
+            Effect.all([loop, refresh], { concurrency: "unbounded", discard: true })
+          )
+          running.set(calendarId, actor)
+          yield* Effect.logDebug("calendar actor started")
+          return true
+        }).pipe(annotated)
+      )
+
+      const stop = lock.withPermits(1)(
+        Effect.gen(function* () {
+          // Waits for a poll in flight: the poll is uninterruptible.
+          yield* FiberHandle.clear(handle)
+          yield* keepAlive(false)
+          if (running.get(calendarId) === actor) running.delete(calendarId)
+          yield* Effect.logInfo("calendar retired")
+        }).pipe(annotated)
+      )
+
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          if (running.get(calendarId) === actor) running.delete(calendarId)
+        })
+      )
+
+      // An entity starts for a message to it or, after a restart, for its pending keep-alive.
+      // Only the database knows whether the calendar is still wanted.
+      const wanted = yield* poller.wanted(calendarId).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning("could not tell whether the calendar is wanted; polling it", error._tag).pipe(
+            Effect.as(true)
+          )
+        ),
+        annotated
+      )
+      if (wanted) yield* start
+      else yield* keepAlive(false)
+
+      return CalendarEntity.of({
+        Ensure: () => start.pipe(Effect.asVoid),
+        Wake: () =>
+          Effect.gen(function* () {
+            const started = yield* start
+            // A loop that has not begun its first poll will poll now anyway.
+            if (!started && !(yield* Ref.get(awaitingFirstPoll))) yield* actor.wake
+          }),
+        Retire: () => stop
+      })
+    }),
+    // Never reaped for idleness: a watched calendar receives no messages for hours.
+    { maxIdleTime: Duration.infinity }
+  )
+
+const makeHost = Effect.gen(function* () {
+  const running = yield* Running
+  const client = yield* CalendarEntity.client
+  const call = (calendarId: string, rpc: "Ensure" | "Wake" | "Retire") =>
+    client(calendarId)[rpc]().pipe(
+      // Mailbox full or storage failure: the cluster itself is broken, not this calendar.
+      Effect.orDie,
+      Effect.annotateLogs("calendar", calendarId)
+    )
+  return ActorHost.of({
+    ensure: (calendarId) => (running.has(calendarId) ? Effect.void : call(calendarId, "Ensure")),
+    wake: (calendarId) => call(calendarId, "Wake"),
+    status: (calendarId) => {
+      const actor = running.get(calendarId)
+      return actor === undefined ? Effect.succeedNone : Effect.asSome(actor.status)
+    },
+    retire: (calendarId) => call(calendarId, "Retire")
+  })
+})
+
+/** The entity, its behaviour layer, and the host service, over any Sharding (SingleRunner on SQLite by default). */
+export const layer = (
+  config: CalendarActor.ActorConfig,
+  options: HostOptions = {}
+): Layer.Layer<ActorHost, never, Sharding.Sharding | CalendarPoller> =>
+  Layer.effect(ActorHost, makeHost).pipe(
+    Layer.provide(behaviour(config, options)),
+    Layer.provide(Layer.sync(Running, () => new Map()))
+  )
+
+/** Convenience: single runner with SQL storage over the SqlClient in context. */
+export const layerSingleRunner = (
+  config: CalendarActor.ActorConfig,
+  options: HostOptions = {}
+): Layer.Layer<ActorHost, ConfigError.ConfigError, SqlClient.SqlClient | CalendarPoller> =>
+  layer(config, options).pipe(
+    Layer.provide(
+      // Settings in code: the environment's generic HOST and PORT belong to other programs.
+      SingleRunner.layer({
+        runnerStorage: "sql",
+        // A runner address is what makes this process host entities rather than only call them.
+        shardingConfig: {
+          runnerAddress: Option.some(RunnerAddress.make("localhost", 34431)),
+          runnerListenAddress: Option.none()
+        }
+      })
+    )
+  )
