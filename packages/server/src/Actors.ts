@@ -1,0 +1,146 @@
+/**
+ * The sync engine as the server runs it: what one poll of a calendar is (SyncCycle with the
+ * store and the stored credentials), what happens after it (next poll time, an account parked
+ * on a refused password), and the Engine the API uses, over the actors hosted by the cluster.
+ * At start every calendar in an active relationship gets its actor.
+ */
+import { CalendarActor, type CalendarProvider, SyncCycle, SyncStore } from "@almanac/core"
+import { SqlClient } from "@effect/sql"
+import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
+import { ActorHost, CalendarPoller, layerSingleRunner } from "./ActorHost.js"
+import { Engine, EngineError } from "./Engine.js"
+import { Accounts } from "./store/Accounts.js"
+
+/** Calendars that take part in an unpaused relationship, at either end. */
+const wantedCalendars = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql`SELECT source_calendar_id AS id FROM relationships WHERE paused = ${0}
+    UNION SELECT target_calendar_id AS id FROM relationships WHERE paused = ${0}`
+  return new Set(
+    (yield* Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))(rows)).map((r) => r.id)
+  )
+}).pipe(
+  Effect.mapError((e) => new SyncStore.StoreError({ operation: "read relationships", detail: e.message }))
+)
+
+/** A person's confirmation of a mass deletion, waiting for the calendar's next poll to use it. */
+type Confirmations = Map<string, Deferred.Deferred<SyncCycle.CycleReport, EngineError>>
+
+const pollerLayer = (confirmations: Confirmations) =>
+  Layer.effect(
+    CalendarPoller,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const accounts = yield* Accounts
+      const context = yield* Effect.context<SyncStore.SyncStore | CalendarProvider.ProviderRegistry>()
+      return {
+        poll: (calendarId, reconcile) =>
+          Effect.gen(function* () {
+            const confirmation = confirmations.get(calendarId)
+            confirmations.delete(calendarId)
+            const options = {
+              ...SyncCycle.defaultOptions(new Date()),
+              reconcile,
+              confirmDeletes: confirmation !== undefined
+            }
+            return yield* SyncCycle.run(calendarId, options).pipe(
+              Effect.onExit((exit) =>
+                confirmation === undefined
+                  ? Effect.void
+                  : Deferred.complete(
+                      confirmation,
+                      exit._tag === "Success"
+                        ? Effect.succeed(exit.value)
+                        : Effect.fail(
+                            new EngineError({
+                              message: "the confirmed poll failed; see the calendar's status"
+                            })
+                          )
+                    )
+              )
+            )
+          }).pipe(Effect.provide(context)),
+        onOutcome: (calendarId, outcome, wait) =>
+          Effect.gen(function* () {
+            const next = wait._tag === "Sleep" ? Date.now() + Duration.toMillis(wait.delay) : null
+            yield* sql`UPDATE calendars SET next_poll_at = ${next} WHERE id = ${calendarId}`
+            if (outcome._tag === "Failed" && outcome.error._tag === "Unauthorized") {
+              const calendar = yield* Effect.provide(
+                Effect.flatMap(SyncStore.SyncStore, (s) => s.calendar(calendarId)),
+                context
+              )
+              if (Option.isSome(calendar))
+                yield* accounts.setStatus(
+                  calendar.value.accountId,
+                  "needs-reauth",
+                  Option.some(`the calendar server refused the password (${outcome.error.detail})`)
+                )
+              yield* Effect.logWarning(
+                "account parked: the password was refused; re-authenticate to resume"
+              ).pipe(
+                Effect.annotateLogs(
+                  "account",
+                  Option.match(calendar, { onNone: () => "?", onSome: (c) => c.accountId })
+                )
+              )
+            }
+          }).pipe(
+            Effect.catchAll((e) => Effect.logError("could not record a poll's outcome", e.message)),
+            Effect.annotateLogs("calendar", calendarId)
+          ),
+        wanted: (calendarId) =>
+          wantedCalendars.pipe(
+            Effect.map((set) => set.has(calendarId)),
+            Effect.provideService(SqlClient.SqlClient, sql)
+          )
+      }
+    })
+  )
+
+const engineLayer = (confirmations: Confirmations) =>
+  Layer.scoped(
+    Engine,
+    Effect.gen(function* () {
+      const host = yield* ActorHost
+      const sql = yield* SqlClient.SqlClient
+      const wanted = wantedCalendars.pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      const startup = yield* wanted.pipe(Effect.orDie)
+      yield* Effect.forEach(startup, (id) => host.ensure(id), { discard: true, concurrency: 4 })
+      yield* Effect.logInfo(`watching ${startup.size} calendar(s)`)
+      return {
+        refresh: (calendarId) =>
+          wanted.pipe(
+            Effect.flatMap((set) => (set.has(calendarId) ? host.wake(calendarId) : host.retire(calendarId))),
+            Effect.catchAll((e) => Effect.logError("could not refresh a calendar's actor", e.message)),
+            Effect.annotateLogs("calendar", calendarId)
+          ),
+        syncNow: (calendarId) => host.wake(calendarId),
+        confirmDeletes: (calendarId) =>
+          Effect.gen(function* () {
+            const done = yield* Deferred.make<SyncCycle.CycleReport, EngineError>()
+            confirmations.set(calendarId, done)
+            yield* host.wake(calendarId)
+            return yield* Deferred.await(done).pipe(
+              Effect.timeoutFail({
+                duration: Duration.minutes(5),
+                onTimeout: () =>
+                  new EngineError({ message: "the confirmed poll did not finish within 5 minutes" })
+              })
+            )
+          })
+      }
+    })
+  )
+
+/** Engine over cluster-hosted actors: a single runner on the server's own database. */
+export const layer = (config: { readonly pollInterval: Duration.Duration }) => {
+  const confirmations: Confirmations = new Map()
+  const actorConfig: CalendarActor.ActorConfig = {
+    ...CalendarActor.defaultConfig,
+    interval: config.pollInterval
+  }
+  return engineLayer(confirmations).pipe(
+    Layer.provide(layerSingleRunner(actorConfig)),
+    Layer.provide(pollerLayer(confirmations))
+  )
+}
