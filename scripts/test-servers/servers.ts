@@ -4,7 +4,7 @@
  * by the benchmark.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -149,6 +149,69 @@ export const startAll = async (): Promise<ReadonlyArray<RunningServer>> => {
     return started
   } catch (e) {
     await Promise.all(started.map((s) => s.stop()))
+    throw e
+  }
+}
+
+export interface RadicaleWithAuth extends RunningServer {
+  /** Replaces the users and passwords Radicale accepts; it reads the file again at each login. */
+  readonly setUsers: (users: Readonly<Record<string, string>>) => void
+}
+
+/**
+ * A Radicale of its own that checks passwords (htpasswd, plain text), for tests of refused and
+ * changed credentials; the shared test servers accept any password. The home is the first user's.
+ */
+export const startRadicaleWithAuth = async (
+  users: Readonly<Record<string, string>>
+): Promise<RadicaleWithAuth> => {
+  const dir = mkdtempSync(join(tmpdir(), "almanac-radicale-users-"))
+  const file = join(dir, "users")
+  const setUsers = (next: Readonly<Record<string, string>>) =>
+    writeFileSync(
+      file,
+      Object.entries(next)
+        .map(([user, password]) => `${user}:${password}\n`)
+        .join(""),
+      {
+        mode: 0o600
+      }
+    )
+  setUsers(users)
+  const user = Object.keys(users)[0] ?? "almanac"
+  try {
+    const server = await launch(
+      "radicale",
+      "radicale",
+      (data, port) => [
+        "--config",
+        "",
+        "--server-hosts",
+        `127.0.0.1:${port}`,
+        "--auth-type",
+        "htpasswd",
+        "--auth-htpasswd-filename",
+        file,
+        "--auth-htpasswd-encryption",
+        "plain",
+        "--rights-type",
+        "owner_only",
+        "--storage-filesystem-folder",
+        data
+      ],
+      (url) => `${url}${user}/`,
+      user
+    )
+    return {
+      ...server,
+      setUsers,
+      stop: async () => {
+        await server.stop()
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true })
     throw e
   }
 }

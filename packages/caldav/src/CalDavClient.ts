@@ -22,6 +22,7 @@ import * as Requests from "./internal/requests.js"
 import * as Xml from "./internal/xml.js"
 
 export { CalendarInfo, DiscoveryResult } from "./Discovery.js"
+export type { UrlRefusal } from "./internal/exchange.js"
 
 export interface BasicAuth {
   readonly user: string
@@ -38,6 +39,13 @@ export interface ClientOptions {
   readonly maxResponseBytes?: number | undefined
   /** Default 10. */
   readonly maxRedirects?: number | undefined
+  /**
+   * Asked before every request: the first, each redirect hop, and URLs a server names
+   * (principal, calendar home). A refusal sends nothing and fails the request with a
+   * `ProtocolError` whose reason starts "refused before connecting". A server acting for its users
+   * refuses private addresses here, so that no answer can lead it into its own network.
+   */
+  readonly checkUrl?: ((url: URL) => Effect.Effect<void, Exchange.UrlRefusal>) | undefined
 }
 
 const OptionalText = Schema.OptionFromNullOr(Schema.String)
@@ -162,7 +170,8 @@ export const make = (
       credentials: Option.fromNullable(options.auth),
       timeout: Duration.decode(options.timeout ?? Duration.seconds(30)),
       maxBodyBytes: options.maxResponseBytes ?? Xml.defaultLimits.maxBytes,
-      maxRedirects: options.maxRedirects ?? 10
+      maxRedirects: options.maxRedirects ?? 10,
+      checkUrl: Option.fromNullable(options.checkUrl)
     })
     const batchSize = Math.max(1, options.multigetBatchSize ?? 100)
     const limits: Xml.XmlLimits = {

@@ -7,6 +7,7 @@ import { createServer } from "node:http"
 import { HttpLayerRouter } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { Layer } from "effect"
+import * as AccountService from "./app/AccountService.js"
 import type { ServerConfig } from "./Config.js"
 import * as Database from "./Database.js"
 import * as Engine from "./Engine.js"
@@ -15,19 +16,24 @@ import * as Routes from "./http/Routes.js"
 import * as ServerRegistry from "./ServerRegistry.js"
 import * as Accounts from "./store/Accounts.js"
 import * as Users from "./store/Users.js"
+import * as UrlGuard from "./UrlGuard.js"
 import * as Vault from "./Vault.js"
 
 /** The services every request and every actor may use. */
 export const services = (config: ServerConfig) => {
   const db = Database.layer(config.database)
   const stores = Layer.mergeAll(Users.layer, Accounts.layer).pipe(Layer.provideMerge(Vault.layer(config)))
-  const registry = ServerRegistry.layer({ timeout: config.requestTimeout })
+  const registry = ServerRegistry.layer({
+    timeout: config.requestTimeout,
+    checkUrl: UrlGuard.make(config).checkUrl
+  })
   return Engine.layerWithoutActors.pipe(
     Layer.provideMerge(registry),
     Layer.provideMerge(stores),
     Layer.provideMerge(db),
     Layer.provideMerge(NodeHttpClient.layerUndici),
-    Layer.provideMerge(Layer.succeed(AdminToken, config.adminToken))
+    Layer.provideMerge(Layer.succeed(AdminToken, config.adminToken)),
+    (base) => AccountService.layer(config).pipe(Layer.provideMerge(base))
   )
 }
 

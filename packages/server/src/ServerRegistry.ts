@@ -18,6 +18,7 @@ interface Cached {
 
 export const make = (options: {
   readonly timeout: Duration.DurationInput
+  readonly checkUrl?: CalDavClient.ClientOptions["checkUrl"]
 }): Effect.Effect<CalendarProvider.ProviderRegistry["Type"], never, Accounts | HttpClient.HttpClient> =>
   Effect.gen(function* () {
     const accounts = yield* Accounts
@@ -52,7 +53,8 @@ export const make = (options: {
               ? cached.client
               : yield* CalDavClient.make({
                   auth: { user: account.value.username, password: password.value },
-                  timeout: options.timeout
+                  timeout: options.timeout,
+                  checkUrl: options.checkUrl
                 }).pipe(Effect.provide(context))
           yield* Ref.update(cache, (m) => new Map(m).set(account.value.id, { password: plain, client }))
           return CalDavProvider.make(client, calendar.url)
@@ -60,5 +62,5 @@ export const make = (options: {
     }
   })
 
-export const layer = (options: { readonly timeout: Duration.DurationInput }) =>
+export const layer = (options: Parameters<typeof make>[0]) =>
   Layer.effect(CalendarProvider.ProviderRegistry, make(options))

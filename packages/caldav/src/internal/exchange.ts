@@ -52,6 +52,13 @@ export interface Settings {
   readonly timeout: Duration.Duration
   readonly maxBodyBytes: number
   readonly maxRedirects: number
+  /** Asked before each request is sent, every redirect hop included; a refusal sends nothing. */
+  readonly checkUrl: Option.Option<(url: URL) => Effect.Effect<void, UrlRefusal>>
+}
+
+/** Why the caller's URL check refused a URL, in words for a person. */
+export interface UrlRefusal {
+  readonly reason: string
 }
 
 /** A URL fit for errors and logs: no user-info, ever. */
@@ -176,6 +183,23 @@ export const make = (settings: Settings): Effect.Effect<Exchanger, never, HttpCl
       )
     }
 
+    const allowed = (method: string, target: URL): Effect.Effect<void, ProtocolError> =>
+      Option.match(settings.checkUrl, {
+        onNone: () => Effect.void,
+        onSome: (check) =>
+          check(target).pipe(
+            Effect.mapError(
+              (refusal) =>
+                new ProtocolError({
+                  method,
+                  url: displayUrl(target.href),
+                  status: Option.none(),
+                  reason: `refused before connecting: ${refusal.reason}`
+                })
+            )
+          )
+      })
+
     const send = (request: RawRequest): Effect.Effect<RawResponse, Transient | ProtocolError> =>
       Effect.gen(function* () {
         const anchor = yield* parseUrl(request.method, request.anchor ?? request.url)
@@ -184,6 +208,7 @@ export const make = (settings: Settings): Effect.Effect<Exchanger, never, HttpCl
         let method = request.method
         let current: RawRequest = request
         for (let hop = 0; ; hop++) {
+          yield* allowed(method, target)
           const res = yield* once(method, target, current, mayCarryCredentials(anchor, target), requested)
           const location = res.headers.location
           if (!redirectStatuses.has(res.status) || location === undefined) return res

@@ -4,6 +4,7 @@
  * handlers live under `handlers/`.
  */
 import { HttpApi, OpenApi } from "@effect/platform"
+import { AccountsGroup } from "./groups/Accounts.js"
 import { AdminGroup } from "./groups/Admin.js"
 import { MeGroup, SystemGroup } from "./groups/System.js"
 
@@ -11,6 +12,7 @@ export class AlmanacApi extends HttpApi.make("almanac")
   .add(SystemGroup)
   .add(MeGroup)
   .add(AdminGroup)
+  .add(AccountsGroup)
   .prefix("/api")
   .annotateContext(
     OpenApi.annotations({

@@ -7,10 +7,11 @@ import { Layer } from "effect"
 import * as Pages from "../pages/Routes.js"
 import { AlmanacApi } from "./Api.js"
 import * as Auth from "./Auth.js"
+import { accountsLayer } from "./handlers/AccountsHandlers.js"
 import { adminLayer } from "./handlers/AdminHandlers.js"
 import { meLayer, systemLayer } from "./handlers/SystemHandlers.js"
 
-const handlers = Layer.mergeAll(systemLayer, meLayer, adminLayer)
+const handlers = Layer.mergeAll(systemLayer, meLayer, adminLayer, accountsLayer)
 
 export const api = HttpLayerRouter.addHttpApi(AlmanacApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(handlers),

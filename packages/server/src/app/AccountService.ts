@@ -1,0 +1,487 @@
+/**
+ * Connecting, checking and removing a user's calendar accounts: what the API's account endpoints
+ * (and later the settings pages) do. A password is stored only after discovery proved that it
+ * works and found calendars that can hold events, so a stored account is always one that worked
+ * once. Removing an account first removes the sync relationships that touch its calendars and
+ * tells the engine, then erases the sealed password with the account.
+ */
+import { randomUUID } from "node:crypto"
+import { CalDavClient, type CalDavError, Discovery } from "@almanac/caldav"
+import { SyncStore } from "@almanac/core"
+import type { HttpClient } from "@effect/platform"
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Context, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
+import type { ServerConfig } from "../Config.js"
+import { Engine } from "../Engine.js"
+import { type AccountKind, type AccountRecord, Accounts, type CalendarInfo } from "../store/Accounts.js"
+import * as UrlGuard from "../UrlGuard.js"
+
+export const icloudUrl = "https://caldav.icloud.com/"
+
+const whereToCreate =
+  "Create one at https://appleid.apple.com → Sign-In and Security → App-Specific Passwords, and paste it here."
+
+// --- errors ------------------------------------------------------------------------------------
+
+export class AccountNotFound extends Schema.TaggedError<AccountNotFound>()("AccountNotFound", {
+  accountId: Schema.String
+}) {
+  override get message() {
+    return `no account ${this.accountId}`
+  }
+}
+
+/** What was given as an app-specific password cannot be one; Apple was not asked. */
+export class NotAnAppSpecificPassword extends Schema.TaggedError<NotAnAppSpecificPassword>()(
+  "NotAnAppSpecificPassword",
+  {}
+) {
+  override get message() {
+    return `appSpecificPassword: this is not an app-specific password. Apple's have the form xxxx-xxxx-xxxx-xxxx (16 lowercase letters); your normal Apple ID password does not work for calendar access. ${whereToCreate}`
+  }
+}
+
+/** The calendar server answered 401 to the credentials given. */
+export class CredentialsRefused extends Schema.TaggedError<CredentialsRefused>()("CredentialsRefused", {
+  kind: Schema.Literal("icloud", "caldav"),
+  url: Schema.String
+}) {
+  override get message() {
+    return this.kind === "icloud"
+      ? `Apple refused the Apple ID or the app-specific password. Check the Apple ID (usually your iCloud email address). A normal Apple ID password does not work here, only an app-specific password; a revoked one does not either. ${whereToCreate}`
+      : `the server at ${this.url} refused the user name or password; check both (some servers want the full email address as user name)`
+  }
+}
+
+/** No answer, a timeout, a 5xx or a rate limit: trying again later may work. */
+export class ServerUnreachable extends Schema.TaggedError<ServerUnreachable>()("ServerUnreachable", {
+  url: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `the calendar server at ${this.url} could not be reached or failed; try again later (${this.detail})`
+  }
+}
+
+/** The server answered, but not as a CalDAV server at that URL (404, an HTML page, a refusal). */
+export class NotCalDav extends Schema.TaggedError<NotCalDav>()("NotCalDav", {
+  url: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `no CalDAV calendars could be found at ${this.url}; check the URL (the server's address, your principal or your calendar home) (${this.detail})`
+  }
+}
+
+export class NoEventCalendars extends Schema.TaggedError<NoEventCalendars>()("NoEventCalendars", {
+  url: Schema.String
+}) {
+  override get message() {
+    return `the account at ${this.url} has no calendar that can hold events (only task lists or none at all); create a calendar there first`
+  }
+}
+
+export class AlreadyConnected extends Schema.TaggedError<AlreadyConnected>()("AlreadyConnected", {
+  accountId: Schema.String
+}) {
+  override get message() {
+    return `this account is already connected as ${this.accountId}; to give it a new password, use PUT /api/accounts/${this.accountId}/password`
+  }
+}
+
+/** Why a connection (or a re-authentication) did not happen. Nothing was stored. */
+export type ConnectError =
+  | UrlGuard.UrlRejected
+  | NotAnAppSpecificPassword
+  | CredentialsRefused
+  | ServerUnreachable
+  | NotCalDav
+  | NoEventCalendars
+
+// --- models ------------------------------------------------------------------------------------
+
+/** A calendar of an account with what the sync engine knows about it. */
+export interface CalendarState extends CalendarInfo {
+  readonly lastPollAt: Option.Option<number>
+  readonly lastSuccessAt: Option.Option<number>
+  readonly lastError: Option.Option<string>
+  /** Why the mass-delete stop halted this calendar, until a person confirms. */
+  readonly halted: Option.Option<string>
+  readonly quarantined: number
+  /** Whether any sync relationship has this calendar as its source or target. */
+  readonly inRelationship: boolean
+}
+
+export interface AccountWithCalendars {
+  readonly account: AccountRecord
+  readonly calendars: ReadonlyArray<CalendarState>
+}
+
+export interface AccountServiceShape {
+  readonly connectICloud: (input: {
+    readonly userId: string
+    readonly appleId: string
+    readonly appSpecificPassword: Redacted.Redacted<string>
+    readonly name: Option.Option<string>
+  }) => Effect.Effect<AccountWithCalendars, ConnectError | AlreadyConnected | SyncStore.StoreError>
+  readonly connectCalDav: (input: {
+    readonly userId: string
+    readonly url: string
+    readonly username: string
+    readonly password: Redacted.Redacted<string>
+    readonly name: Option.Option<string>
+  }) => Effect.Effect<AccountWithCalendars, ConnectError | AlreadyConnected | SyncStore.StoreError>
+  readonly list: (userId: string) => Effect.Effect<ReadonlyArray<AccountRecord>, SyncStore.StoreError>
+  readonly get: (
+    userId: string,
+    accountId: string
+  ) => Effect.Effect<AccountRecord, AccountNotFound | SyncStore.StoreError>
+  /** A new password, proved by discovery before it replaces the stored one; parked calendars resume. */
+  readonly reauthenticate: (
+    userId: string,
+    accountId: string,
+    password: Redacted.Redacted<string>
+  ) => Effect.Effect<AccountWithCalendars, AccountNotFound | ConnectError | SyncStore.StoreError>
+  /** Discovery again with the stored password: new calendars appear, names and colours follow the server. */
+  readonly refresh: (
+    userId: string,
+    accountId: string
+  ) => Effect.Effect<AccountWithCalendars, AccountNotFound | ConnectError | SyncStore.StoreError>
+  /**
+   * Removes the relationships touching the account's calendars (copies they wrote stay where they
+   * are), then the account, its calendars and its sealed password.
+   */
+  readonly remove: (
+    userId: string,
+    accountId: string
+  ) => Effect.Effect<void, AccountNotFound | SyncStore.StoreError>
+  readonly calendars: (
+    userId: string,
+    accountId: string
+  ) => Effect.Effect<ReadonlyArray<CalendarState>, AccountNotFound | SyncStore.StoreError>
+}
+
+export class AccountService extends Context.Tag("@almanac/server/AccountService")<
+  AccountService,
+  AccountServiceShape
+>() {}
+
+// --- helpers -----------------------------------------------------------------------------------
+
+/**
+ * Apple's app-specific passwords are four groups of four lowercase letters. Returns the dashed
+ * form (as Apple shows it), or none when the text cannot be one.
+ */
+export const normaliseAppSpecificPassword = (text: string): Option.Option<string> => {
+  const m = /^([a-z]{4})-?([a-z]{4})-?([a-z]{4})-?([a-z]{4})$/.exec(text.trim())
+  return m === null ? Option.none() : Option.some(m.slice(1, 5).join("-"))
+}
+
+const hostOf = (url: URL): string => url.host
+
+// --- service -----------------------------------------------------------------------------------
+
+export const make = (
+  config: Pick<ServerConfig, "allowPrivateUrls" | "requestTimeout">
+): Effect.Effect<
+  AccountServiceShape,
+  never,
+  Accounts | SyncStore.SyncStore | Engine | SqlClient.SqlClient | HttpClient.HttpClient
+> =>
+  Effect.gen(function* () {
+    const accounts = yield* Accounts
+    const store = yield* SyncStore.SyncStore
+    const engine = yield* Engine
+    const sql = yield* SqlClient.SqlClient
+    const http = yield* Effect.context<HttpClient.HttpClient>()
+    const guard = UrlGuard.make({ allowPrivateUrls: config.allowPrivateUrls })
+
+    const storeError = (operation: string) => (e: { readonly message: string }) =>
+      new SyncStore.StoreError({ operation, detail: e.message })
+
+    // SQLite keeps deleted rows in free pages and old page images in the WAL; with secure_delete
+    // a removed secret is overwritten with zeros, and the checkpoint after a removal empties the
+    // WAL. Other databases manage their own pages.
+    const sqliteOnly = (statement: string): Effect.Effect<void, SqlError.SqlError> =>
+      sql.onDialectOrElse({
+        sqlite: () => sql.unsafe(statement).pipe(Effect.asVoid),
+        orElse: () => Effect.void
+      })
+    yield* sqliteOnly("PRAGMA secure_delete = ON").pipe(
+      Effect.catchAll((e) => Effect.logWarning("could not turn on SQLite secure_delete", e.message))
+    )
+
+    const owned = (userId: string, accountId: string) =>
+      accounts.get(userId, accountId).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.fail(new AccountNotFound({ accountId })),
+            onSome: Effect.succeed
+          })
+        )
+      )
+
+    const stateOf = (c: CalendarInfo) =>
+      Effect.gen(function* () {
+        const record = yield* store.calendar(c.id)
+        const quarantined = yield* store.quarantined(c.id)
+        const relationships = yield* store.relationshipsOf(c.id)
+        const state: CalendarState = {
+          ...c,
+          lastPollAt: Option.flatMap(record, (r) => r.lastPollAt),
+          lastSuccessAt: Option.flatMap(record, (r) => r.lastSuccessAt),
+          lastError: Option.flatMap(record, (r) => r.lastError),
+          halted: Option.flatMap(record, (r) => r.halted),
+          quarantined: quarantined.length,
+          inRelationship: relationships.asSource.length + relationships.asTarget.length > 0
+        }
+        return state
+      })
+
+    const states = (calendars: ReadonlyArray<CalendarInfo>) => Effect.forEach(calendars, stateOf)
+
+    const fromCalDav =
+      (kind: AccountKind, url: URL, refusals: Ref.Ref<ReadonlyArray<UrlGuard.UrlRejected>>) =>
+      (e: CalDavError.CalDavError): Effect.Effect<never, ConnectError> =>
+        Effect.gen(function* () {
+          const shown = UrlGuard.shown(url)
+          switch (e._tag) {
+            case "Unauthorized":
+              return yield* new CredentialsRefused({ kind, url: shown })
+            case "Transient":
+            case "RateLimited":
+              return yield* new ServerUnreachable({ url: shown, detail: e.message })
+            case "ProtocolError": {
+              // A redirect or a server-named URL the guard refused: the guard's reason, not "unusable answer".
+              const refused = (yield* Ref.get(refusals)).find((r) => r.url === e.url)
+              if (refused !== undefined) return yield* refused
+              return yield* new NotCalDav({ url: shown, detail: e.message })
+            }
+            default:
+              return yield* new NotCalDav({ url: shown, detail: e.message })
+          }
+        })
+
+    /** Discovery with these credentials; the event calendars it found, or why there are none. */
+    const discover = (kind: AccountKind, url: URL, username: string, password: Redacted.Redacted<string>) =>
+      Effect.gen(function* () {
+        const refusals = yield* Ref.make<ReadonlyArray<UrlGuard.UrlRejected>>([])
+        const client = yield* CalDavClient.make({
+          auth: { user: username, password },
+          timeout: config.requestTimeout,
+          checkUrl: (u) =>
+            guard.checkUrl(u).pipe(Effect.tapError((r) => Ref.update(refusals, (all) => [...all, r])))
+        }).pipe(Effect.provide(http))
+        const found = yield* client.discover(url.href).pipe(Effect.catchAll(fromCalDav(kind, url, refusals)))
+        const calendars = found.calendars.filter(Discovery.supportsEvents)
+        if (calendars.length === 0) return yield* new NoEventCalendars({ url: UrlGuard.shown(url) })
+        return calendars
+      })
+
+    const asSaved = (found: ReadonlyArray<Discovery.CalendarInfo>) =>
+      found.map((c) => ({ url: c.url, displayName: c.displayName, color: c.color }))
+
+    /**
+     * Records what discovery found. Calendars the server no longer lists are dropped unless a
+     * relationship uses them (their polls then say what is wrong); a calendar that comes back gets
+     * its old id again, since ids are derived from account and URL.
+     */
+    const applyDiscovery = (accountId: string, found: ReadonlyArray<Discovery.CalendarInfo>) =>
+      Effect.gen(function* () {
+        const saved = yield* accounts.saveCalendars(accountId, asSaved(found))
+        const listed = new Set(found.map((c) => c.url))
+        const kept: Array<CalendarState> = []
+        for (const calendar of yield* states(saved)) {
+          if (listed.has(calendar.url) || calendar.inRelationship) kept.push(calendar)
+          else
+            yield* Effect.gen(function* () {
+              yield* sql`DELETE FROM quarantine WHERE calendar_id = ${calendar.id}`
+              yield* sql`DELETE FROM sync_runs WHERE calendar_id = ${calendar.id}`
+              yield* sql`DELETE FROM calendars WHERE id = ${calendar.id} AND account_id = ${accountId}`
+            }).pipe(
+              sql.withTransaction,
+              Effect.mapError(storeError("drop a calendar the server no longer lists"))
+            )
+        }
+        return kept
+      })
+
+    const connect = (input: {
+      readonly userId: string
+      readonly kind: AccountKind
+      readonly url: URL
+      readonly username: string
+      readonly password: Redacted.Redacted<string>
+      readonly name: string
+    }) =>
+      Effect.gen(function* () {
+        const existing = (yield* accounts.list(input.userId)).find(
+          (a) => a.kind === input.kind && a.url === input.url.href && a.username === input.username
+        )
+        if (existing !== undefined) return yield* new AlreadyConnected({ accountId: existing.id })
+        const found = yield* discover(input.kind, input.url, input.username, input.password)
+        const id = randomUUID()
+        const { account, saved } = yield* Effect.gen(function* () {
+          const account = yield* accounts.insert(
+            {
+              id,
+              userId: input.userId,
+              kind: input.kind,
+              url: input.url.href,
+              username: input.username,
+              displayName: Option.some(input.name)
+            },
+            input.password
+          )
+          const saved = yield* accounts.saveCalendars(id, asSaved(found))
+          return { account, saved }
+        }).pipe(
+          sql.withTransaction,
+          Effect.catchTag("SqlError", (e) => Effect.fail(storeError("save account")(e)))
+        )
+        yield* Effect.logInfo(`account connected with ${saved.length} calendars`).pipe(
+          Effect.annotateLogs({ account: id, kind: input.kind })
+        )
+        return { account, calendars: yield* states(saved) }
+      })
+
+    const calendarsInRelationships = (accountId: string) =>
+      Effect.gen(function* () {
+        const calendars = yield* accounts.calendars(accountId)
+        const involved = new Set<string>()
+        const relationships = new Set<string>()
+        for (const c of calendars) {
+          const rs = yield* store.relationshipsOf(c.id)
+          for (const r of [...rs.asSource, ...rs.asTarget]) {
+            relationships.add(r.id)
+            involved.add(r.sourceCalendarId)
+            involved.add(r.targetCalendarId)
+          }
+        }
+        return { own: calendars, involved, relationships }
+      })
+
+    return {
+      connectICloud: (input) =>
+        Effect.gen(function* () {
+          const password = normaliseAppSpecificPassword(Redacted.value(input.appSpecificPassword))
+          if (Option.isNone(password)) return yield* new NotAnAppSpecificPassword()
+          const url = yield* guard.check(icloudUrl)
+          const appleId = input.appleId.trim()
+          return yield* connect({
+            userId: input.userId,
+            kind: "icloud",
+            url,
+            username: appleId,
+            password: Redacted.make(password.value),
+            name: Option.getOrElse(input.name, () => `iCloud (${appleId})`)
+          })
+        }),
+      connectCalDav: (input) =>
+        Effect.gen(function* () {
+          const url = yield* guard.check(input.url)
+          return yield* connect({
+            userId: input.userId,
+            kind: "caldav",
+            url,
+            username: input.username,
+            password: input.password,
+            name: Option.getOrElse(input.name, () => `${input.username} on ${hostOf(url)}`)
+          })
+        }),
+      list: accounts.list,
+      get: owned,
+      reauthenticate: (userId, accountId, given) =>
+        Effect.gen(function* () {
+          const account = yield* owned(userId, accountId)
+          let password = given
+          if (account.kind === "icloud") {
+            const normalised = normaliseAppSpecificPassword(Redacted.value(given))
+            if (Option.isNone(normalised)) return yield* new NotAnAppSpecificPassword()
+            password = Redacted.make(normalised.value)
+          }
+          const url = yield* guard.check(account.url)
+          const found = yield* discover(account.kind, url, account.username, password)
+          yield* accounts.setPassword(accountId, password)
+          const calendars = yield* applyDiscovery(accountId, found)
+          // Calendars parked on the old password poll again now.
+          for (const c of calendars.filter((k) => k.inRelationship)) {
+            yield* engine.refresh(c.id)
+            yield* engine.syncNow(c.id)
+          }
+          yield* Effect.logInfo("account re-authenticated").pipe(Effect.annotateLogs({ account: accountId }))
+          return { account: yield* owned(userId, accountId), calendars }
+        }),
+      refresh: (userId, accountId) =>
+        Effect.gen(function* () {
+          const account = yield* owned(userId, accountId)
+          const password = yield* accounts
+            .password(accountId)
+            .pipe(
+              Effect.catchTag("VaultError", (e) =>
+                Effect.fail(
+                  new SyncStore.StoreError({ operation: "open the stored password", detail: e.message })
+                )
+              )
+            )
+          if (Option.isNone(password))
+            return yield* new SyncStore.StoreError({
+              operation: "open the stored password",
+              detail: "the account has no stored password"
+            })
+          const url = yield* guard.check(account.url)
+          const found = yield* discover(account.kind, url, account.username, password.value).pipe(
+            Effect.tapErrorTag("CredentialsRefused", () =>
+              accounts.setStatus(
+                accountId,
+                "needs-reauth",
+                Option.some("the server refused the stored password")
+              )
+            )
+          )
+          return {
+            account: yield* owned(userId, accountId),
+            calendars: yield* applyDiscovery(accountId, found)
+          }
+        }),
+      remove: (userId, accountId) =>
+        Effect.gen(function* () {
+          yield* owned(userId, accountId)
+          const { involved, own, relationships } = yield* calendarsInRelationships(accountId)
+          yield* Effect.forEach(relationships, (id) =>
+            Effect.gen(function* () {
+              yield* sql`DELETE FROM links WHERE relationship_id = ${id}`
+              yield* sql`DELETE FROM conflicts WHERE relationship_id = ${id}`
+              yield* sql`DELETE FROM relationships WHERE id = ${id}`
+            })
+          ).pipe(sql.withTransaction, Effect.mapError(storeError("remove the account's relationships")))
+          // Actors of both ends learn that these relationships are gone before the rows of the account go.
+          for (const id of new Set([...involved, ...own.map((c) => c.id)])) yield* engine.refresh(id)
+          yield* sqliteOnly("PRAGMA secure_delete = ON").pipe(
+            Effect.mapError(storeError("prepare the secure removal"))
+          )
+          yield* accounts.remove(accountId)
+          yield* sqliteOnly("PRAGMA wal_checkpoint(TRUNCATE)").pipe(
+            Effect.catchAll((e) =>
+              Effect.logWarning("WAL checkpoint after an account removal failed", e.message)
+            )
+          )
+          yield* Effect.logInfo(`account removed with ${relationships.size} relationships`).pipe(
+            Effect.annotateLogs({ account: accountId })
+          )
+        }),
+      calendars: (userId, accountId) =>
+        Effect.gen(function* () {
+          yield* owned(userId, accountId)
+          return yield* states(yield* accounts.calendars(accountId))
+        })
+    }
+  })
+
+export const layer = (
+  config: Pick<ServerConfig, "allowPrivateUrls" | "requestTimeout">
+): Layer.Layer<
+  AccountService,
+  never,
+  Accounts | SyncStore.SyncStore | Engine | SqlClient.SqlClient | HttpClient.HttpClient
+> => Layer.effect(AccountService, make(config))

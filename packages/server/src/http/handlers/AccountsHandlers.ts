@@ -1,0 +1,151 @@
+/**
+ * The accounts endpoints at the HTTP edge: the current user's id goes into every call of the
+ * AccountService (which checks ownership), and its typed errors become the API's statuses.
+ */
+
+import type { SyncStore } from "@almanac/core"
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Option } from "effect"
+import {
+  type AccountNotFound,
+  AccountService,
+  type AccountWithCalendars,
+  type AlreadyConnected,
+  type CalendarState,
+  type ConnectError
+} from "../../app/AccountService.js"
+import type { AccountRecord } from "../../store/Accounts.js"
+import { AlmanacApi } from "../Api.js"
+import { BadRequest, Conflict, NotFound, Unprocessable, UpstreamFailed } from "../ApiError.js"
+import { CurrentUser } from "../Auth.js"
+import { iso, isoOrNull, orInternal } from "./internal.js"
+
+const accountView = (a: AccountRecord) => ({
+  id: a.id,
+  kind: a.kind,
+  name: Option.getOrElse(a.displayName, () => a.username),
+  url: a.url,
+  username: a.username,
+  status: a.status,
+  lastError: Option.getOrNull(a.lastError),
+  createdAt: iso(a.createdAt)
+})
+
+const calendarView = (c: CalendarState) => ({
+  id: c.id,
+  accountId: c.accountId,
+  url: c.url,
+  name: Option.getOrNull(c.displayName),
+  color: Option.getOrNull(c.color),
+  lastPollAt: isoOrNull(c.lastPollAt),
+  lastSuccessAt: isoOrNull(c.lastSuccessAt),
+  lastError: Option.getOrNull(c.lastError),
+  halted: Option.getOrNull(c.halted),
+  quarantined: c.quarantined,
+  inRelationship: c.inRelationship
+})
+
+const withCalendars = (r: AccountWithCalendars) => ({
+  account: accountView(r.account),
+  calendars: r.calendars.map(calendarView)
+})
+
+type ServiceError = ConnectError | AlreadyConnected | AccountNotFound
+
+const toApi = (e: ServiceError) => {
+  switch (e._tag) {
+    case "UrlRejected":
+      return new BadRequest({ message: e.message, problems: [`url: ${e.reason}`] })
+    case "NotAnAppSpecificPassword":
+      return new BadRequest({ message: e.message, problems: [e.message] })
+    case "CredentialsRefused":
+    case "NotCalDav":
+    case "NoEventCalendars":
+      return new Unprocessable({ message: e.message })
+    case "ServerUnreachable":
+      return new UpstreamFailed({ message: e.message })
+    case "AlreadyConnected":
+      return new Conflict({ message: e.message })
+    case "AccountNotFound":
+      return new NotFound({ message: e.message })
+  }
+}
+
+const edge = <A, R>(effect: Effect.Effect<A, ServiceError | SyncStore.StoreError, R>) =>
+  orInternal(
+    Effect.catchIf(
+      effect,
+      (e): e is ServiceError => e._tag !== "StoreError",
+      (e) => Effect.fail(toApi(e))
+    )
+  )
+
+export const accountsLayer = HttpApiBuilder.group(AlmanacApi, "accounts", (handlers) =>
+  Effect.gen(function* () {
+    const service = yield* AccountService
+    return handlers
+      .handle("connectICloud", ({ payload }) =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          return withCalendars(
+            yield* service.connectICloud({
+              userId: user.id,
+              appleId: payload.appleId,
+              appSpecificPassword: payload.appSpecificPassword,
+              name: Option.fromNullable(payload.name)
+            })
+          )
+        }).pipe(edge)
+      )
+      .handle("connectCalDav", ({ payload }) =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          return withCalendars(
+            yield* service.connectCalDav({
+              userId: user.id,
+              url: payload.url,
+              username: payload.username,
+              password: payload.password,
+              name: Option.fromNullable(payload.name)
+            })
+          )
+        }).pipe(edge)
+      )
+      .handle("listAccounts", () =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          return (yield* service.list(user.id)).map(accountView)
+        }).pipe(edge)
+      )
+      .handle("getAccount", ({ path }) =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          return accountView(yield* service.get(user.id, path.accountId))
+        }).pipe(edge)
+      )
+      .handle("reauthenticate", ({ path, payload }) =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          return withCalendars(yield* service.reauthenticate(user.id, path.accountId, payload.password))
+        }).pipe(edge)
+      )
+      .handle("refreshAccount", ({ path }) =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          return withCalendars(yield* service.refresh(user.id, path.accountId))
+        }).pipe(edge)
+      )
+      .handle("removeAccount", ({ path }) =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          yield* service.remove(user.id, path.accountId)
+        }).pipe(edge)
+      )
+      .handle("accountCalendars", ({ path }) =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          return (yield* service.calendars(user.id, path.accountId)).map(calendarView)
+        }).pipe(edge)
+      )
+  })
+)
