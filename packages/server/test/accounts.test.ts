@@ -13,7 +13,7 @@ import { Reactivity } from "@effect/experimental"
 import { NodeHttpClient } from "@effect/platform-node"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Redacted, Schema } from "effect"
+import { Effect, Option, Redacted, Schedule, Schema } from "effect"
 import { caldavServer } from "../../../scripts/test-servers/context.js"
 import { startRadicaleWithAuth } from "../../../scripts/test-servers/servers.js"
 import * as TestServer from "./support/TestServer.js"
@@ -527,5 +527,65 @@ describe("accounts", () => {
           for (const secret of ["first-password", "second-password", "still-wrong", "not-the-password"])
             expect(body).not.toContain(secret)
       }).pipe(Effect.scoped)
+  )
+
+  it.live("re-authentication sets the account's calendars that take part in a sync polling again", () =>
+    Effect.gen(function* () {
+      const radicale = yield* Effect.acquireRelease(
+        Effect.promise(() => startRadicaleWithAuth({ ann: "old-password" })),
+        (s) => Effect.promise(() => s.stop())
+      )
+      const [source = "", target = ""] = yield* makeCalendars(
+        { user: "ann", password: "old-password" },
+        radicale.home,
+        [{ name: "Source" }, { name: "Target" }]
+      )
+      const server = yield* TestServer.start()
+      const { ann } = yield* users(server)
+      const connected = yield* ann.expect(201, Connected, "POST", "/api/accounts/caldav", {
+        url: radicale.home,
+        username: "ann",
+        password: "old-password"
+      })
+      const id = connected.account.id
+      const idOf = (url: string) => connected.calendars.find((c) => c.url === url)?.id ?? ""
+      // A relationship written straight to the store: no actor has been asked to watch either calendar.
+      yield* Effect.gen(function* () {
+        const store = yield* SyncStore.make
+        yield* store.saveRelationship({
+          id: "source-to-target",
+          sourceCalendarId: idOf(source),
+          targetCalendarId: idOf(target),
+          pairId: Option.none(),
+          policy: Policy.defaultPolicy,
+          window: Option.none(),
+          paused: false
+        })
+      }).pipe(
+        Effect.provide(SqliteClient.layer({ filename: join(server.dataDir, "almanac.db") })),
+        Effect.orDie
+      )
+      radicale.setUsers({ ann: "new-password" })
+      yield* ann.expect(422, ErrorBody, "POST", `/api/accounts/${id}/refresh`)
+      const calendars = () => ann.expect(200, Schema.Array(Calendar), "GET", `/api/accounts/${id}/calendars`)
+      expect((yield* calendars()).every((c) => c.lastPollAt === null)).toBe(true)
+
+      const fixed = yield* ann.expect(200, Connected, "PUT", `/api/accounts/${id}/password`, {
+        password: "new-password"
+      })
+      expect(
+        fixed.calendars
+          .filter((c) => c.inRelationship)
+          .map((c) => c.url)
+          .sort()
+      ).toEqual([source, target].sort())
+      // The source polls with the new password, soon and successfully.
+      const polled = yield* calendars().pipe(
+        Effect.map((all) => all.find((c) => c.url === source)),
+        Effect.filterOrFail((c) => c?.lastSuccessAt !== null && c?.lastSuccessAt !== undefined),
+        Effect.retry({ schedule: Schedule.spaced("200 millis"), times: 75 })
+      )
+      expect(polled?.lastError).toBeNull()
+    }).pipe(Effect.scoped)
   )
 })

@@ -361,6 +361,14 @@ export const make = (
         return { own: calendars, involved, relationships }
       })
 
+    /** Calendars parked on a refused password poll again now. */
+    const resume = (calendars: ReadonlyArray<CalendarState>) =>
+      Effect.forEach(
+        calendars.filter((c) => c.inRelationship),
+        (c) => Effect.zipRight(engine.refresh(c.id), engine.syncNow(c.id)),
+        { discard: true }
+      )
+
     return {
       connectICloud: (input) =>
         Effect.gen(function* () {
@@ -404,11 +412,7 @@ export const make = (
           const found = yield* discover(account.kind, url, account.username, password)
           yield* accounts.setPassword(accountId, password)
           const calendars = yield* applyDiscovery(accountId, found)
-          // Calendars parked on the old password poll again now.
-          for (const c of calendars.filter((k) => k.inRelationship)) {
-            yield* engine.refresh(c.id)
-            yield* engine.syncNow(c.id)
-          }
+          yield* resume(calendars)
           yield* Effect.logInfo("account re-authenticated").pipe(Effect.annotateLogs({ account: accountId }))
           return { account: yield* owned(userId, accountId), calendars }
         }),
@@ -439,10 +443,13 @@ export const make = (
               )
             )
           )
-          return {
-            account: yield* owned(userId, accountId),
-            calendars: yield* applyDiscovery(accountId, found)
+          const calendars = yield* applyDiscovery(accountId, found)
+          // The stored password works after all (a refusal that has passed): the account is healthy again.
+          if (account.status === "needs-reauth") {
+            yield* accounts.setStatus(accountId, "ok", Option.none())
+            yield* resume(calendars)
           }
+          return { account: yield* owned(userId, accountId), calendars }
         }),
       remove: (userId, accountId) =>
         Effect.gen(function* () {
