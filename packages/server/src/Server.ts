@@ -8,6 +8,7 @@ import { HttpLayerRouter } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { Layer } from "effect"
 import * as AccountService from "./app/AccountService.js"
+import * as Scheduling from "./app/Scheduling.js"
 import type { ServerConfig } from "./Config.js"
 import * as Database from "./Database.js"
 import * as Engine from "./Engine.js"
@@ -33,13 +34,15 @@ export const services = (config: ServerConfig) => {
     Layer.provideMerge(db),
     Layer.provideMerge(NodeHttpClient.layerUndici),
     Layer.provideMerge(Layer.succeed(AdminToken, config.adminToken)),
-    (base) => AccountService.layer(config).pipe(Layer.provideMerge(base))
+    (base) => AccountService.layer(config).pipe(Layer.provideMerge(base)),
+    (base) => Scheduling.layer(config).pipe(Layer.provideMerge(base))
   )
 }
 
 export const layer = (config: ServerConfig) =>
   HttpLayerRouter.serve(Routes.all).pipe(
-    Layer.provide(services(config)),
+    // Merged, not only provided: tests reach the running server's stores through it.
+    Layer.provideMerge(services(config)),
     // Merged, not only provided: tests read the bound address (port 0) from it.
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
   )

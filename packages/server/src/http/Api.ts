@@ -6,6 +6,8 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { AccountsGroup } from "./groups/Accounts.js"
 import { AdminGroup } from "./groups/Admin.js"
+import { BookingsGroup } from "./groups/Bookings.js"
+import { FreeBusyGroup } from "./groups/FreeBusy.js"
 import { MeGroup, SystemGroup } from "./groups/System.js"
 
 export class AlmanacApi extends HttpApi.make("almanac")
@@ -13,6 +15,8 @@ export class AlmanacApi extends HttpApi.make("almanac")
   .add(MeGroup)
   .add(AdminGroup)
   .add(AccountsGroup)
+  .add(FreeBusyGroup)
+  .add(BookingsGroup)
   .prefix("/api")
   .annotateContext(
     OpenApi.annotations({

@@ -9,9 +9,11 @@ import { AlmanacApi } from "./Api.js"
 import * as Auth from "./Auth.js"
 import { accountsLayer } from "./handlers/AccountsHandlers.js"
 import { adminLayer } from "./handlers/AdminHandlers.js"
+import { bookingsLayer } from "./handlers/BookingsHandlers.js"
+import { freeBusyLayer } from "./handlers/FreeBusyHandlers.js"
 import { meLayer, systemLayer } from "./handlers/SystemHandlers.js"
 
-const handlers = Layer.mergeAll(systemLayer, meLayer, adminLayer, accountsLayer)
+const handlers = Layer.mergeAll(systemLayer, meLayer, adminLayer, accountsLayer, freeBusyLayer, bookingsLayer)
 
 export const api = HttpLayerRouter.addHttpApi(AlmanacApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(handlers),

@@ -27,6 +27,23 @@ export interface TestServer {
   readonly createUser: (name: string) => Promise<{ readonly id: string; readonly token: string }>
 }
 
+/** What the running server provides: its stores, vault, database and HTTP server. */
+export type Services = Layer.Layer.Success<ReturnType<typeof Server.layer>>
+
+const contexts = new WeakMap<TestServer, Context.Context<Services>>()
+
+/**
+ * Runs an effect inside a running server's services (stores, vault, database): for setting up
+ * what the API cannot make and for checking what the server stored.
+ */
+export const within = <A, E>(
+  server: TestServer,
+  effect: Effect.Effect<A, E, Services>
+): Effect.Effect<A, E> => {
+  const context = contexts.get(server)
+  return context === undefined ? Effect.die("not a running TestServer") : Effect.provide(effect, context)
+}
+
 export const start = (env: Record<string, string> = {}): Effect.Effect<TestServer, never, Scope.Scope> =>
   Effect.gen(function* () {
     const dataDir = env.ALMANAC_DATA_DIR ?? mkdtempSync(join(tmpdir(), "almanac-server-"))
@@ -72,5 +89,7 @@ export const start = (env: Record<string, string> = {}): Effect.Effect<TestServe
         throw new Error(`creating a user failed: ${res.status} ${JSON.stringify(res.body)}`)
       return { id: body.user.id, token: body.token.token }
     }
-    return { url, dataDir, adminToken, config, request, createUser }
+    const server: TestServer = { url, dataDir, adminToken, config, request, createUser }
+    contexts.set(server, context)
+    return server
   })

@@ -1,0 +1,109 @@
+/**
+ * A CalDAV client that speaks for one account, built from the account's stored credentials, for
+ * the requests the API makes itself (free/busy, bookings). The engine's calendars go through
+ * ServerRegistry instead; both refuse an account that needs re-authentication, so a refused
+ * password is not sent again and again. A 401 on the way marks the account, exactly as the
+ * engine's actors do.
+ */
+import { CalDavClient, type CalDavError } from "@almanac/caldav"
+import type { SyncStore } from "@almanac/core"
+import type { HttpClient } from "@effect/platform"
+import { Context, type Duration, Effect, Layer, Option } from "effect"
+import { Accounts, type CalendarInfo } from "../store/Accounts.js"
+import { CalendarFailed, NeedsReauth, SecretUnreadable } from "./SchedulingError.js"
+
+export interface AccountClientsShape {
+  /** A client with the account's user name and password; the account must exist. */
+  readonly clientFor: (
+    accountId: string
+  ) => Effect.Effect<CalDavClient.CalDavClientShape, NeedsReauth | SecretUnreadable | SyncStore.StoreError>
+  /**
+   * What a CalDAV failure on `calendar` means for the caller: a 401 marks the account as needing
+   * re-authentication; anything else is that calendar's failure, named.
+   */
+  readonly failure: (
+    calendar: CalendarInfo
+  ) => (
+    e: CalDavError.CalDavError
+  ) => Effect.Effect<never, NeedsReauth | CalendarFailed | SyncStore.StoreError>
+}
+
+export class AccountClients extends Context.Tag("@almanac/server/AccountClients")<
+  AccountClients,
+  AccountClientsShape
+>() {}
+
+export const nameOf = (calendar: CalendarInfo): string =>
+  Option.getOrElse(calendar.displayName, () => calendar.url)
+
+export interface Options {
+  readonly timeout: Duration.DurationInput
+  /** Asked before every request (UrlGuard): calendar URLs came from servers and are checked like any other. */
+  readonly checkUrl?: CalDavClient.ClientOptions["checkUrl"]
+}
+
+export const make = (
+  options: Options
+): Effect.Effect<AccountClientsShape, never, Accounts | HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const accounts = yield* Accounts
+    const context = yield* Effect.context<HttpClient.HttpClient>()
+
+    const refused = (accountId: string, detail: string) =>
+      accounts
+        .setStatus(accountId, "needs-reauth", Option.some(detail))
+        .pipe(
+          Effect.zipRight(Effect.logWarning("account needs re-authentication", accountId)),
+          Effect.zipRight(Effect.fail(new NeedsReauth({ accountId, detail })))
+        )
+
+    const clientFor = (accountId: string) =>
+      Effect.gen(function* () {
+        const account = yield* accounts.byId(accountId)
+        if (Option.isNone(account))
+          return yield* new NeedsReauth({ accountId, detail: "the account was removed" })
+        if (account.value.status === "needs-reauth")
+          return yield* new NeedsReauth({
+            accountId,
+            detail: Option.getOrElse(
+              account.value.lastError,
+              () => "its calendar server refused the password"
+            )
+          })
+        const password = yield* accounts
+          .password(accountId)
+          .pipe(
+            Effect.catchTag("VaultError", (e) =>
+              Effect.fail(new SecretUnreadable({ accountId, detail: e.message }))
+            )
+          )
+        if (Option.isNone(password)) return yield* refused(accountId, "no password is stored for it")
+        return yield* CalDavClient.make({
+          auth: { user: account.value.username, password: password.value },
+          timeout: options.timeout,
+          checkUrl: options.checkUrl
+        }).pipe(Effect.provide(context))
+      })
+
+    const failure =
+      (calendar: CalendarInfo) =>
+      (
+        e: CalDavError.CalDavError
+      ): Effect.Effect<never, NeedsReauth | CalendarFailed | SyncStore.StoreError> =>
+        e._tag === "Unauthorized"
+          ? refused(calendar.accountId, `the calendar server refused the password (status ${e.status})`)
+          : Effect.fail(
+              new CalendarFailed({
+                calendarId: calendar.id,
+                calendarName: nameOf(calendar),
+                detail: e.message
+              })
+            )
+
+    return { clientFor, failure }
+  })
+
+export const layer = (
+  options: Options
+): Layer.Layer<AccountClients, never, Accounts | HttpClient.HttpClient> =>
+  Layer.effect(AccountClients, make(options))

@@ -1,0 +1,163 @@
+/**
+ * Busy time across a user's calendars, for scheduling tools: one calendar-query per calendar and
+ * our own recurrence expansion (iCloud has no free-busy-query REPORT and other servers answer it
+ * badly; see FreeBusyCommand for the same computation on the command line). One unreadable event
+ * is skipped and reported, never a reason to answer nothing; a calendar that cannot be asked
+ * fails the whole answer, because "free" from a calendar we could not read would be a lie.
+ */
+import { type EventModel, FreeBusy, ICalCodec, type SyncStore } from "@almanac/core"
+import { Context, Effect, Either, Layer, Option } from "effect"
+import { Accounts, type CalendarInfo } from "../store/Accounts.js"
+import { AccountClients } from "./AccountClients.js"
+import * as Input from "./Input.js"
+import { InvalidRequest, Missing, type UpstreamError } from "./SchedulingError.js"
+
+/** Longest range one question may cover: a year, leap day included. */
+export const MAX_DAYS = 366
+
+export interface Query {
+  readonly start?: string | undefined
+  readonly end?: string | undefined
+  /** None: every event calendar in scope. */
+  readonly calendarIds?: ReadonlyArray<string> | undefined
+  /** IANA zone in which all-day and floating events fall; UTC by default. */
+  readonly zone?: string | undefined
+}
+
+export interface Skipped {
+  readonly calendarId: string
+  readonly href: string
+  readonly reason: string
+}
+
+export interface Answer {
+  readonly window: Input.Window
+  readonly zone: string
+  readonly busy: ReadonlyArray<FreeBusy.Interval>
+  readonly calendars: ReadonlyArray<CalendarInfo>
+  readonly skipped: ReadonlyArray<Skipped>
+}
+
+type Failure = InvalidRequest | Missing | UpstreamError | SyncStore.StoreError
+
+export interface FreeBusyServiceShape {
+  /** Across one account's calendars (all, or the chosen ones of that account). */
+  readonly forAccount: (userId: string, accountId: string, query: Query) => Effect.Effect<Answer, Failure>
+  /** Across every account of the user (all calendars, or the chosen ones of any account). */
+  readonly forUser: (userId: string, query: Query) => Effect.Effect<Answer, Failure>
+}
+
+export class FreeBusyService extends Context.Tag("@almanac/server/FreeBusyService")<
+  FreeBusyService,
+  FreeBusyServiceShape
+>() {}
+
+// Servers test a calendar-query's time range against all-day and floating events in UTC (or a
+// zone of their own), while we place them in the caller's zone: asking a day wider on each side
+// keeps events that only the caller's zone moves into the window. FreeBusy.busy clips to the
+// real window afterwards.
+const QUERY_MARGIN_MS = 86_400_000
+
+const read = (query: Query) => {
+  const problems: Array<string> = []
+  const window = Input.window(query.start, query.end, MAX_DAYS)
+  if (Either.isLeft(window)) problems.push(...window.left)
+  const zone = query.zone ?? "UTC"
+  if (!Input.isZone(zone)) problems.push(`zone: "${zone}" is not an IANA time zone (e.g. Europe/Berlin, UTC)`)
+  const ids = query.calendarIds?.map((id) => id.trim()).filter((id) => id !== "")
+  if (query.calendarIds !== undefined && (ids === undefined || ids.length === 0))
+    problems.push("calendarIds: leave it out for all calendars, or give at least one calendar id")
+  if (Either.isLeft(window) || problems.length > 0) return Either.left(new InvalidRequest({ problems }))
+  return Either.right({ window: window.right, zone, ids: Option.fromNullable(ids) })
+}
+
+/** The chosen calendars among those in scope; any id outside the scope is reported as missing. */
+const choose = (
+  inScope: ReadonlyArray<CalendarInfo>,
+  ids: Option.Option<ReadonlyArray<string>>,
+  scope: string
+) =>
+  Option.match(ids, {
+    onNone: () => Effect.succeed(inScope),
+    onSome: (wanted) => {
+      const unknown = wanted.filter((id) => !inScope.some((c) => c.id === id))
+      return unknown.length > 0
+        ? Effect.fail(
+            new Missing({
+              what: `${unknown.length > 1 ? "calendars" : "calendar"} ${unknown.join(", ")} ${scope}`
+            })
+          )
+        : Effect.succeed(inScope.filter((c) => wanted.includes(c.id)))
+    }
+  })
+
+export const make: Effect.Effect<FreeBusyServiceShape, never, Accounts | AccountClients> = Effect.gen(
+  function* () {
+    const accounts = yield* Accounts
+    const clients = yield* AccountClients
+
+    const compute = (calendars: ReadonlyArray<CalendarInfo>, window: Input.Window, zone: string) =>
+      Effect.gen(function* () {
+        const accountIds = [...new Set(calendars.map((c) => c.accountId))]
+        const byAccount = new Map(
+          yield* Effect.forEach(accountIds, (id) =>
+            Effect.map(clients.clientFor(id), (client) => [id, client] as const)
+          )
+        )
+        const range = {
+          start: new Date(window.start.getTime() - QUERY_MARGIN_MS),
+          end: new Date(window.end.getTime() + QUERY_MARGIN_MS)
+        }
+        const perCalendar = yield* Effect.forEach(
+          calendars,
+          (calendar) => {
+            const client = byAccount.get(calendar.accountId)
+            if (client === undefined) return Effect.die(`no client for account ${calendar.accountId}`)
+            return client.query(calendar.url, range).pipe(
+              Effect.catchAll(clients.failure(calendar)),
+              Effect.map((items) => ({ calendar, items }))
+            )
+          },
+          { concurrency: 4 }
+        )
+        const resources: Array<EventModel.EventResource> = []
+        const skipped: Array<Skipped> = []
+        for (const { calendar, items } of perCalendar) {
+          for (const item of items) {
+            const parsed = ICalCodec.parseEither(item.data, { href: item.href })
+            if (Either.isRight(parsed)) resources.push(parsed.right)
+            else {
+              skipped.push({ calendarId: calendar.id, href: item.href, reason: parsed.left.reason })
+              yield* Effect.logInfo("free/busy skipped an unreadable event", calendar.id, item.href)
+            }
+          }
+        }
+        const busy = FreeBusy.busy(resources, window, { floatingZone: zone })
+        return { window, zone, busy, calendars, skipped } satisfies Answer
+      })
+
+    return {
+      forAccount: (userId, accountId, query) =>
+        Effect.gen(function* () {
+          const q = yield* read(query)
+          const account = yield* accounts.get(userId, accountId)
+          if (Option.isNone(account)) return yield* new Missing({ what: `account ${accountId}` })
+          const chosen = yield* choose(yield* accounts.calendars(accountId), q.ids, `in account ${accountId}`)
+          return yield* compute(chosen, q.window, q.zone)
+        }),
+      forUser: (userId, query) =>
+        Effect.gen(function* () {
+          const q = yield* read(query)
+          const all = yield* accounts.list(userId)
+          const calendars = (yield* Effect.forEach(all, (a) => accounts.calendars(a.id))).flat()
+          const chosen = yield* choose(calendars, q.ids, "among your accounts")
+          return yield* compute(chosen, q.window, q.zone)
+        })
+    }
+  }
+)
+
+export const layer: Layer.Layer<FreeBusyService, never, Accounts | AccountClients> = Layer.effect(
+  FreeBusyService,
+  make
+)

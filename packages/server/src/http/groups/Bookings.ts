@@ -1,0 +1,97 @@
+/**
+ * Bookings for scheduling tools: create (the event is written to one of the user's calendars),
+ * read, reschedule and cancel. Creating needs an Idempotency-Key header, so that a retried
+ * request never books twice.
+ */
+import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { Schema } from "effect"
+import { BadRequest, Conflict, InternalError, NotFound, Unprocessable, UpstreamFailed } from "../ApiError.js"
+import { Authentication } from "../Auth.js"
+
+const Instant = (what: string) =>
+  Schema.String.annotations({
+    description: `${what}, ISO 8601 with Z or an offset (e.g. 2026-11-23T10:00:00+01:00)`
+  })
+
+export const BookingView = Schema.Struct({
+  id: Schema.String,
+  calendarId: Schema.String,
+  uid: Schema.String.annotations({ description: "the UID of the event on the calendar" }),
+  href: Schema.String.annotations({ description: "the URL of the event on the calendar server" }),
+  status: Schema.Literal("pending", "booked", "cancelled").annotations({
+    description:
+      "pending: recorded, the event is not confirmed on the calendar yet (retry the create with the same key to complete it)"
+  }),
+  summary: Schema.String,
+  start: Schema.String.annotations({ description: "UTC, ISO 8601" }),
+  end: Schema.String.annotations({ description: "UTC, ISO 8601" }),
+  createdAt: Schema.String,
+  updatedAt: Schema.String
+}).annotations({ identifier: "Booking" })
+
+export const CreateBooking = Schema.Struct({
+  calendarId: Schema.String.annotations({ description: "one of your calendars" }),
+  start: Instant("start"),
+  end: Instant("end (after start)"),
+  summary: Schema.String,
+  description: Schema.optional(Schema.String),
+  location: Schema.optional(Schema.String),
+  attendees: Schema.optional(
+    Schema.Array(Schema.String).annotations({
+      description:
+        "e-mail addresses, written with SCHEDULE-AGENT=CLIENT: the calendar server sends no invitations"
+    })
+  ),
+  timeZone: Schema.optional(
+    Schema.String.annotations({
+      description: "IANA zone for the event's times (e.g. Europe/Berlin); UTC by default"
+    })
+  )
+})
+
+export const Reschedule = Schema.Struct({
+  start: Instant("new start"),
+  end: Instant("new end (after start)"),
+  summary: Schema.optional(Schema.String.annotations({ description: "a new summary; kept when left out" }))
+})
+
+const IdempotencyHeader = Schema.Struct({
+  "idempotency-key": Schema.optional(
+    Schema.String.annotations({
+      description:
+        "required: a unique value per booking (e.g. a UUID), sent again unchanged when retrying; the same key with a different body is refused (409)"
+    })
+  )
+})
+
+const BookingPath = Schema.Struct({ id: Schema.String })
+
+export class BookingsGroup extends HttpApiGroup.make("bookings")
+  .add(
+    HttpApiEndpoint.post("createBooking", "/bookings")
+      .setHeaders(IdempotencyHeader)
+      .setPayload(CreateBooking)
+      .addSuccess(BookingView, { status: 201 })
+      .addSuccess(
+        BookingView.annotations({
+          identifier: "ReplayedBooking",
+          description: "the key was seen before: the booking of that request, no new event"
+        }),
+        { status: 200 }
+      )
+  )
+  .add(HttpApiEndpoint.get("getBooking", "/bookings/:id").setPath(BookingPath).addSuccess(BookingView))
+  .add(
+    HttpApiEndpoint.patch("rescheduleBooking", "/bookings/:id")
+      .setPath(BookingPath)
+      .setPayload(Reschedule)
+      .addSuccess(BookingView)
+  )
+  .add(HttpApiEndpoint.del("cancelBooking", "/bookings/:id").setPath(BookingPath).addSuccess(BookingView))
+  .addError(BadRequest)
+  .addError(NotFound)
+  .addError(Conflict)
+  .addError(Unprocessable)
+  .addError(UpstreamFailed)
+  .addError(InternalError)
+  .middleware(Authentication) {}
