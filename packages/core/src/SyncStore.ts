@@ -45,6 +45,12 @@ export interface Relationship {
   readonly paused: boolean
 }
 
+/** A relationship as the server keeps it: owned by one user. */
+export interface OwnedRelationship extends Relationship {
+  readonly userId: string
+  readonly createdAt: number
+}
+
 export interface QuarantinedItem {
   readonly href: string
   readonly etag: string
@@ -80,6 +86,12 @@ const RelationshipRow = Schema.Struct({
   window_past_days: OptNum,
   window_future_days: OptNum,
   paused: Num
+})
+
+const OwnedRelationshipRow = Schema.Struct({
+  ...RelationshipRow.fields,
+  user_id: Schema.String,
+  created_at: Num
 })
 
 const LinkRow = Schema.Struct({
@@ -123,7 +135,36 @@ export interface SyncStoreShape {
     },
     StoreError
   >
+  /**
+   * Saves the relationships of one user (both halves of a two-way mirror together) in one
+   * transaction, keeping the creation time of rows that already exist.
+   */
+  readonly saveOwnedRelationships: (
+    userId: string,
+    relationships: ReadonlyArray<Relationship>
+  ) => Effect.Effect<void, StoreError>
+  /** Every relationship row a user owns (both halves of a two-way mirror), oldest first. */
+  readonly relationshipsOfUser: (
+    userId: string
+  ) => Effect.Effect<ReadonlyArray<OwnedRelationship>, StoreError>
+  /**
+   * Forgets a relationship: its row, links and conflicts, in one transaction. The copies it wrote
+   * stay on the target; removing them first is the caller's choice.
+   */
+  readonly deleteRelationship: (relationshipId: string) => Effect.Effect<void, StoreError>
   readonly links: (relationshipId: string) => Effect.Effect<ReadonlyArray<Link>, StoreError>
+  /** How many copies a relationship keeps (its links), without reading them. */
+  readonly countLinks: (relationshipId: string) => Effect.Effect<number, StoreError>
+  /**
+   * Makes the next poll of a calendar read every item again: the cursor is dropped and the source
+   * versions of its outgoing links are forgotten. A poll fetches only versions it does not know
+   * and a feed lists only what changed, so without this a changed policy or window, a resumed
+   * relationship or a second relationship from the same calendar would reach only events that
+   * change afterwards. Links are kept, so copies are matched again, not duplicated.
+   */
+  readonly rescan: (calendarId: string) => Effect.Effect<void, StoreError>
+  /** When the calendar polls next, as its actor last said (none until it says). */
+  readonly nextPollAt: (calendarId: string) => Effect.Effect<Option.Option<number>, StoreError>
   readonly saveLink: (link: Link) => Effect.Effect<void, StoreError>
   readonly deleteLink: (relationshipId: string, sourceUid: string) => Effect.Effect<void, StoreError>
   readonly quarantined: (calendarId: string) => Effect.Effect<ReadonlyArray<QuarantinedItem>, StoreError>
@@ -209,6 +250,22 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
   const decodeQuarantine = Schema.decodeUnknown(Schema.Array(QuarantineRow))
   const encodePolicy = Schema.encode(Schema.parseJson(SyncPolicy))
 
+  const decodeOwned = Schema.decodeUnknown(Schema.Array(OwnedRelationshipRow))
+  const saveOne = (userId: string, r: Relationship) =>
+    Effect.gen(function* () {
+      const policy = yield* encodePolicy(r.policy)
+      const existing = yield* sql`SELECT created_at FROM relationships WHERE id = ${r.id}`.pipe(
+        Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ created_at: Num }))))
+      )
+      const createdAt = existing[0]?.created_at ?? Date.now()
+      yield* sql`DELETE FROM relationships WHERE id = ${r.id}`
+      yield* sql`INSERT INTO relationships (id, user_id, source_calendar_id, target_calendar_id, pair_id, policy, window_past_days, window_future_days, paused, created_at)
+          VALUES (${r.id}, ${userId}, ${r.sourceCalendarId}, ${r.targetCalendarId}, ${Option.getOrNull(r.pairId)}, ${policy},
+                  ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.pastDays })},
+                  ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.futureDays })},
+                  ${r.paused ? 1 : 0}, ${createdAt})`
+    })
+
   return {
     ensureAccount: (account) =>
       sql`SELECT id FROM accounts WHERE id = ${account.id}`.pipe(
@@ -274,6 +331,50 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
           )
         return { asSource: asSource.map(toRelationship), asTarget: asTarget.map(toRelationship) }
       }).pipe(guard("read relationships")),
+    saveOwnedRelationships: (userId, relationships) =>
+      Effect.forEach(relationships, (r) => saveOne(userId, r), { discard: true }).pipe(
+        sql.withTransaction,
+        guard("save relationship")
+      ),
+    relationshipsOfUser: (userId) =>
+      sql`SELECT * FROM relationships WHERE user_id = ${userId} ORDER BY created_at, id`.pipe(
+        Effect.flatMap(decodeOwned),
+        Effect.map((rows) =>
+          rows.map(
+            (row): OwnedRelationship => ({
+              ...toRelationship(row),
+              userId: row.user_id,
+              createdAt: row.created_at
+            })
+          )
+        ),
+        guard("read relationships")
+      ),
+    deleteRelationship: (relationshipId) =>
+      Effect.gen(function* () {
+        yield* sql`DELETE FROM links WHERE relationship_id = ${relationshipId}`
+        yield* sql`DELETE FROM conflicts WHERE relationship_id = ${relationshipId}`
+        yield* sql`DELETE FROM relationships WHERE id = ${relationshipId}`
+      }).pipe(sql.withTransaction, guard("delete relationship")),
+    countLinks: (relationshipId) =>
+      sql`SELECT COUNT(*) AS n FROM links WHERE relationship_id = ${relationshipId}`.pipe(
+        Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: Num })))),
+        Effect.map((rows) => rows[0]?.n ?? 0),
+        guard("count links")
+      ),
+    rescan: (calendarId) =>
+      Effect.gen(function* () {
+        // An empty etag matches no server's version, so every linked original is fetched again.
+        yield* sql`UPDATE links SET source_etag = ${""}
+          WHERE relationship_id IN (SELECT id FROM relationships WHERE source_calendar_id = ${calendarId})`
+        yield* sql`UPDATE calendars SET cursor_value = ${null} WHERE id = ${calendarId}`
+      }).pipe(sql.withTransaction, guard("schedule a rescan")),
+    nextPollAt: (calendarId) =>
+      sql`SELECT next_poll_at FROM calendars WHERE id = ${calendarId}`.pipe(
+        Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ next_poll_at: OptNum })))),
+        Effect.map((rows) => Option.fromNullable(rows[0]?.next_poll_at ?? null)),
+        guard("read next poll")
+      ),
     links: (relationshipId) =>
       sql`SELECT * FROM links WHERE relationship_id = ${relationshipId}`.pipe(
         Effect.flatMap(decodeLinks),

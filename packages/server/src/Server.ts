@@ -8,7 +8,9 @@ import { HttpLayerRouter } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { Layer } from "effect"
 import * as AccountService from "./app/AccountService.js"
+import * as Relationships from "./app/RelationshipService.js"
 import * as Scheduling from "./app/Scheduling.js"
+import * as Status from "./app/StatusService.js"
 import type { ServerConfig } from "./Config.js"
 import * as Database from "./Database.js"
 import * as Engine from "./Engine.js"
@@ -35,7 +37,8 @@ export const services = (config: ServerConfig) => {
     Layer.provideMerge(NodeHttpClient.layerUndici),
     Layer.provideMerge(Layer.succeed(AdminToken, config.adminToken)),
     (base) => AccountService.layer(config).pipe(Layer.provideMerge(base)),
-    (base) => Scheduling.layer(config).pipe(Layer.provideMerge(base))
+    (base) => Scheduling.layer(config).pipe(Layer.provideMerge(base)),
+    (base) => Status.layer.pipe(Layer.provideMerge(Relationships.layer), Layer.provideMerge(base))
   )
 }
 

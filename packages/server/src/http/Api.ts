@@ -8,6 +8,8 @@ import { AccountsGroup } from "./groups/Accounts.js"
 import { AdminGroup } from "./groups/Admin.js"
 import { BookingsGroup } from "./groups/Bookings.js"
 import { FreeBusyGroup } from "./groups/FreeBusy.js"
+import { RelationshipsGroup } from "./groups/Relationships.js"
+import { StatusGroup } from "./groups/Status.js"
 import { MeGroup, SystemGroup } from "./groups/System.js"
 
 export class AlmanacApi extends HttpApi.make("almanac")
@@ -17,6 +19,8 @@ export class AlmanacApi extends HttpApi.make("almanac")
   .add(AccountsGroup)
   .add(FreeBusyGroup)
   .add(BookingsGroup)
+  .add(RelationshipsGroup)
+  .add(StatusGroup)
   .prefix("/api")
   .annotateContext(
     OpenApi.annotations({

@@ -11,9 +11,20 @@ import { accountsLayer } from "./handlers/AccountsHandlers.js"
 import { adminLayer } from "./handlers/AdminHandlers.js"
 import { bookingsLayer } from "./handlers/BookingsHandlers.js"
 import { freeBusyLayer } from "./handlers/FreeBusyHandlers.js"
+import { relationshipsLayer } from "./handlers/RelationshipsHandlers.js"
+import { statusLayer } from "./handlers/StatusHandlers.js"
 import { meLayer, systemLayer } from "./handlers/SystemHandlers.js"
 
-const handlers = Layer.mergeAll(systemLayer, meLayer, adminLayer, accountsLayer, freeBusyLayer, bookingsLayer)
+const handlers = Layer.mergeAll(
+  systemLayer,
+  meLayer,
+  adminLayer,
+  accountsLayer,
+  freeBusyLayer,
+  bookingsLayer,
+  relationshipsLayer,
+  statusLayer
+)
 
 export const api = HttpLayerRouter.addHttpApi(AlmanacApi, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide(handlers),

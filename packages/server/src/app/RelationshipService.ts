@@ -1,0 +1,451 @@
+/**
+ * Sync relationships as a person sees them: one of their calendars copied into another of theirs,
+ * one way or both ways, under a policy (private copies, TRANSP override, attendees) and an
+ * optional window. The store keeps one row per direction; a two-way mirror is two rows that share
+ * a pair id, and here (and in the API) it is one relationship whose id is that of its first
+ * direction, which is also the pair id. Every change tells the engine, and removing can first
+ * take away the copies the relationship wrote (a clean unsync).
+ */
+import { randomUUID } from "node:crypto"
+import { CalendarProvider, type Policy, type ProviderError, SyncStore } from "@almanac/core"
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import { Engine } from "../Engine.js"
+import { Accounts } from "../store/Accounts.js"
+
+export const Direction = Schema.Literal("one-way", "two-way")
+export type Direction = typeof Direction.Type
+
+/** The widest sync window, in days either side of today: ten years. */
+export const maxWindowDays = 3650
+
+const windowDays = (field: string) =>
+  Schema.Int.pipe(
+    Schema.between(0, maxWindowDays, {
+      message: () => `${field}: a whole number of days from 0 to ${maxWindowDays}`
+    })
+  )
+
+/** Which events start being copied: those that occur from `pastDays` ago to `futureDays` ahead. */
+export const SyncWindow = Schema.Struct({
+  pastDays: windowDays("window.pastDays").annotations({
+    description: `copy events from this many days ago on (0–${maxWindowDays})`
+  }),
+  futureDays: windowDays("window.futureDays").annotations({
+    description: `copy events up to this many days ahead (0–${maxWindowDays})`
+  })
+}).annotations({
+  description:
+    "Limits which events start being copied; copies of events that later leave the window are kept in step, never deleted. Without a window every event is copied."
+})
+
+export interface SyncRelationship {
+  readonly id: string
+  readonly sourceCalendarId: string
+  readonly targetCalendarId: string
+  readonly direction: Direction
+  readonly policy: Policy.SyncPolicy
+  readonly window: Option.Option<SyncStore.SyncWindow>
+  readonly paused: boolean
+  /** Copies the relationship keeps on its target(s), both directions together. */
+  readonly copies: number
+  readonly createdAt: number
+}
+
+export interface NewRelationship {
+  readonly sourceCalendarId: string
+  readonly targetCalendarId: string
+  readonly direction: Direction
+  readonly policy: Policy.SyncPolicy
+  readonly window: Option.Option<SyncStore.SyncWindow>
+}
+
+/** What to change; an absent field stays as it is. `window: none` removes the window. */
+export interface RelationshipChange {
+  readonly direction?: Direction | undefined
+  readonly markPrivate?: boolean | undefined
+  readonly transp?: Policy.SyncPolicy["transp"] | undefined
+  readonly attendees?: boolean | undefined
+  readonly window?: Option.Option<SyncStore.SyncWindow> | undefined
+  readonly paused?: boolean | undefined
+}
+
+export interface KeptCopy {
+  readonly href: string
+  readonly reason: string
+}
+
+export interface Removal {
+  readonly clean: boolean
+  /** Copies deleted from the target. */
+  readonly removed: number
+  /** Copies that were already gone from the target. */
+  readonly alreadyGone: number
+  /** Copies a clean unsync left in place, each with why. */
+  readonly kept: ReadonlyArray<KeptCopy>
+  /** Copies left on the target because no clean unsync was asked for. */
+  readonly left: number
+}
+
+// --- errors ------------------------------------------------------------------------------------
+
+export class RelationshipNotFound extends Schema.TaggedError<RelationshipNotFound>()("RelationshipNotFound", {
+  relationshipId: Schema.String
+}) {
+  override get message() {
+    return `no relationship ${this.relationshipId}`
+  }
+}
+
+export class CalendarNotFound extends Schema.TaggedError<CalendarNotFound>()("CalendarNotFound", {
+  field: Schema.String,
+  calendarId: Schema.String
+}) {
+  override get message() {
+    return `${this.field}: no calendar ${this.calendarId} among your accounts' calendars (GET /api/accounts/{id}/calendars lists them)`
+  }
+}
+
+/** The relationship cannot be made or changed as asked; each problem says what to send instead. */
+export class InvalidRelationship extends Schema.TaggedError<InvalidRelationship>()("InvalidRelationship", {
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return this.problems.join("; ")
+  }
+}
+
+/** A clean unsync stopped because the target's server could not be asked to delete the copies. */
+export class CleanupFailed extends Schema.TaggedError<CleanupFailed>()("CleanupFailed", {
+  detail: Schema.String,
+  removedSoFar: Schema.Number
+}) {
+  override get message() {
+    return `the copies could not all be removed: ${this.detail}. ${this.removedSoFar} were removed; the relationship is paused and kept so that removing it again (with clean=true) finishes the job, or remove it without clean to leave the remaining copies`
+  }
+}
+
+// --- the service -------------------------------------------------------------------------------
+
+export interface RelationshipServiceShape {
+  readonly create: (
+    userId: string,
+    input: NewRelationship
+  ) => Effect.Effect<SyncRelationship, CalendarNotFound | InvalidRelationship | SyncStore.StoreError>
+  readonly list: (userId: string) => Effect.Effect<ReadonlyArray<SyncRelationship>, SyncStore.StoreError>
+  readonly get: (
+    userId: string,
+    relationshipId: string
+  ) => Effect.Effect<SyncRelationship, RelationshipNotFound | SyncStore.StoreError>
+  /** Changes options, pauses (`paused: true`) or resumes (`paused: false`). */
+  readonly change: (
+    userId: string,
+    relationshipId: string,
+    change: RelationshipChange
+  ) => Effect.Effect<SyncRelationship, RelationshipNotFound | InvalidRelationship | SyncStore.StoreError>
+  /** Removes the relationship; with `clean`, first deletes every copy it wrote that nobody changed since. */
+  readonly remove: (
+    userId: string,
+    relationshipId: string,
+    options: { readonly clean: boolean }
+  ) => Effect.Effect<Removal, RelationshipNotFound | CleanupFailed | SyncStore.StoreError>
+}
+
+export class RelationshipService extends Context.Tag("@almanac/server/RelationshipService")<
+  RelationshipService,
+  RelationshipServiceShape
+>() {}
+
+/** The rows of one relationship: the first direction, and the way back of a two-way mirror. */
+interface Rows {
+  readonly first: SyncStore.OwnedRelationship
+  readonly back: Option.Option<SyncStore.OwnedRelationship>
+}
+
+const rowsOf = (rows: Rows): ReadonlyArray<SyncStore.OwnedRelationship> => [
+  rows.first,
+  ...Option.toArray(rows.back)
+]
+
+/** Groups a user's rows into relationships: a two-way pair's id is the id of its first row. */
+const group = (rows: ReadonlyArray<SyncStore.OwnedRelationship>): ReadonlyArray<Rows> => {
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return rows.flatMap((r): ReadonlyArray<Rows> => {
+    if (Option.isNone(r.pairId)) return [{ first: r, back: Option.none() }]
+    if (r.pairId.value !== r.id) return byId.has(r.pairId.value) ? [] : [{ first: r, back: Option.none() }]
+    const back = rows.find((o) => o.id !== r.id && Option.contains(o.pairId, r.id))
+    return [{ first: r, back: Option.fromNullable(back) }]
+  })
+}
+
+const describePollError = (e: ProviderError.PollError): string => {
+  switch (e._tag) {
+    case "Unauthorized":
+      return `the target's server refused the stored password (${e.detail}); re-authenticate its account first`
+    case "RateLimited":
+      return "the target's server asked us to slow down; try again in a minute"
+    case "Transient":
+      return `the target's server could not be reached (${e.detail}); try again later`
+    case "TokenInvalid":
+      return `the target's server rejected the request (${e.detail})`
+  }
+}
+
+export const make: Effect.Effect<
+  RelationshipServiceShape,
+  never,
+  SyncStore.SyncStore | Accounts | Engine | CalendarProvider.ProviderRegistry
+> = Effect.gen(function* () {
+  const store = yield* SyncStore.SyncStore
+  const accounts = yield* Accounts
+  const engine = yield* Engine
+  const registry = yield* CalendarProvider.ProviderRegistry
+
+  const view = (rows: Rows) =>
+    Effect.gen(function* () {
+      let copies = 0
+      for (const r of rowsOf(rows)) copies += yield* store.countLinks(r.id)
+      const { first } = rows
+      return {
+        id: first.id,
+        sourceCalendarId: first.sourceCalendarId,
+        targetCalendarId: first.targetCalendarId,
+        direction: Option.isSome(first.pairId) ? "two-way" : "one-way",
+        policy: first.policy,
+        window: first.window,
+        paused: first.paused,
+        copies,
+        createdAt: first.createdAt
+      } satisfies SyncRelationship
+    })
+
+  const find = (userId: string, relationshipId: string) =>
+    store.relationshipsOfUser(userId).pipe(
+      Effect.map((rows) => group(rows).find((g) => g.first.id === relationshipId)),
+      Effect.flatMap((found) =>
+        found === undefined
+          ? Effect.fail(new RelationshipNotFound({ relationshipId }))
+          : Effect.succeed(found)
+      )
+    )
+
+  /** Tells the engine about both ends. Its errors are its own to log; the change is saved. */
+  const refresh = (rows: Rows) =>
+    Effect.forEach(
+      new Set([rows.first.sourceCalendarId, rows.first.targetCalendarId]),
+      (id) => engine.refresh(id),
+      { discard: true }
+    )
+
+  const ownCalendar = (userId: string, field: string, calendarId: string) =>
+    accounts.calendarOf(userId, calendarId).pipe(
+      Effect.flatMap(
+        Option.match({
+          onNone: () => Effect.fail(new CalendarNotFound({ field, calendarId })),
+          onSome: Effect.succeed
+        })
+      )
+    )
+
+  /** Why a relationship from `source` to `target` cannot be added next to the ones that exist. */
+  const clashes = (input: NewRelationship) =>
+    Effect.gen(function* () {
+      const { asSource, asTarget } = yield* store.relationshipsOf(input.sourceCalendarId)
+      const same = asSource.find((r) => r.targetCalendarId === input.targetCalendarId)
+      const reverse = asTarget.find((r) => r.sourceCalendarId === input.targetCalendarId)
+      const idOf = (r: SyncStore.Relationship) => Option.getOrElse(r.pairId, () => r.id)
+      const mirror = [same, reverse].find((r) => r !== undefined && Option.isSome(r.pairId))
+      if (mirror !== undefined)
+        return Option.some(
+          `these two calendars are already mirrored both ways (${idOf(mirror)}); change it with PATCH /api/relationships/${idOf(mirror)} instead`
+        )
+      if (same !== undefined)
+        return Option.some(
+          `a relationship from this source to this target already exists (${same.id}); change it with PATCH /api/relationships/${same.id} instead`
+        )
+      if (reverse !== undefined)
+        return Option.some(
+          input.direction === "two-way"
+            ? `a one-way relationship from the target to the source already exists (${reverse.id}); remove it first, then create the two-way one`
+            : `a one-way relationship from the target back to the source already exists (${reverse.id}): two one-way relationships in opposite directions make a loop; remove it and create one relationship with direction "two-way"`
+        )
+      return Option.none<string>()
+    })
+
+  const create: RelationshipServiceShape["create"] = (userId, input) =>
+    Effect.gen(function* () {
+      if (input.sourceCalendarId === input.targetCalendarId)
+        return yield* new InvalidRelationship({
+          problems: [
+            "targetCalendarId: the same calendar as sourceCalendarId; a calendar cannot sync into itself, choose another target"
+          ]
+        })
+      yield* ownCalendar(userId, "sourceCalendarId", input.sourceCalendarId)
+      yield* ownCalendar(userId, "targetCalendarId", input.targetCalendarId)
+      const clash = yield* clashes(input)
+      if (Option.isSome(clash)) return yield* new InvalidRelationship({ problems: [clash.value] })
+
+      const id = randomUUID()
+      const twoWay = input.direction === "two-way"
+      const first: SyncStore.Relationship = {
+        id,
+        sourceCalendarId: input.sourceCalendarId,
+        targetCalendarId: input.targetCalendarId,
+        pairId: twoWay ? Option.some(id) : Option.none(),
+        policy: input.policy,
+        window: input.window,
+        paused: false
+      }
+      const back: Option.Option<SyncStore.Relationship> = twoWay
+        ? Option.some({
+            ...first,
+            id: randomUUID(),
+            sourceCalendarId: input.targetCalendarId,
+            targetCalendarId: input.sourceCalendarId
+          })
+        : Option.none()
+      const rows = [first, ...Option.toArray(back)]
+      yield* store.saveOwnedRelationships(userId, rows)
+      // A calendar that is already polled for another relationship would otherwise copy only the
+      // events that change from now on.
+      for (const r of rows) yield* store.rescan(r.sourceCalendarId)
+      const saved = yield* find(userId, id).pipe(
+        Effect.catchTag("RelationshipNotFound", () =>
+          Effect.fail(new SyncStore.StoreError({ operation: "save relationship", detail: "row vanished" }))
+        )
+      )
+      yield* refresh(saved)
+      for (const r of rows) yield* engine.syncNow(r.sourceCalendarId)
+      yield* Effect.logInfo("relationship created", id, input.direction)
+      return yield* view(saved)
+    })
+
+  const change: RelationshipServiceShape["change"] = (userId, relationshipId, c) =>
+    Effect.gen(function* () {
+      const rows = yield* find(userId, relationshipId)
+      const current = rows.first
+      const given = [c.direction, c.markPrivate, c.transp, c.attendees, c.window, c.paused].filter(
+        (v) => v !== undefined
+      )
+      if (given.length === 0)
+        return yield* new InvalidRelationship({
+          problems: ["nothing to change: send at least one of markPrivate, transp, attendees, window, paused"]
+        })
+      const direction: Direction = Option.isSome(current.pairId) ? "two-way" : "one-way"
+      if (c.direction !== undefined && c.direction !== direction)
+        return yield* new InvalidRelationship({
+          problems: [
+            `direction: this relationship is ${direction} and its direction cannot be changed; remove it (DELETE with clean=true takes its copies away) and create a ${c.direction} one`
+          ]
+        })
+      const policy: Policy.SyncPolicy = {
+        markPrivate: c.markPrivate ?? current.policy.markPrivate,
+        transp: c.transp ?? current.policy.transp,
+        attendees: c.attendees ?? current.policy.attendees
+      }
+      const window = c.window ?? current.window
+      const paused = c.paused ?? current.paused
+      const samePolicy =
+        policy.markPrivate === current.policy.markPrivate &&
+        policy.transp === current.policy.transp &&
+        policy.attendees === current.policy.attendees
+      const sameWindow = Option.getEquivalence<SyncStore.SyncWindow>(
+        (a, b) => a.pastDays === b.pastDays && a.futureDays === b.futureDays
+      )(window, current.window)
+      const updated = rowsOf(rows).map((r) => ({ ...r, policy, window, paused }))
+      yield* store.saveOwnedRelationships(userId, updated)
+      // Existing copies follow a new policy or window only if their originals are read again;
+      // after a pause, so do the events that arrived meanwhile (the cursor moved past them).
+      const resumed = current.paused && !paused
+      if (!paused && (!samePolicy || !sameWindow || resumed))
+        for (const r of updated) yield* store.rescan(r.sourceCalendarId)
+      yield* refresh(rows)
+      return yield* find(userId, relationshipId).pipe(Effect.flatMap(view))
+    })
+
+  /** Deletes the copies of one row on its target, forgetting each link as its copy goes. */
+  const cleanRow = (row: SyncStore.OwnedRelationship, tally: { removed: number; alreadyGone: number }) =>
+    Effect.gen(function* () {
+      const links = yield* store.links(row.id)
+      if (links.length === 0) return [] as ReadonlyArray<KeptCopy>
+      const record = yield* store.calendar(row.targetCalendarId)
+      if (Option.isNone(record))
+        return links.map((l) => ({
+          href: l.targetHref,
+          reason: "the target calendar is no longer connected to Almanac"
+        }))
+      const target = yield* registry.open(record.value)
+      const kept: Array<KeptCopy> = []
+      for (const link of links) {
+        const outcome = yield* target.remove(link.targetHref, link.targetEtag).pipe(
+          Effect.as<"removed" | "gone" | KeptCopy>("removed"),
+          Effect.catchTags({
+            NotFound: () => Effect.succeed<"gone">("gone"),
+            EtagMismatch: () =>
+              Effect.succeed<KeptCopy>({
+                href: link.targetHref,
+                reason: "changed on the target since Almanac wrote it, so it was left in place"
+              }),
+            UidConflict: (e) => Effect.succeed<KeptCopy>({ href: link.targetHref, reason: e.detail }),
+            Rejected: (e) =>
+              Effect.succeed<KeptCopy>({
+                href: link.targetHref,
+                reason: `the target's server refused to delete it: ${e.detail}`
+              })
+          })
+        )
+        if (outcome === "removed") tally.removed++
+        else if (outcome === "gone") tally.alreadyGone++
+        else kept.push(outcome)
+        yield* store.deleteLink(row.id, link.sourceUid)
+      }
+      return kept
+    })
+
+  const remove: RelationshipServiceShape["remove"] = (userId, relationshipId, options) =>
+    Effect.gen(function* () {
+      const rows = yield* find(userId, relationshipId)
+      const all = rowsOf(rows)
+      let left = 0
+      const tally = { removed: 0, alreadyGone: 0 }
+      const kept: Array<KeptCopy> = []
+      if (options.clean) {
+        // Paused first, so that no poll writes a copy (or puts a deleted one back) meanwhile.
+        yield* store.saveOwnedRelationships(
+          userId,
+          all.map((r) => ({ ...r, paused: true }))
+        )
+        yield* refresh(rows)
+        for (const row of all) {
+          const keptHere = yield* cleanRow(row, tally).pipe(
+            Effect.catchIf(
+              (e): e is ProviderError.PollError => e._tag !== "StoreError",
+              (e) =>
+                Effect.fail(new CleanupFailed({ detail: describePollError(e), removedSoFar: tally.removed }))
+            )
+          )
+          kept.push(...keptHere)
+        }
+      } else {
+        for (const row of all) left += yield* store.countLinks(row.id)
+      }
+      for (const row of all) yield* store.deleteRelationship(row.id)
+      yield* refresh(rows)
+      yield* Effect.logInfo("relationship removed", relationshipId, options.clean ? "clean" : "copies left")
+      return { clean: options.clean, removed: tally.removed, alreadyGone: tally.alreadyGone, kept, left }
+    })
+
+  return {
+    create,
+    list: (userId) =>
+      store.relationshipsOfUser(userId).pipe(Effect.flatMap((rows) => Effect.forEach(group(rows), view))),
+    get: (userId, relationshipId) => find(userId, relationshipId).pipe(Effect.flatMap(view)),
+    change,
+    remove
+  }
+})
+
+export const layer: Layer.Layer<
+  RelationshipService,
+  never,
+  SyncStore.SyncStore | Accounts | Engine | CalendarProvider.ProviderRegistry
+> = Layer.effect(RelationshipService, make)
