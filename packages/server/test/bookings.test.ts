@@ -12,6 +12,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { caldavServer } from "../../../scripts/test-servers/context.js"
+import * as AccountsStore from "../src/store/Accounts.js"
 import * as Bookings from "../src/store/Bookings.js"
 import * as Calendars from "./support/Calendars.js"
 import * as TestServer from "./support/TestServer.js"
@@ -385,6 +386,53 @@ describe("bookings", () => {
       ])
       expect(claims[1]?.booking.status).toBe("pending")
     }).pipe(Effect.scoped)
+  )
+
+  it.live("a calendar server that cannot be reached: a 502 that says the booking waits for the retry", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer.start()
+      const ann = yield* Effect.promise(() => server.createUser("Ann"))
+      const account = yield* Calendars.connect(server, ann.id, caldavServer("radicale"), ["Unlucky"])
+      const port = yield* Calendars.closedPort
+      const [away] = yield* TestServer.within(
+        server,
+        Effect.flatMap(AccountsStore.Accounts, (accounts) =>
+          accounts.saveCalendars(account.accountId, [
+            {
+              url: `http://127.0.0.1:${port}/almanac/away/`,
+              displayName: Option.some("Away"),
+              color: Option.none()
+            }
+          ])
+        ).pipe(Effect.map((all) => all.filter((c) => Option.contains(c.displayName, "Away"))))
+      )
+      if (away === undefined) return expect.fail("the unreachable calendar")
+      const body = {
+        calendarId: away.id,
+        start: "2026-12-03T09:00:00Z",
+        end: "2026-12-03T09:30:00Z",
+        summary: "Call"
+      }
+      const first = yield* call(server, "POST", "/api/bookings", { token: ann.token, key: "away", body })
+      expect(first.status, JSON.stringify(first.body)).toBe(502)
+      expect(JSON.stringify(first.body)).toContain("Away")
+      expect(JSON.stringify(first.body)).toContain(
+        "send the same request with the same Idempotency-Key again"
+      )
+      const id = /booking ([0-9a-f-]{36}) is recorded as pending/.exec(JSON.stringify(first.body))?.[1]
+      if (id === undefined) return expect.fail("the booking id in the message")
+      expect(
+        booking(yield* call(server, "GET", `/api/bookings/${id}`, { token: ann.token }), 200).status
+      ).toBe("pending")
+      // The retry tries the same booking again (still unreachable), not a new one.
+      const second = yield* call(server, "POST", "/api/bookings", { token: ann.token, key: "away", body })
+      expect(second.status).toBe(502)
+      const rows = yield* TestServer.within(
+        server,
+        Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT id FROM bookings`.pipe(Effect.orDie))
+      )
+      expect(rows).toEqual([{ id }])
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici), Effect.scoped)
   )
 
   it.live("bad requests are 400s that say what to fix, and write nothing", () =>

@@ -4,7 +4,6 @@
  * skipped and reported (an event we cannot read), and how failures of a calendar server answer.
  */
 import { randomUUID } from "node:crypto"
-import { createServer } from "node:net"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
@@ -333,16 +332,7 @@ describe("free/busy when a calendar server fails", () => {
       expect(JSON.stringify(res.body)).toContain(doomed.id)
 
       // A server that is not there at all.
-      const port = yield* Effect.promise(
-        () =>
-          new Promise<number>((resolve) => {
-            const srv = createServer()
-            srv.listen(0, "127.0.0.1", () => {
-              const address = srv.address()
-              srv.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-            })
-          })
-      )
+      const port = yield* Calendars.closedPort
       const gone = yield* Calendars.connect(server, ann.id, caldavServer("radicale"), ["Moved away"])
       yield* TestServer.within(
         server,

@@ -15,7 +15,13 @@ import { Accounts, type CalendarInfo } from "../store/Accounts.js"
 import { type Booking, Bookings } from "../store/Bookings.js"
 import { AccountClients } from "./AccountClients.js"
 import * as Input from "./Input.js"
-import { InvalidRequest, Missing, StateConflict, type UpstreamError } from "./SchedulingError.js"
+import {
+  CalendarFailed,
+  InvalidRequest,
+  Missing,
+  StateConflict,
+  type UpstreamError
+} from "./SchedulingError.js"
 
 export interface CreateRequest {
   readonly idempotencyKey: string | undefined
@@ -128,10 +134,9 @@ const readCreate = (r: CreateRequest): Either.Either<ValidCreate, InvalidRequest
     attendees,
     timeZone: Option.getOrNull(timeZone)
   }
-  // The same request is the same content, however it was spelled (offsets, member order).
-  const hash = createHash("sha256")
-    .update(JSON.stringify(Object.entries(content).sort()))
-    .digest("hex")
+  // Hashed as read, not as sent: the same instants with Z or an offset, or the JSON members in
+  // another order, are the same request.
+  const hash = createHash("sha256").update(JSON.stringify(content)).digest("hex")
   return Either.right({ key, hash, ...content, description, location, timeZone })
 }
 
@@ -243,8 +248,21 @@ export const make: Effect.Effect<BookingServiceShape, never, Bookings | Accounts
     const writeOnce = (s: Session, booking: Booking, v: ValidCreate) =>
       Effect.gen(function* () {
         const data = ICalCodec.serialize(eventOf(booking.uid, v))
-        const outcome = yield* s.conditional(s.client.put(booking.href, data, { _tag: "Create" }))
-        if (outcome._tag === "Done") return yield* bookings.markBooked(booking.id, outcome.value.etag)
+        const written = yield* s.client.put(booking.href, data, { _tag: "Create" }).pipe(
+          Effect.map((w) => Option.some(w.etag)),
+          Effect.catchTag("EtagMismatch", () => Effect.succeed(Option.none<string>())),
+          Effect.catchAll(s.upstream),
+          Effect.mapError((e) =>
+            e._tag === "CalendarFailed"
+              ? new CalendarFailed({
+                  calendarId: e.calendarId,
+                  calendarName: e.calendarName,
+                  detail: `${e.detail}; booking ${booking.id} is recorded as pending: send the same request with the same Idempotency-Key again to complete it`
+                })
+              : e
+          )
+        )
+        if (Option.isSome(written)) return yield* bookings.markBooked(booking.id, written.value)
         const there = yield* current(s, booking.href)
         if (Option.isNone(there))
           return yield* new StateConflict({

@@ -4,6 +4,7 @@
  * accounts API does after discovery), plus a direct client for checking what the API wrote.
  */
 import { randomUUID } from "node:crypto"
+import { createServer } from "node:net"
 import { CalDavClient } from "@almanac/caldav"
 import { ICalCodec } from "@almanac/core"
 import type { HttpClient } from "@effect/platform"
@@ -107,3 +108,16 @@ export const contents = (direct: CalDavClient.CalDavClientShape, calendarUrl: st
       Effect.map(ICalCodec.parse(item.data, { href: item.href }), (resource) => ({ ...item, resource }))
     )
   })
+
+/** A loopback port nothing listens on: a calendar server that cannot be reached. */
+export const closedPort: Effect.Effect<number> = Effect.promise(
+  () =>
+    new Promise<number>((resolve, reject) => {
+      const srv = createServer()
+      srv.on("error", reject)
+      srv.listen(0, "127.0.0.1", () => {
+        const address = srv.address()
+        srv.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+      })
+    })
+)
