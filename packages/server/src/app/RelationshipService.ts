@@ -366,7 +366,7 @@ export const make: Effect.Effect<
   const cleanRow = (row: SyncStore.OwnedRelationship, tally: { removed: number; alreadyGone: number }) =>
     Effect.gen(function* () {
       const links = yield* store.links(row.id)
-      if (links.length === 0) return [] as ReadonlyArray<KeptCopy>
+      if (links.length === 0) return []
       const record = yield* store.calendar(row.targetCalendarId)
       if (Option.isNone(record))
         return links.map((l) => ({
