@@ -7,13 +7,13 @@ import { createServer } from "node:http"
 import { HttpLayerRouter } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { Layer } from "effect"
+import * as Actors from "./Actors.js"
 import * as AccountService from "./app/AccountService.js"
 import * as Relationships from "./app/RelationshipService.js"
 import * as Scheduling from "./app/Scheduling.js"
 import * as Status from "./app/StatusService.js"
 import type { ServerConfig } from "./Config.js"
 import * as Database from "./Database.js"
-import * as Engine from "./Engine.js"
 import { AdminToken } from "./http/Auth.js"
 import * as Routes from "./http/Routes.js"
 import * as ServerRegistry from "./ServerRegistry.js"
@@ -30,7 +30,7 @@ export const services = (config: ServerConfig) => {
     timeout: config.requestTimeout,
     checkUrl: UrlGuard.make(config).checkUrl
   })
-  return Engine.layerWithoutActors.pipe(
+  return Actors.layer(config).pipe(
     Layer.provideMerge(registry),
     Layer.provideMerge(stores),
     Layer.provideMerge(db),
