@@ -588,4 +588,62 @@ describe("accounts", () => {
       expect(polled?.lastError).toBeNull()
     }).pipe(Effect.scoped)
   )
+
+  it.live("a refresh drops a calendar the server no longer lists, unless a relationship uses it", () =>
+    Effect.gen(function* () {
+      const server = yield* TestServer.start()
+      const { ann } = yield* users(server)
+      const { home, user } = homeOn("radicale")
+      const [gone = "", used = "", kept = ""] = yield* makeCalendars({ user, password: "p" }, home, [
+        { name: "Gone" },
+        { name: "Used" },
+        { name: "Kept" }
+      ])
+      const connected = yield* ann.expect(201, Connected, "POST", "/api/accounts/caldav", {
+        url: home,
+        username: user,
+        password: "p"
+      })
+      const idOf = (url: string) => connected.calendars.find((c) => c.url === url)?.id ?? ""
+      yield* Effect.gen(function* () {
+        const store = yield* SyncStore.make
+        yield* store.saveRelationship({
+          id: "used-to-kept",
+          sourceCalendarId: idOf(used),
+          targetCalendarId: idOf(kept),
+          pairId: Option.none(),
+          policy: Policy.defaultPolicy,
+          window: Option.none(),
+          paused: true
+        })
+      }).pipe(
+        Effect.provide(SqliteClient.layer({ filename: join(server.dataDir, "almanac.db") })),
+        Effect.orDie
+      )
+      for (const url of [gone, used]) {
+        const res = yield* Effect.promise(() =>
+          fetch(url, {
+            method: "DELETE",
+            headers: { authorization: `Basic ${Buffer.from(`${user}:p`).toString("base64")}` }
+          })
+        )
+        expect(res.ok, url).toBe(true)
+      }
+      const refreshed = yield* ann.expect(
+        200,
+        Connected,
+        "POST",
+        `/api/accounts/${connected.account.id}/refresh`
+      )
+      expect(refreshed.calendars.map((c) => c.url).sort()).toEqual([kept, used].sort())
+      expect(refreshed.calendars.find((c) => c.url === used)?.inRelationship).toBe(true)
+      const listed = yield* ann.expect(
+        200,
+        Schema.Array(Calendar),
+        "GET",
+        `/api/accounts/${connected.account.id}/calendars`
+      )
+      expect(listed.map((c) => c.id).sort()).toEqual([idOf(kept), idOf(used)].sort())
+    }).pipe(Effect.scoped)
+  )
 })
