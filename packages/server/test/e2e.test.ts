@@ -1,0 +1,290 @@
+/**
+ * The server as people run it: `almanac serve` in its own process, driven only through its HTTP
+ * API, syncing between calendars on a Radicale that checks passwords. It covers what a unit
+ * cannot: a restart keeps everything and resumes polling by itself, SIGTERM stops cleanly, a
+ * revoked password parks the calendar until re-authentication, the database file holds no
+ * plaintext password and no log line holds a secret.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomBytes, randomUUID } from "node:crypto"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { CalDavClient } from "@almanac/caldav"
+import { NodeHttpClient } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Redacted } from "effect"
+import { startRadicaleWithAuth } from "../../../scripts/test-servers/servers.js"
+import * as Calendars from "./support/Calendars.js"
+
+const bin = fileURLToPath(new URL("../bin/almanac.mjs", import.meta.url))
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const srv = createServer()
+    srv.on("error", reject)
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+
+interface Process {
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+const serve = async (env: Record<string, string>, url: string): Promise<Process> => {
+  const child = spawn(process.execPath, [bin, "serve"], {
+    env: { ...process.env, ...env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout?.on("data", (d: Buffer) => {
+    output += d.toString()
+  })
+  child.stderr?.on("data", (d: Buffer) => {
+    output += d.toString()
+  })
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`almanac serve exited: ${output}`)
+    try {
+      const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(1000) })
+      if (res.ok) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`almanac serve did not answer: ${output}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  return { child, output: () => output, exited }
+}
+
+const stop = async (p: Process): Promise<number | null> => {
+  p.child.kill("SIGTERM")
+  const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000))
+  const result = await Promise.race([p.exited, timeout])
+  if (result === "timeout") {
+    p.child.kill("SIGKILL")
+    throw new Error(`almanac serve did not stop within 20 s of SIGTERM: ${p.output()}`)
+  }
+  return result
+}
+
+const api = (url: string, token: string) => async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" })
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  const text = await res.text()
+  return { status: res.status, body: (text === "" ? undefined : JSON.parse(text)) as unknown }
+}
+
+const waitUntil = async <A>(what: string, probe: () => Promise<A>, done: (a: A) => boolean, seconds = 40) => {
+  const deadline = Date.now() + seconds * 1000
+  let last = await probe()
+  while (!done(last)) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}`)
+    await new Promise((r) => setTimeout(r, 250))
+    last = await probe()
+  }
+  return last
+}
+
+const event = (uid: string, summary: string, day: number) =>
+  Calendars.calendar(
+    Calendars.vevent(uid, [
+      `DTSTART:202612${String(day).padStart(2, "0")}T100000Z`,
+      `DTEND:202612${String(day).padStart(2, "0")}T110000Z`,
+      `SUMMARY:${summary}`,
+      "DESCRIPTION:the secret agenda"
+    ])
+  )
+
+describe("almanac serve, end to end", () => {
+  it.live(
+    "connect, sync, restart, revoke, re-authenticate: state survives, secrets never leak",
+    () =>
+      Effect.gen(function* () {
+        const password = `first-${randomBytes(6).toString("hex")}`
+        const started = yield* Effect.acquireRelease(
+          Effect.promise(() => startRadicaleWithAuth({ ann: password })),
+          (r) => Effect.promise(() => r.stop())
+        )
+        const radicale = {
+          ...started,
+          password,
+          setPassword: (next: string) => started.setUsers({ ann: next })
+        }
+        const direct = yield* CalDavClient.make({
+          auth: { user: radicale.user, password: Redacted.make(radicale.password) },
+          timeout: "10 seconds"
+        })
+        const sourceUrl = `${radicale.home}work-${randomUUID()}/`
+        const targetUrl = `${radicale.home}family-${randomUUID()}/`
+        yield* direct.mkcalendar(sourceUrl, { displayName: "Work" })
+        yield* direct.mkcalendar(targetUrl, { displayName: "Family" })
+        yield* Calendars.put(direct, sourceUrl, "one", event("e2e-one", "Dentist", 1))
+        // Reads the target as its owner, with whatever password the server accepts now.
+        let currentPassword = password
+        const targetContents = () =>
+          Effect.runPromise(
+            CalDavClient.make({ auth: { user: radicale.user, password: Redacted.make(currentPassword) } }).pipe(
+              Effect.flatMap((client) => Calendars.contents(client, targetUrl)),
+              Effect.map((items) => items.map((i) => i.data)),
+              Effect.provide(NodeHttpClient.layerUndici)
+            )
+          )
+
+        const dataDir = mkdtempSync(join(tmpdir(), "almanac-e2e-"))
+        const port = yield* Effect.promise(freePort)
+        const url = `http://127.0.0.1:${port}`
+        const adminToken = randomBytes(24).toString("hex")
+        const env = {
+          ALMANAC_DATA_DIR: dataDir,
+          ALMANAC_PORT: String(port),
+          ALMANAC_ADMIN_TOKEN: adminToken,
+          ALMANAC_ALLOW_PRIVATE_URLS: "true",
+          ALMANAC_POLL_INTERVAL: "2s",
+          ALMANAC_LOG_FORMAT: "json"
+        }
+        const logs: Array<string> = []
+        const newPassword = `changed-${randomBytes(6).toString("hex")}`
+
+        const run = yield* Effect.promise(async () => {
+          // First life: connect, create a private one-way sync, see the copy arrive.
+          let server = await serve(env, url)
+          const admin = api(url, adminToken)
+          const created = await admin("POST", "/api/admin/users", { name: "Ann" })
+          expect(created.status).toBe(201)
+          const userToken = (created.body as { token: { token: string } }).token.token
+          const call = api(url, userToken)
+          const connected = await call("POST", "/api/accounts/caldav", {
+            url: radicale.home,
+            username: radicale.user,
+            password: radicale.password
+          })
+          expect(connected.status).toBe(201)
+          const { account, calendars } = connected.body as {
+            account: { id: string }
+            calendars: ReadonlyArray<{ id: string; url: string }>
+          }
+          const idOf = (u: string) => {
+            const found = calendars.find((c) => c.url === u)
+            if (found === undefined) throw new Error(`discovery did not find ${u}`)
+            return found.id
+          }
+          const source = idOf(sourceUrl)
+          const relationship = await call("POST", "/api/relationships", {
+            sourceCalendarId: source,
+            targetCalendarId: idOf(targetUrl),
+            direction: "one-way",
+            markPrivate: true
+          })
+          expect(relationship.status).toBe(201)
+          const copies = await waitUntil("the first copy", targetContents, (items) => items.length === 1)
+          expect(copies[0]).toContain("SUMMARY:Busy")
+          expect(copies[0]).not.toContain("Dentist")
+          expect(copies[0]).not.toContain("secret agenda")
+          const status = await waitUntil(
+            "a successful poll in the status",
+            () => call("GET", `/api/calendars/${source}/status`),
+            (r) => (r.body as { lastSuccessAt: string | null }).lastSuccessAt !== null
+          )
+          expect(status.status).toBe(200)
+
+          // SIGTERM: a clean stop.
+          expect(await stop(server)).toBe(0)
+          logs.push(server.output())
+
+          // While it is down, a new event; after the restart it is copied without any API call.
+          await Effect.runPromise(
+            Calendars.put(direct, sourceUrl, "two", event("e2e-two", "Lunch", 2)).pipe(
+              Effect.provide(NodeHttpClient.layerUndici)
+            )
+          )
+          server = await serve(env, url)
+          await waitUntil("the copy made after the restart", targetContents, (items) => items.length === 2)
+          const listed = await call("GET", "/api/relationships")
+          expect(listed.status).toBe(200)
+          expect(listed.body).toHaveLength(1)
+          const accounts = await call("GET", "/api/accounts")
+          expect(accounts.body).toMatchObject([{ id: account.id, status: "ok" }])
+
+          // The password is revoked at the server: the calendar parks, the account says so,
+          // and nothing on the target is touched.
+          radicale.setPassword(newPassword)
+          currentPassword = newPassword
+          await Effect.runPromise(
+            CalDavClient.make({ auth: { user: radicale.user, password: Redacted.make(newPassword) } }).pipe(
+              Effect.flatMap((client) =>
+                Calendars.put(client, sourceUrl, "three", event("e2e-three", "Gym", 3))
+              ),
+              Effect.provide(NodeHttpClient.layerUndici)
+            )
+          )
+          await call("POST", `/api/calendars/${source}/sync`)
+          const parked = await waitUntil(
+            "the account to need re-authentication",
+            () => call("GET", `/api/accounts/${account.id}`),
+            (r) =>
+              (r.body as { account?: { status: string }; status?: string }).status === "needs-reauth" ||
+              (r.body as { account?: { status: string } }).account?.status === "needs-reauth"
+          )
+          expect(JSON.stringify(parked.body)).not.toContain(newPassword)
+          expect((await targetContents()).length).toBe(2)
+
+          // Re-authentication resumes it.
+          const reauth = await call("PUT", `/api/accounts/${account.id}/password`, { password: newPassword })
+          expect(reauth.status).toBe(200)
+          await waitUntil(
+            "the copy made after re-authentication",
+            targetContents,
+            (items) => items.length === 3
+          )
+          expect(await stop(server)).toBe(0)
+          logs.push(server.output())
+          return { userToken }
+        })
+
+        // The database holds no plaintext password, old or new.
+        const files = ["almanac.db", "almanac.db-wal", "almanac.db-shm"].map((f) => join(dataDir, f))
+        const bytes = Buffer.concat(files.filter(existsSync).map((f) => readFileSync(f)))
+        expect(bytes.length).toBeGreaterThan(10_000)
+        for (const secret of [radicale.password, newPassword]) {
+          expect(bytes.includes(Buffer.from(secret, "utf8"))).toBe(false)
+          expect(bytes.includes(Buffer.from(secret, "utf16le"))).toBe(false)
+        }
+        // The account row is really there (the search above looked at a populated file).
+        expect(bytes.includes(Buffer.from(radicale.user, "utf8"))).toBe(true)
+
+        // No log line holds a secret, and the logs are structured.
+        const masterKey = readFileSync(join(dataDir, "master.key"), "utf8")
+          .split("\n")
+          .filter((l) => l !== "" && !l.startsWith("#"))
+        const secrets = [radicale.password, newPassword, run.userToken, adminToken, ...masterKey]
+        const lines = logs
+          .join("")
+          .split("\n")
+          .filter((l) => l.trim() !== "")
+        expect(lines.length).toBeGreaterThan(10)
+        for (const line of lines) {
+          for (const secret of secrets) expect(line).not.toContain(secret)
+          expect(() => JSON.parse(line)).not.toThrow()
+        }
+        expect(lines.some((l) => l.includes("needs") || l.includes("refused"))).toBe(true)
+      }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici)),
+    180_000
+  )
+})
