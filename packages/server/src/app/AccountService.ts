@@ -455,13 +455,13 @@ export const make = (
         Effect.gen(function* () {
           yield* owned(userId, accountId)
           const { involved, own, relationships } = yield* calendarsInRelationships(accountId)
-          yield* Effect.forEach(relationships, (id) =>
-            Effect.gen(function* () {
-              yield* sql`DELETE FROM links WHERE relationship_id = ${id}`
-              yield* sql`DELETE FROM conflicts WHERE relationship_id = ${id}`
-              yield* sql`DELETE FROM relationships WHERE id = ${id}`
-            })
-          ).pipe(sql.withTransaction, Effect.mapError(storeError("remove the account's relationships")))
+          // All of them or none: a failure halfway leaves the account as it was.
+          yield* Effect.forEach(relationships, store.deleteRelationship, { discard: true }).pipe(
+            sql.withTransaction,
+            Effect.catchTag("SqlError", (e) =>
+              Effect.fail(storeError("remove the account's relationships")(e))
+            )
+          )
           // Actors of both ends learn that these relationships are gone before the rows of the account go.
           for (const id of new Set([...involved, ...own.map((c) => c.id)])) yield* engine.refresh(id)
           yield* sqliteOnly("PRAGMA secure_delete = ON").pipe(
