@@ -3,12 +3,14 @@ import * as CaldavCommand from "./CaldavCommand.js"
 import * as FreeBusyCommand from "./FreeBusyCommand.js"
 import * as ServeCommand from "./ServeCommand.js"
 import * as SyncCommand from "./SyncCommand.js"
+import * as UserCommand from "./UserCommand.js"
 import * as VaultCommand from "./VaultCommand.js"
 
 export const root = Command.make("almanac").pipe(
   Command.withDescription("Almanac keeps calendars in step: iCloud, CalDAV, Google, Microsoft 365"),
   Command.withSubcommands([
     ServeCommand.command,
+    UserCommand.command,
     CaldavCommand.command,
     SyncCommand.command,
     FreeBusyCommand.command,

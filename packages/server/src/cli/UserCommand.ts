@@ -1,0 +1,89 @@
+/**
+ * `almanac user create NAME` and `almanac user token USER-ID`: people and their API tokens,
+ * straight in the server's database, so a first user needs no admin token and no HTTP client.
+ * The token is printed once; only its hash is kept.
+ */
+import { Args, Command, Options } from "@effect/cli"
+import { Console, Effect, Layer, Option, Redacted } from "effect"
+import * as Config from "../Config.js"
+import * as Database from "../Database.js"
+import * as UsersStore from "../store/Users.js"
+import { Users } from "../store/Users.js"
+import { CliError } from "./CliError.js"
+import * as Output from "./Output.js"
+import { flags, loadConfig, loggerLayer } from "./ServeCommand.js"
+
+const withUsers = <A, E>(dataDir: Option.Option<string>, program: Effect.Effect<A, E, Users>) =>
+  Effect.gen(function* () {
+    const config = yield* loadConfig({ ...Config.noFlags, dataDir })
+    return yield* program.pipe(
+      Effect.provide(
+        Layer.provide(
+          UsersStore.layer,
+          Layer.provideMerge(Database.migrated, Database.client(config.database))
+        )
+      )
+    )
+  }).pipe(Effect.provide(loggerLayer))
+
+const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document"))
+
+const create = Command.make(
+  "create",
+  { name: Args.text({ name: "name" }), dataDir: flags.dataDir, json },
+  (args) =>
+    withUsers(
+      args.dataDir,
+      Effect.gen(function* () {
+        const users = yield* Users
+        const user = yield* users.create(args.name)
+        const token = yield* users.issueToken(user.id, "created by almanac user create")
+        if (args.json)
+          return yield* Output.printJson({ id: user.id, name: user.name, token: Redacted.value(token.token) })
+        yield* Console.log(`user ${user.name} (${user.id})`)
+        yield* Console.log(
+          `token (shown once; sign in to the settings pages with it): ${Redacted.value(token.token)}`
+        )
+      })
+    )
+).pipe(Command.withDescription("create a user and print its first API token"))
+
+const token = Command.make(
+  "token",
+  {
+    userId: Args.text({ name: "user-id" }),
+    label: Options.text("label").pipe(Options.withDefault("")),
+    dataDir: flags.dataDir
+  },
+  (args) =>
+    withUsers(
+      args.dataDir,
+      Effect.gen(function* () {
+        const users = yield* Users
+        if (Option.isNone(yield* users.get(args.userId)))
+          return yield* new CliError({ message: `no user ${args.userId} (almanac user list shows them)` })
+        const issued = yield* users.issueToken(args.userId, args.label)
+        yield* Console.log(Redacted.value(issued.token))
+      })
+    )
+).pipe(Command.withDescription("issue another API token for a user"))
+
+const list = Command.make("list", { dataDir: flags.dataDir }, (args) =>
+  withUsers(
+    args.dataDir,
+    Effect.gen(function* () {
+      const all = yield* (yield* Users).list
+      yield* Console.log(
+        Output.table(
+          ["id", "name", "created"],
+          all.map((u) => [u.id, u.name, new Date(u.createdAt).toISOString()])
+        )
+      )
+    })
+  )
+).pipe(Command.withDescription("list users"))
+
+export const command = Command.make("user").pipe(
+  Command.withDescription("people and their API tokens"),
+  Command.withSubcommands([create, token, list])
+)
