@@ -132,6 +132,20 @@ describe.each(["xandikos", "radicale"] as const)("bookings on %s", (name) => {
         expect(
           booking(yield* call(server, "GET", `/api/bookings/${created.id}`, { token: ann.token }), 200)
         ).toEqual(created)
+        // A replay says so in a header, too.
+        const raw = yield* Effect.promise(() =>
+          fetch(`${server.url}/api/bookings`, {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${ann.token}`,
+              "content-type": "application/json",
+              "idempotency-key": "k-1"
+            },
+            body: JSON.stringify(request)
+          })
+        )
+        expect(raw.status).toBe(200)
+        expect(raw.headers.get("idempotent-replayed")).toBe("true")
 
         // Four identical requests at once: one booking, one event, one 201.
         const second = { ...request, start: "2026-12-03T11:00:00+01:00", end: "2026-12-03T11:30:00+01:00" }

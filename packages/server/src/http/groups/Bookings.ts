@@ -3,7 +3,7 @@
  * read, reschedule and cancel. Creating needs an Idempotency-Key header, so that a retried
  * request never books twice.
  */
-import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { BadRequest, Conflict, InternalError, NotFound, Unprocessable, UpstreamFailed } from "../ApiError.js"
 import { Authentication } from "../Auth.js"
@@ -79,15 +79,35 @@ export class BookingsGroup extends HttpApiGroup.make("bookings")
         }),
         { status: 200 }
       )
+      .annotate(OpenApi.Summary, "Book: write an event to one of your calendars")
+      .annotate(
+        OpenApi.Description,
+        "Idempotent by the Idempotency-Key header: the same key and body again return the same booking (200, header Idempotent-Replayed) and never write a second event, also when the first request failed half-way (a pending booking is completed). The same key with another body is a 409."
+      )
   )
-  .add(HttpApiEndpoint.get("getBooking", "/bookings/:id").setPath(BookingPath).addSuccess(BookingView))
+  .add(
+    HttpApiEndpoint.get("getBooking", "/bookings/:id")
+      .setPath(BookingPath)
+      .addSuccess(BookingView)
+      .annotate(OpenApi.Summary, "One booking")
+  )
   .add(
     HttpApiEndpoint.patch("rescheduleBooking", "/bookings/:id")
       .setPath(BookingPath)
       .setPayload(Reschedule)
       .addSuccess(BookingView)
+      .annotate(OpenApi.Summary, "Reschedule a booking")
+      .annotate(
+        OpenApi.Description,
+        "Moves the event (in its own time zone) with If-Match. Changes someone made to the event on the calendar are kept: when its version changed, it is read again and the move retried once; if it keeps changing, 409. A cancelled booking, or one whose event was deleted on the calendar, is a 409."
+      )
   )
-  .add(HttpApiEndpoint.del("cancelBooking", "/bookings/:id").setPath(BookingPath).addSuccess(BookingView))
+  .add(
+    HttpApiEndpoint.del("cancelBooking", "/bookings/:id")
+      .setPath(BookingPath)
+      .addSuccess(BookingView)
+      .annotate(OpenApi.Summary, "Cancel a booking: its event is deleted (already gone is fine)")
+  )
   .addError(BadRequest)
   .addError(NotFound)
   .addError(Conflict)

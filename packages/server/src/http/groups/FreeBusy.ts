@@ -3,7 +3,7 @@
  * of the user's accounts. Computed from the events themselves (recurrences expanded, transparent
  * and cancelled time left out), so it answers the same for iCloud as for any CalDAV server.
  */
-import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { BadRequest, InternalError, NotFound, Unprocessable, UpstreamFailed } from "../ApiError.js"
 import { Authentication } from "../Auth.js"
@@ -66,14 +66,25 @@ export class FreeBusyGroup extends HttpApiGroup.make("freebusy")
       .setPath(AccountPath)
       .setUrlParams(FreeBusyParams)
       .addSuccess(FreeBusyAnswer)
+      .annotate(OpenApi.Summary, "Busy time across an account's calendars")
+      .annotate(
+        OpenApi.Description,
+        "Busy intervals (UTC) across the account's event calendars, or the chosen ones. Recurrences are expanded; transparent and cancelled events are free. An event that cannot be read is left out and listed under `skipped`. A calendar that cannot be asked fails the answer (502): free time is never guessed. A refused password answers 422 and marks the account as needing re-authentication."
+      )
   )
   .add(
     HttpApiEndpoint.post("accountFreeBusyQuery", "/accounts/:accountId/freebusy")
       .setPath(AccountPath)
       .setPayload(FreeBusyQuery)
       .addSuccess(FreeBusyAnswer)
+      .annotate(OpenApi.Summary, "Busy time across an account's calendars (the question in a JSON body)")
   )
-  .add(HttpApiEndpoint.post("freeBusy", "/freebusy").setPayload(FreeBusyQuery).addSuccess(FreeBusyAnswer))
+  .add(
+    HttpApiEndpoint.post("freeBusy", "/freebusy")
+      .setPayload(FreeBusyQuery)
+      .addSuccess(FreeBusyAnswer)
+      .annotate(OpenApi.Summary, "Busy time across all your accounts")
+  )
   .addError(BadRequest)
   .addError(NotFound)
   .addError(Unprocessable)
