@@ -4,10 +4,15 @@
  * page with the reason next to the form and everything typed kept, except the password.
  */
 import { Effect, Option } from "effect"
+import { AccountService, type AlreadyConnected, type ConnectError } from "../app/AccountService.js"
 import { type AccountRecord, Accounts } from "../store/Accounts.js"
 import type { User } from "../store/Users.js"
+import { accountName } from "./Catalogue.js"
+import * as Handler from "./Handler.js"
 import { type Fragment, html } from "./Html.js"
-import { page, respond } from "./Layout.js"
+import { page, respond, seeOther } from "./Layout.js"
+import * as Notice from "./Notice.js"
+import * as Problems from "./Problems.js"
 
 export interface IcloudValues {
   readonly appleId: string
@@ -23,8 +28,6 @@ export interface CaldavValues {
 export type Refused =
   | { readonly form: "icloud"; readonly values: IcloudValues; readonly error: string }
   | { readonly form: "caldav"; readonly values: CaldavValues; readonly error: string }
-
-export const accountName = (a: AccountRecord): string => Option.getOrElse(a.displayName, () => a.username)
 
 export const kindName = (a: AccountRecord): string => (a.kind === "icloud" ? "iCloud" : "CalDAV")
 
@@ -124,3 +127,70 @@ export const show = (
     const mine = yield* accounts.list(user.id)
     return respond(view(user, mine, options), options.status ?? 200)
   })
+
+/** 409 for an account that is already there, 502 when the server could not be reached, else 422. */
+const statusOf = (e: ConnectError | AlreadyConnected): number =>
+  e._tag === "AlreadyConnected" ? 409 : e._tag === "ServerUnreachable" ? 502 : 422
+
+const optional = (text: string) => (text === "" ? Option.none() : Option.some(text))
+
+const connected = (account: AccountRecord) =>
+  seeOther(Notice.location(`/accounts/${encodeURIComponent(account.id)}`, "account-connected"))
+
+export const connectIcloud = Handler.formPost((form, user) =>
+  Effect.gen(function* () {
+    const values: IcloudValues = { appleId: form.text("appleId"), name: form.text("name") }
+    const refuse = (error: string, status: number) =>
+      show(user, { refused: { form: "icloud", values, error }, status })
+    if (values.appleId === "")
+      return yield* refuse("Enter your Apple ID (usually your iCloud email address).", 400)
+    const service = yield* AccountService
+    return yield* service
+      .connectICloud({
+        userId: user.id,
+        appleId: values.appleId,
+        appSpecificPassword: form.secret("password"),
+        name: optional(values.name)
+      })
+      .pipe(
+        Effect.map(({ account }) => connected(account)),
+        Effect.catchAll((e) =>
+          e._tag === "StoreError" ? Effect.fail(e) : refuse(Problems.connect(e), statusOf(e))
+        )
+      )
+  })
+)
+
+export const connectCaldav = Handler.formPost((form, user) =>
+  Effect.gen(function* () {
+    const values: CaldavValues = {
+      url: form.text("url"),
+      username: form.text("username"),
+      name: form.text("name")
+    }
+    const refuse = (error: string, status: number) =>
+      show(user, { refused: { form: "caldav", values, error }, status })
+    const missing = [
+      values.url === "" ? "the server's URL" : "",
+      values.username === "" ? "the user name" : ""
+    ]
+      .filter((m) => m !== "")
+      .join(" and ")
+    if (missing !== "") return yield* refuse(`Enter ${missing}.`, 400)
+    const service = yield* AccountService
+    return yield* service
+      .connectCalDav({
+        userId: user.id,
+        url: values.url,
+        username: values.username,
+        password: form.secret("password"),
+        name: optional(values.name)
+      })
+      .pipe(
+        Effect.map(({ account }) => connected(account)),
+        Effect.catchAll((e) =>
+          e._tag === "StoreError" ? Effect.fail(e) : refuse(Problems.connect(e), statusOf(e))
+        )
+      )
+  })
+)

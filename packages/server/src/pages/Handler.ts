@@ -88,9 +88,12 @@ export const orCrashPage = <R>(
   effect: Effect.Effect<Response, never, R>
 ): Effect.Effect<Response, never, R> =>
   Effect.catchAllCause(effect, (cause) =>
-    Effect.logError("settings page failed", Cause.pretty(cause)).pipe(
-      Effect.as(
-        failurePage(undefined, 500, "Something went wrong", "The server failed on this page; try again.")
-      )
-    )
+    // A request the browser gave up on is not a failure of the page.
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause)
+      : Effect.logError("settings page failed", Cause.pretty(cause)).pipe(
+          Effect.as(
+            failurePage(undefined, 500, "Something went wrong", "The server failed on this page; try again.")
+          )
+        )
   )

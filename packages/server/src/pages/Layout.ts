@@ -27,6 +27,7 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 8px; p
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 1rem; }
 .grid section { margin: 0; }
 label { display: block; font-weight: 600; margin: .6rem 0 .2rem; }
+label .muted { font-weight: 400; }
 label.inline { display: flex; gap: .5rem; align-items: center; font-weight: 400; }
 input[type=text], input[type=url], input[type=password], input[type=number], input[type=email], select {
   width: 100%; padding: .45rem .55rem; border: 1px solid #aab3c2; border-radius: 5px; font: inherit; background: #fff; }
@@ -34,7 +35,9 @@ input[type=number] { width: 7rem; }
 button { font: inherit; padding: .45rem .9rem; border-radius: 5px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 button.secondary { background: #fff; color: var(--accent); }
 button.danger { background: #fff; color: var(--bad); border-color: var(--bad); }
-form.row { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; margin: 0; }
+.row { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; margin: 0 0 .4rem; }
+.row label { margin: 0; }
+td.nowrap { white-space: nowrap; width: 1%; }
 .actions { margin-top: .9rem; display: flex; gap: .5rem; flex-wrap: wrap; }
 .hint { color: var(--muted); font-size: .92rem; margin: .3rem 0; }
 table { width: 100%; border-collapse: collapse; }

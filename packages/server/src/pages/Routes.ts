@@ -4,6 +4,7 @@
  */
 import { HttpLayerRouter } from "@effect/platform"
 import { Effect, Option } from "effect"
+import * as AccountPage from "./AccountPage.js"
 import * as AccountsPage from "./AccountsPage.js"
 import * as Handler from "./Handler.js"
 import { respond } from "./Layout.js"
@@ -11,6 +12,8 @@ import * as Notice from "./Notice.js"
 import * as OverviewPage from "./OverviewPage.js"
 import * as Session from "./Session.js"
 import * as SignInPage from "./SignInPage.js"
+import * as StatusPage from "./StatusPage.js"
+import * as SyncsPage from "./SyncsPage.js"
 
 const home = Effect.gen(function* () {
   const user = yield* Session.currentUser
@@ -20,17 +23,30 @@ const home = Effect.gen(function* () {
   })
 })
 
+const accounts = Handler.signedIn((user) =>
+  Effect.flatMap(Notice.current, (notice) => AccountsPage.show(user, { notice }))
+)
+
+const route = HttpLayerRouter.route
+const page = Handler.orCrashPage
+
 export const layer = HttpLayerRouter.addAll([
-  HttpLayerRouter.route("GET", "/", Handler.orCrashPage(Handler.anyone(home))),
-  HttpLayerRouter.route("POST", "/login", Handler.orCrashPage(SignInPage.login)),
-  HttpLayerRouter.route("POST", "/logout", Handler.orCrashPage(SignInPage.logout)),
-  HttpLayerRouter.route(
-    "GET",
-    "/accounts",
-    Handler.orCrashPage(
-      Handler.signedIn((user) =>
-        Effect.flatMap(Notice.current, (notice) => AccountsPage.show(user, { notice }))
-      )
-    )
-  )
+  route("GET", "/", page(Handler.anyone(home))),
+  route("POST", "/login", page(SignInPage.login)),
+  route("POST", "/logout", page(SignInPage.logout)),
+  route("GET", "/accounts", page(accounts)),
+  route("POST", "/accounts/icloud", page(AccountsPage.connectIcloud)),
+  route("POST", "/accounts/caldav", page(AccountsPage.connectCaldav)),
+  route("GET", "/accounts/:id", page(AccountPage.get)),
+  route("POST", "/accounts/:id/password", page(AccountPage.newPassword)),
+  route("POST", "/accounts/:id/refresh", page(AccountPage.lookAgain)),
+  route("POST", "/accounts/:id/remove", page(AccountPage.remove)),
+  route("GET", "/syncs", page(SyncsPage.get)),
+  route("POST", "/syncs", page(SyncsPage.create)),
+  route("POST", "/syncs/:id/pause", page(SyncsPage.pause)),
+  route("POST", "/syncs/:id/resume", page(SyncsPage.resume)),
+  route("POST", "/syncs/:id/remove", page(SyncsPage.remove)),
+  route("GET", "/status", page(StatusPage.get)),
+  route("POST", "/status/:id/sync", page(StatusPage.syncNow)),
+  route("POST", "/status/:id/confirm-deletes", page(StatusPage.confirmDeletes))
 ])

@@ -31,9 +31,16 @@ export const launch: Effect.Effect<Browser, never, Scope.Scope> = Effect.acquire
   (browser) => Effect.promise(() => browser.close())
 )
 
-/** A page in a fresh context (its own cookies), sized like a laptop screen. */
-export const newPage = (browser: Browser): Promise<Page> =>
-  browser.newContext({ viewport: { width: 1200, height: 900 } }).then((context) => context.newPage())
+/**
+ * A page in a fresh context (its own cookies), sized like a laptop screen. Actions wait at most
+ * 10 s for an element, so a missing one fails the test with its locator instead of at the test's
+ * own timeout.
+ */
+export const newPage = async (browser: Browser): Promise<Page> => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } })
+  context.setDefaultTimeout(10_000)
+  return context.newPage()
+}
 
 /** Saves the full page as test/screenshots/<name>.png and returns the PNG. */
 export const screenshot = async (page: Page, name: string): Promise<Buffer> => {

@@ -1,0 +1,70 @@
+/**
+ * The domain's typed errors in words for a person filling in a form. The services' own messages
+ * are written for API clients (they name JSON fields and endpoints); where that shows, the page
+ * says it its own way, and otherwise it uses the service's message, which already says what to fix.
+ */
+import type { AccountNotFound, AlreadyConnected, ConnectError } from "../app/AccountService.js"
+import type {
+  CalendarNotFound,
+  CleanupFailed,
+  InvalidRelationship,
+  RelationshipNotFound
+} from "../app/RelationshipService.js"
+import type { ConfirmFailed, NothingToConfirm, NotSynced } from "../app/StatusService.js"
+
+const sentence = (text: string): string => {
+  const trimmed = text.trim()
+  const first = trimmed.charAt(0).toUpperCase() + trimmed.slice(1)
+  return /[.!?)]$/.test(first) ? first : `${first}.`
+}
+
+const appleHelp =
+  "Create one at appleid.apple.com → Sign-In and Security → App-Specific Passwords; your normal Apple ID password does not work here."
+
+export const connect = (e: ConnectError | AlreadyConnected): string => {
+  switch (e._tag) {
+    case "NotAnAppSpecificPassword":
+      return `That is not an app-specific password: Apple's look like xxxx-xxxx-xxxx-xxxx (16 lowercase letters). ${appleHelp}`
+    case "CredentialsRefused":
+      return e.kind === "icloud"
+        ? `Apple refused the Apple ID or the app-specific password. Check the Apple ID (usually your iCloud email address) and that the password was not revoked. ${appleHelp}`
+        : sentence(e.message)
+    case "AlreadyConnected":
+      return "This account is already connected (it is in the list above). To give it a new password, open it there."
+    case "UrlRejected":
+    case "ServerUnreachable":
+    case "NotCalDav":
+    case "NoEventCalendars":
+      return sentence(e.message)
+  }
+}
+
+export const accountMissing = (_e: AccountNotFound): string =>
+  "There is no such account among yours (it may have been removed)."
+
+export const relationship = (e: CalendarNotFound | InvalidRelationship | RelationshipNotFound): string => {
+  switch (e._tag) {
+    case "CalendarNotFound":
+      return "One of the chosen calendars is no longer among your accounts' calendars; reload the page and choose again."
+    case "RelationshipNotFound":
+      return "There is no such sync among yours (it may have been removed already)."
+    case "InvalidRelationship":
+      return e.problems.map(sentence).join(" ")
+  }
+}
+
+export const cleanup = (e: CleanupFailed): string =>
+  `Not every copy could be deleted: ${e.detail}. ${e.removedSoFar} were deleted. The sync is paused and kept: remove it again with “also delete the copies” ticked to finish, or without it to leave the remaining copies where they are.`
+
+export const status = (e: CalendarNotFound | NotSynced | NothingToConfirm | ConfirmFailed): string => {
+  switch (e._tag) {
+    case "CalendarNotFound":
+      return "There is no such calendar among your accounts' calendars."
+    case "NotSynced":
+      return "This calendar takes part in no sync, so there is nothing to sync; create one on the Syncs page."
+    case "NothingToConfirm":
+      return "No deletions are waiting for confirmation on this calendar any more."
+    case "ConfirmFailed":
+      return `The confirmed run failed (${e.detail}); the deletions are still waiting. Confirm again later.`
+  }
+}
