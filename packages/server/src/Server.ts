@@ -5,7 +5,7 @@
  */
 import { createServer } from "node:http"
 import { HttpLayerRouter } from "@effect/platform"
-import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
+import { NodeHttpServer } from "@effect/platform-node"
 import { Layer } from "effect"
 import * as Actors from "./Actors.js"
 import * as AccountService from "./app/AccountService.js"
@@ -14,6 +14,7 @@ import * as Scheduling from "./app/Scheduling.js"
 import * as Status from "./app/StatusService.js"
 import type { ServerConfig } from "./Config.js"
 import * as Database from "./Database.js"
+import * as GuardedHttpClient from "./GuardedHttpClient.js"
 import { AdminToken } from "./http/Auth.js"
 import * as Routes from "./http/Routes.js"
 import * as ServerRegistry from "./ServerRegistry.js"
@@ -34,7 +35,7 @@ export const services = (config: ServerConfig) => {
     Layer.provideMerge(registry),
     Layer.provideMerge(stores),
     Layer.provideMerge(db),
-    Layer.provideMerge(NodeHttpClient.layerUndici),
+    Layer.provideMerge(GuardedHttpClient.layer(config)),
     Layer.provideMerge(Layer.succeed(AdminToken, config.adminToken)),
     (base) => AccountService.layer(config).pipe(Layer.provideMerge(base)),
     (base) => Scheduling.layer(config).pipe(Layer.provideMerge(base)),

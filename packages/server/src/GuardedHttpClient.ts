@@ -1,0 +1,58 @@
+/**
+ * The HTTP client the server uses to reach calendar servers. UrlGuard checks a URL's addresses
+ * before the server connects, but the client resolves the name again when it connects, so a
+ * name that answers with a public address first and a private one next (DNS rebinding) would
+ * slip through. Here the check runs inside the connection's own lookup: the address connected
+ * to is the address checked.
+ */
+import { lookup as dnsLookup } from "node:dns"
+import type { LookupFunction } from "node:net"
+import type { HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Effect, Layer, Option } from "effect"
+import { Agent } from "undici"
+import { classifyAddress } from "./UrlGuard.js"
+
+/** A `dns.lookup` that refuses names resolving to loopback, private or link-local addresses. */
+export const guardedLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error !== null) return callback(error, [])
+    const refused = addresses.flatMap((a) =>
+      Option.match(classifyAddress(a.address), {
+        onNone: () => [],
+        onSome: (why) => [`${a.address}: ${why}`]
+      })
+    )
+    if (refused.length > 0) {
+      const e: NodeJS.ErrnoException = new Error(
+        `refused to connect to ${hostname}: it resolves to an address that is not public (${refused.join("; ")})`
+      )
+      e.code = "EALMANACPRIVATE"
+      return callback(e, [])
+    }
+    if (options.all === true) return callback(null, addresses)
+    const first = addresses[0]
+    if (first === undefined)
+      return callback(Object.assign(new Error(`no address for ${hostname}`), { code: "ENOTFOUND" }), [])
+    return callback(null, first.address, first.family)
+  })
+}
+
+/**
+ * With private addresses allowed, the plain undici client; otherwise one whose connections
+ * resolve through `guardedLookup`.
+ */
+export const layer = (options: { readonly allowPrivateUrls: boolean }): Layer.Layer<HttpClient.HttpClient> =>
+  options.allowPrivateUrls
+    ? NodeHttpClient.layerUndici
+    : NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
+        Layer.provide(
+          Layer.scoped(
+            NodeHttpClient.Dispatcher,
+            Effect.acquireRelease(
+              Effect.sync(() => new Agent({ connect: { lookup: guardedLookup } })),
+              (agent) => Effect.promise(() => agent.destroy())
+            )
+          )
+        )
+      )
