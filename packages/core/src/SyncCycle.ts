@@ -52,6 +52,22 @@ export interface CycleReport {
   readonly plans: ReadonlyArray<Plan>
 }
 
+/** The report of a poll that found nothing to do. */
+export const unchangedReport = (calendarId: string): CycleReport => ({
+  calendarId,
+  outcome: "unchanged",
+  fullResync: false,
+  created: 0,
+  updated: 0,
+  deleted: 0,
+  unchanged: 0,
+  conflicts: 0,
+  quarantined: 0,
+  missing: 0,
+  halted: [],
+  plans: []
+})
+
 interface Tally {
   created: number
   updated: number
@@ -108,15 +124,6 @@ export const run = (
             )
           )
         )
-    const empty = {
-      created: 0,
-      updated: 0,
-      deleted: 0,
-      unchanged: 0,
-      conflicts: 0,
-      quarantined: 0,
-      missing: 0
-    }
     if (changes._tag === "Unchanged") {
       if (!options.dryRun) {
         yield* store.recordPoll(calendarId, {
@@ -125,14 +132,7 @@ export const run = (
           reconciled: false
         })
       }
-      return {
-        calendarId,
-        outcome: "unchanged",
-        fullResync,
-        ...empty,
-        halted: [],
-        plans: []
-      } satisfies CycleReport
+      return { ...unchangedReport(calendarId), fullResync }
     }
     const view = viewOf(changes)
 

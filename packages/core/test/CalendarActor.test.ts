@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Option, Random, Ref, TestClock } from "effect"
-import { CalendarActor, ProviderError, type SyncCycle } from "../src/index.js"
+import { CalendarActor, ProviderError, SyncCycle } from "../src/index.js"
 
 const config: CalendarActor.ActorConfig = {
   interval: Duration.minutes(10),
@@ -10,20 +10,7 @@ const config: CalendarActor.ActorConfig = {
   reconcileEvery: Duration.hours(24)
 }
 
-const report: SyncCycle.CycleReport = {
-  calendarId: "A",
-  outcome: "unchanged",
-  fullResync: false,
-  created: 0,
-  updated: 0,
-  deleted: 0,
-  unchanged: 0,
-  conflicts: 0,
-  quarantined: 0,
-  missing: 0,
-  halted: [],
-  plans: []
-}
+const report = SyncCycle.unchangedReport("A")
 const ok: CalendarActor.PollOutcome = { _tag: "Ok", report }
 const transient: CalendarActor.PollOutcome = {
   _tag: "Failed",

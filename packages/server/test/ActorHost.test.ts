@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type CalendarActor, ProviderError, type SyncCycle } from "@almanac/core"
+import { type CalendarActor, ProviderError, SyncCycle } from "@almanac/core"
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -28,20 +28,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 let files = 0
 const freshFile = () => join(dir, `cluster-${++files}.db`)
 
-const report = (calendarId: string): SyncCycle.CycleReport => ({
-  calendarId,
-  outcome: "unchanged",
-  fullResync: false,
-  created: 0,
-  updated: 0,
-  deleted: 0,
-  unchanged: 0,
-  conflicts: 0,
-  quarantined: 0,
-  missing: 0,
-  halted: [],
-  plans: []
-})
+const report = SyncCycle.unchangedReport
 
 /** Survives restarts of the host, as the server's database would. */
 class FakePoller {

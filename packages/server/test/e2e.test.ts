@@ -140,7 +140,9 @@ describe("almanac serve, end to end", () => {
         let currentPassword = password
         const targetContents = () =>
           Effect.runPromise(
-            CalDavClient.make({ auth: { user: radicale.user, password: Redacted.make(currentPassword) } }).pipe(
+            CalDavClient.make({
+              auth: { user: radicale.user, password: Redacted.make(currentPassword) }
+            }).pipe(
               Effect.flatMap((client) => Calendars.contents(client, targetUrl)),
               Effect.map((items) => items.map((i) => i.data)),
               Effect.provide(NodeHttpClient.layerUndici)
