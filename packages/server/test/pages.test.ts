@@ -566,4 +566,95 @@ describe("settings pages", () => {
       }).pipe(Effect.scoped),
     120_000
   )
+
+  it.live(
+    "the sync form refuses what cannot work and keeps the choices; an account takes a new password, finds a new calendar and goes",
+    () =>
+      Effect.gen(function* () {
+        const { work, blocked } = yield* calendarsWithAnEvent
+        const server = yield* TestServer.start()
+        const browser = yield* Chromium.launch
+        const ann = yield* Effect.promise(() => server.createUser("Ann"))
+        const page = yield* Effect.promise(() => Chromium.newPage(browser))
+        const accountUrl = yield* Effect.promise(async () => {
+          await signIn(page, server, ann.token)
+          await page.goto(`${server.url}/accounts`)
+          const form = page.locator("form[action='/accounts/caldav']")
+          await form.getByLabel("Server or calendar home URL").fill(xandikos.home)
+          await form.getByLabel("User name").fill(xandikos.user)
+          await form.getByLabel("Password").fill("first password")
+          await form.getByRole("button", { name: "Connect CalDAV" }).click()
+          await page.waitForURL(/notice=account-connected$/)
+          const accountUrl = page.url().replace(/\?.*$/, "")
+
+          // Connecting the same account again says where it already is.
+          await page.goto(`${server.url}/accounts`)
+          await form.getByLabel("Server or calendar home URL").fill(xandikos.home)
+          await form.getByLabel("User name").fill(xandikos.user)
+          await form.getByLabel("Password").fill("first password")
+          await form.getByRole("button", { name: "Connect CalDAV" }).click()
+          await expect(page.getByRole("alert").innerText()).resolves.toContain("already connected")
+
+          // The sync form: one calendar into itself, then half a window; the choices stay.
+          await page.goto(`${server.url}/syncs`)
+          await page.getByLabel("Copy events from").selectOption({ label: work.name })
+          await page.getByLabel("Into").selectOption({ label: work.name })
+          await page.getByLabel("Both ways").check()
+          await page.getByRole("button", { name: "Create the sync" }).click()
+          await expect(page.getByRole("alert").innerText()).resolves.toContain("cannot sync into itself")
+          await expect(page.getByLabel("Both ways").isChecked()).resolves.toBe(true)
+          await page.getByLabel("Into").selectOption({ label: blocked.name })
+          await page.getByLabel("Mark as private").uncheck()
+          await page.getByLabel("Days back").fill("7")
+          await page.getByRole("button", { name: "Create the sync" }).click()
+          await expect(page.getByRole("alert").innerText()).resolves.toContain(
+            "fill in both days back and days ahead"
+          )
+          await expect(page.getByLabel("Copy events from").inputValue()).resolves.not.toBe("")
+          await expect(page.getByLabel("Mark as private").isChecked()).resolves.toBe(false)
+          await expect(page.getByLabel("Days back").inputValue()).resolves.toBe("7")
+          await looksRendered(page, "syncs-refused")
+          await page.getByLabel("Days ahead").fill("30")
+          await page.getByRole("button", { name: "Create the sync" }).click()
+          await page.waitForURL(/notice=sync-created$/)
+          const listed = page.getByRole("row").filter({ hasText: work.name })
+          await expect(listed.innerText()).resolves.toContain("both ways")
+          await expect(listed.innerText()).resolves.toContain("Full details")
+          await expect(listed.innerText()).resolves.toContain("from 7 days ago to 30 days ahead")
+          return accountUrl
+        })
+
+        const extra = `Extra ${randomUUID().slice(0, 8)}`
+        yield* dav((c) => c.mkcalendar(`${xandikos.home}pages-${randomUUID()}/`, { displayName: extra }))
+        yield* Effect.promise(async () => {
+          await page.goto(accountUrl)
+          await expect(page.getByRole("cell", { name: extra }).count()).resolves.toBe(0)
+          await page.getByRole("button", { name: "Look for new calendars" }).click()
+          await page.waitForURL(/notice=calendars-refreshed$/)
+          await expect(page.getByRole("cell", { name: extra }).isVisible()).resolves.toBe(true)
+          await expect(
+            page.getByRole("row").filter({ hasText: work.name }).getByText("in a sync").isVisible()
+          ).resolves.toBe(true)
+
+          await page.getByLabel("New password").fill("second password")
+          await page.getByRole("button", { name: "Save the new password" }).click()
+          await page.waitForURL(/notice=account-reauthenticated$/)
+          await expect(page.getByRole("status").innerText()).resolves.toContain("The new password works")
+
+          // Removing needs the box ticked (the browser insists; the server checks again).
+          const removal = page.locator(`form[action$="/remove"]`)
+          await removal.evaluate((f) => f.setAttribute("novalidate", ""))
+          await page.getByRole("button", { name: "Remove the account" }).click()
+          await expect(page.getByRole("alert").innerText()).resolves.toContain("Tick the box")
+          await page.getByLabel(/Yes, remove/).check()
+          await page.getByRole("button", { name: "Remove the account" }).click()
+          await page.waitForURL(/\/accounts\?notice=account-removed$/)
+          await expect(page.getByText("No accounts yet").isVisible()).resolves.toBe(true)
+          await page.goto(`${server.url}/syncs`)
+          await expect(page.getByText("No syncs yet").isVisible()).resolves.toBe(true)
+          expect((await page.goto(accountUrl))?.status()).toBe(404)
+        })
+      }).pipe(Effect.scoped),
+    120_000
+  )
 })

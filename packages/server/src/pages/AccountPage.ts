@@ -61,7 +61,7 @@ ${
 </section>
 <div class="grid">
 <section aria-labelledby="password-h">
-<h2 id="password-h">New password</h2>
+<h2 id="password-h">Change the password</h2>
 <form method="post" action="${base}/password">
 <label for="new-password">${account.kind === "icloud" ? "New app-specific password" : "New password"}</label>
 <input id="new-password" name="password" type="password" autocomplete="off" required>
