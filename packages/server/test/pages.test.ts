@@ -266,6 +266,9 @@ describe("settings pages", () => {
           })
         ).text()
         expect(source).toContain("&lt;script&gt;window.ran = 1&lt;/script&gt;")
+        const headers = (await fetch(`${server.url}/`)).headers
+        expect(headers.get("content-type")).toBe("text/html; charset=utf-8")
+        expect(headers.get("content-security-policy")).toContain("default-src 'none'")
         expect(dialogs).toBe(0)
       }),
     60_000

@@ -115,10 +115,11 @@ const securityHeaders = {
 }
 
 export const respond = (body: Html, status = 200): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.html(body.markup).pipe(
-    HttpServerResponse.setStatus(status),
-    HttpServerResponse.setHeaders(securityHeaders)
-  )
+  HttpServerResponse.text(body.markup, {
+    status,
+    contentType: "text/html; charset=utf-8",
+    headers: securityHeaders
+  })
 
 /** After a successful form post: back to a page (303, so a reload does not post again). */
 export const seeOther = (location: string): HttpServerResponse.HttpServerResponse =>
