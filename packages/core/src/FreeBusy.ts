@@ -14,6 +14,17 @@ export interface Window {
   readonly end: Date
 }
 
+/**
+ * What to ask a calendar server for when the answer is busy time in `window`. Servers test a
+ * calendar-query's time range against all-day and floating events in UTC (or a zone of their
+ * own), while `busy` places them in the caller's zone: a day more on each side keeps events
+ * that only the caller's zone moves into the window. `busy` clips to the real window.
+ */
+export const queryRange = (window: Window): Window => ({
+  start: new Date(window.start.getTime() - 86_400_000),
+  end: new Date(window.end.getTime() + 86_400_000)
+})
+
 export interface Interval {
   readonly start: Date
   readonly end: Date

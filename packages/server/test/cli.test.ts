@@ -337,5 +337,27 @@ describe("almanac freebusy", () => {
     expect(JSON.parse(berlin.stdout)).toEqual({
       busy: [{ start: "2026-11-19T00:00:00.000Z", end: "2026-11-19T23:00:00.000Z" }]
     })
+    // In Auckland the 19th starts at 11:00 UTC on the 18th: an hour the server, reading the
+    // all-day event in UTC, would not match unless asked a wider range.
+    const auckland = await almanac(
+      [
+        "freebusy",
+        "--calendar",
+        cal,
+        "--user",
+        u,
+        "--start",
+        "2026-11-18T10:00:00Z",
+        "--end",
+        "2026-11-18T12:00:00Z",
+        "--zone",
+        "Pacific/Auckland",
+        "--json"
+      ],
+      { ALMANAC_PASSWORD: RADICALE_PASSWORD }
+    )
+    expect(JSON.parse(auckland.stdout)).toEqual({
+      busy: [{ start: "2026-11-18T11:00:00.000Z", end: "2026-11-18T12:00:00.000Z" }]
+    })
   })
 })

@@ -52,12 +52,6 @@ export class FreeBusyService extends Context.Tag("@almanac/server/FreeBusyServic
   FreeBusyServiceShape
 >() {}
 
-// Servers test a calendar-query's time range against all-day and floating events in UTC (or a
-// zone of their own), while we place them in the caller's zone: asking a day wider on each side
-// keeps events that only the caller's zone moves into the window. FreeBusy.busy clips to the
-// real window afterwards.
-const QUERY_MARGIN_MS = 86_400_000
-
 const read = (query: Query) => {
   const problems: Array<string> = []
   const window = Input.window(query.start, query.end, MAX_DAYS)
@@ -104,10 +98,7 @@ export const make: Effect.Effect<FreeBusyServiceShape, never, Accounts | Account
             Effect.map(clients.clientFor(id), (client) => [id, client] as const)
           )
         )
-        const range = {
-          start: new Date(window.start.getTime() - QUERY_MARGIN_MS),
-          end: new Date(window.end.getTime() + QUERY_MARGIN_MS)
-        }
+        const range = FreeBusy.queryRange(window)
         const perCalendar = yield* Effect.forEach(
           calendars,
           (calendar) => {

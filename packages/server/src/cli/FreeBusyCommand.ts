@@ -65,9 +65,13 @@ export const command = Command.make(
           : undefined
       const client = yield* CalDavClient.make({ auth })
       const window = { start, end }
-      const items = yield* Effect.forEach(args.calendar, (url) => client.query(url, window), {
-        concurrency: 4
-      })
+      const items = yield* Effect.forEach(
+        args.calendar,
+        (url) => client.query(url, FreeBusy.queryRange(window)),
+        {
+          concurrency: 4
+        }
+      )
       const resources = []
       for (const item of items.flat()) {
         const parsed = yield* ICalCodec.parse(item.data, { href: item.href }).pipe(Effect.either)
