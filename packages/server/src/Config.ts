@@ -67,6 +67,10 @@ export const noFlags: Flags = {
   allowPrivateUrls: false
 }
 
+/** The data folder when neither flag nor ALMANAC_DATA_DIR names one, and the SQLite file in it. */
+export const defaultDataDir = "./data"
+export const sqliteFileIn = (dataDir: string): string => resolve(dataDir, "almanac.db")
+
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
 /** "10m", "30s", "1h", "1500ms"; a bare number is seconds. */
@@ -98,7 +102,7 @@ export const decodeMasterKey = (text: string): Option.Option<Uint8Array> => {
 
 const parseDatabase = (url: string | undefined, dataDir: string): Either.Either<Database, string> => {
   if (url === undefined || url.trim() === "")
-    return Either.right({ _tag: "Sqlite", filename: resolve(dataDir, "almanac.db") })
+    return Either.right({ _tag: "Sqlite", filename: sqliteFileIn(dataDir) })
   const text = url.trim()
   if (text.startsWith("sqlite:")) {
     const path = text.slice("sqlite:".length).replace(/^\/\//, "")
@@ -171,7 +175,7 @@ export const load = (
     else port = n
   }
 
-  const dataDir = resolve(Option.getOrElse(flags.dataDir, () => get("ALMANAC_DATA_DIR") ?? "./data"))
+  const dataDir = resolve(Option.getOrElse(flags.dataDir, () => get("ALMANAC_DATA_DIR") ?? defaultDataDir))
 
   let pollInterval = Duration.minutes(10)
   const intervalText = Option.getOrElse(flags.pollInterval, () => get("ALMANAC_POLL_INTERVAL"))

@@ -12,15 +12,15 @@ import { MssqlClient } from "@effect/sql-mssql"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer, Option, Schema } from "effect"
-import type * as Config from "./Config.js"
+import * as Config from "./Config.js"
 
 export class DatabaseError extends Schema.TaggedError<DatabaseError>()("DatabaseError", {
   message: Schema.String
 }) {}
 
-export const defaultDataDir = (): string => process.env.ALMANAC_DATA_DIR ?? "./data"
-
-export const defaultStateFile = (): string => `${defaultDataDir()}/almanac.db`
+/** The CLI's state file: the server's SQLite file, in ALMANAC_DATA_DIR or the default folder. */
+export const defaultStateFile = (): string =>
+  Config.sqliteFileIn(process.env.ALMANAC_DATA_DIR || Config.defaultDataDir)
 
 const sqlite = (filename: string): Layer.Layer<SqlClient.SqlClient, DatabaseError> =>
   Layer.unwrapEffect(

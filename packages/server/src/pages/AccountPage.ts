@@ -3,12 +3,21 @@
  * working (or was revoked at Apple), looking again for calendars, and removing the account. An
  * account that is not the person's own is "not found", exactly like one that does not exist.
  */
+
+import type { SyncStore } from "@almanac/core"
 import { HttpLayerRouter } from "@effect/platform"
 import { Effect, Option } from "effect"
-import { AccountService, type AccountWithCalendars, type CalendarState } from "../app/AccountService.js"
+import {
+  type AccountNotFound,
+  AccountService,
+  type AccountWithCalendars,
+  type CalendarState,
+  type ConnectError
+} from "../app/AccountService.js"
 import type { User } from "../store/Users.js"
 import { accountState, kindName } from "./AccountsPage.js"
 import { accountName, calendarName } from "./Catalogue.js"
+import type * as Form from "./Form.js"
 import * as Handler from "./Handler.js"
 import { html } from "./Html.js"
 import { page, respond, seeOther } from "./Layout.js"
@@ -115,50 +124,48 @@ const show = (user: User, id: string, options: { readonly error?: string; readon
 
 export const get = Handler.signedIn((user) => Effect.flatMap(accountId, (id) => show(user, id)))
 
-export const newPassword = Handler.formPost((form, user) =>
-  Effect.gen(function* () {
-    const id = yield* accountId
-    const service = yield* AccountService
-    return yield* service.reauthenticate(user.id, id, form.secret("password")).pipe(
-      Effect.as(seeOther(Notice.location(`/accounts/${encodeURIComponent(id)}`, "account-reauthenticated"))),
-      Effect.catchAll((e) => {
-        switch (e._tag) {
-          case "StoreError":
-            return Effect.fail(e)
-          case "AccountNotFound":
-            return Effect.succeed(notFound(user, e))
-          default:
-            return show(user, id, {
-              error: Problems.connect(e),
-              status: e._tag === "ServerUnreachable" ? 502 : 422
-            })
-        }
-      })
-    )
-  })
+/**
+ * A form that asks the server again (a new password, looking for calendars): back to the account
+ * page with `notice`, or the page again with why the server said no.
+ */
+const askServer = (
+  notice: Notice.Notice,
+  run: (
+    service: AccountService["Type"],
+    userId: string,
+    accountId: string,
+    form: Form.Form
+  ) => Effect.Effect<unknown, AccountNotFound | ConnectError | SyncStore.StoreError>
+) =>
+  Handler.formPost((form, user) =>
+    Effect.gen(function* () {
+      const id = yield* accountId
+      const service = yield* AccountService
+      return yield* run(service, user.id, id, form).pipe(
+        Effect.as(seeOther(Notice.location(`/accounts/${encodeURIComponent(id)}`, notice))),
+        Effect.catchAll((e) => {
+          switch (e._tag) {
+            case "StoreError":
+              return Effect.fail(e)
+            case "AccountNotFound":
+              return Effect.succeed(notFound(user, e))
+            default:
+              return show(user, id, {
+                error: Problems.connect(e),
+                status: e._tag === "ServerUnreachable" ? 502 : 422
+              })
+          }
+        })
+      )
+    })
+  )
+
+export const newPassword = askServer("account-reauthenticated", (service, userId, id, form) =>
+  service.reauthenticate(userId, id, form.secret("password"))
 )
 
-export const lookAgain = Handler.formPost((_form, user) =>
-  Effect.gen(function* () {
-    const id = yield* accountId
-    const service = yield* AccountService
-    return yield* service.refresh(user.id, id).pipe(
-      Effect.as(seeOther(Notice.location(`/accounts/${encodeURIComponent(id)}`, "calendars-refreshed"))),
-      Effect.catchAll((e) => {
-        switch (e._tag) {
-          case "StoreError":
-            return Effect.fail(e)
-          case "AccountNotFound":
-            return Effect.succeed(notFound(user, e))
-          default:
-            return show(user, id, {
-              error: Problems.connect(e),
-              status: e._tag === "ServerUnreachable" ? 502 : 422
-            })
-        }
-      })
-    )
-  })
+export const lookAgain = askServer("calendars-refreshed", (service, userId, id) =>
+  service.refresh(userId, id)
 )
 
 export const remove = Handler.formPost((form, user) =>
