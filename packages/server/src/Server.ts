@@ -8,6 +8,7 @@ import { HttpLayerRouter } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Layer } from "effect"
 import * as Actors from "./Actors.js"
+import * as AccountClients from "./app/AccountClients.js"
 import * as AccountService from "./app/AccountService.js"
 import * as Relationships from "./app/RelationshipService.js"
 import * as Scheduling from "./app/Scheduling.js"
@@ -27,18 +28,19 @@ import * as Vault from "./Vault.js"
 export const services = (config: ServerConfig) => {
   const db = Database.layer(config.database)
   const stores = Layer.mergeAll(Users.layer, Accounts.layer).pipe(Layer.provideMerge(Vault.layer(config)))
-  const registry = ServerRegistry.layer({
+  const clients = AccountClients.layer({
     timeout: config.requestTimeout,
     checkUrl: UrlGuard.make(config).checkUrl
   })
   return Actors.layer(config).pipe(
-    Layer.provideMerge(registry),
+    Layer.provideMerge(ServerRegistry.layer),
+    Layer.provideMerge(clients),
     Layer.provideMerge(stores),
     Layer.provideMerge(db),
     Layer.provideMerge(GuardedHttpClient.layer(config)),
     Layer.provideMerge(Layer.succeed(AdminToken, config.adminToken)),
     (base) => AccountService.layer(config).pipe(Layer.provideMerge(base)),
-    (base) => Scheduling.layer(config).pipe(Layer.provideMerge(base)),
+    (base) => Scheduling.layer.pipe(Layer.provideMerge(base)),
     (base) => Status.layer.pipe(Layer.provideMerge(Relationships.layer), Layer.provideMerge(base))
   )
 }

@@ -1,8 +1,8 @@
 /**
  * A CalDAV client that speaks for one account, built from the account's stored credentials, for
- * the requests the API makes itself (free/busy, bookings). The engine's calendars go through
- * ServerRegistry instead; both refuse an account that needs re-authentication, so a refused
- * password is not sent again and again. A 401 on the way marks the account, exactly as the
+ * the requests the API makes itself (free/busy, bookings) and for the engine's providers
+ * (ServerRegistry). It refuses an account that needs re-authentication, so a refused password is
+ * not sent again and again. A 401 on the way marks the account, exactly as the
  * engine's actors do.
  */
 import { CalDavClient, type CalDavError } from "@almanac/caldav"
