@@ -100,6 +100,7 @@ export const put = (
 export const contents = (direct: CalDavClient.CalDavClientShape, calendarUrl: string) =>
   Effect.gen(function* () {
     const listing = yield* direct.listEtags(calendarUrl)
+    if (listing.length === 0) return []
     const got = yield* direct.multiget(
       calendarUrl,
       listing.map((i) => i.href)

@@ -10,6 +10,7 @@ import type { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Option, Redacted } from "effect"
 import { caldavServer, type TestServerInfo } from "../../../../scripts/test-servers/context.js"
+import * as Calendars from "./Calendars.js"
 import type { TestServer } from "./TestServer.js"
 
 export interface Calendar {
@@ -108,27 +109,20 @@ export interface Stored {
   readonly resource: EventModel.EventResource
 }
 
-/** Every event a calendar holds, decoded. */
+/** Every event a calendar holds, decoded, with the fields the sync tests look at. */
 export const contents = (calendar: Calendar): Effect.Effect<ReadonlyArray<Stored>> =>
-  Effect.gen(function* () {
-    const listing = yield* calendar.client.listEtags(calendar.url)
-    if (listing.length === 0) return []
-    const got = yield* calendar.client.multiget(
-      calendar.url,
-      listing.map((i) => i.href)
-    )
-    return yield* Effect.forEach(got.found, (item) =>
-      ICalCodec.parse(item.data, { href: item.href }).pipe(
-        Effect.map((resource) => ({
-          href: item.href,
-          etag: item.etag,
-          summary: Option.flatMap(resource.master, (m) => m.summary),
-          location: Option.flatMap(resource.master, (m) => m.location),
-          resource
-        }))
-      )
-    )
-  }).pipe(Effect.orDie)
+  Calendars.contents(calendar.client, calendar.url).pipe(
+    Effect.map((items) =>
+      items.map(({ href, etag, resource }) => ({
+        href,
+        etag,
+        summary: Option.flatMap(resource.master, (m) => m.summary),
+        location: Option.flatMap(resource.master, (m) => m.location),
+        resource
+      }))
+    ),
+    Effect.orDie
+  )
 
 /** Asks `probe` again every 200 ms until `done` holds for its answer, for at most `seconds`. */
 export const waitFor = <A>(
