@@ -1,5 +1,5 @@
 /**
- * Pure parser tests over every file in shared/fixtures/icloud: no network, only the XML layer
+ * Pure parser tests over every file in test/fixtures/icloud: no network, only the XML layer
  * and the interpretation of what iCloud sends.
  */
 import { describe, expect, it } from "@effect/vitest"

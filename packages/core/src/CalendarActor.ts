@@ -1,7 +1,7 @@
 /**
  * The calendar actor: one long-lived fiber per watched calendar. It polls on a cadence with
  * jitter, can be woken early, runs one poll at a time, and answers each kind of failure with its
- * one recovery (DESIGN.md). The timing decisions are a pure function (`nextDelay`) so that they
+ * one recovery (docs/design.md). The timing decisions are a pure function (`nextDelay`) so that they
  * can be tested exactly; the loop only sleeps and polls.
  */
 import { Cause, Duration, Effect, Option, Queue, Random, Ref } from "effect"

@@ -1,6 +1,6 @@
 /**
  * What can go wrong when the engine talks to a calendar, as the engine sees it. Each error has
- * exactly one recovery in the calendar actor (see DESIGN.md); providers translate their own
+ * exactly one recovery in the calendar actor (see docs/design.md); providers translate their own
  * protocol errors into these.
  */
 import { Schema } from "effect"

@@ -1,5 +1,6 @@
 /**
- * A small node:http server that answers like iCloud, from the fixtures in shared/fixtures/icloud.
+ * A small node:http server that answers like iCloud, from the fixtures in packages/caldav/test/fixtures/icloud
+ * (their origins are listed in SOURCES.md there).
  *
  * Host names: the client is given URLs on `caldav.icloud.test` (the front door),
  * `p180-caldav.icloud.test` / `p62-caldav.icloud.test` (partitions, same registrable domain) and
@@ -14,8 +15,7 @@ import type { AddressInfo, LookupFunction } from "node:net"
 import { NodeHttpClient } from "@effect/platform-node"
 import * as Layer from "effect/Layer"
 
-/** shared/ sits beside the repository root, both here and in CI's fresh clone. */
-export const fixturesDir = new URL("../../../../../shared/fixtures/icloud/", import.meta.url)
+export const fixturesDir = new URL("../fixtures/icloud/", import.meta.url)
 
 export const fixture = (name: string): string => readFileSync(new URL(name, fixturesDir), "utf8")
 

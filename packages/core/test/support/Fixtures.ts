@@ -4,7 +4,8 @@ import * as Either from "effect/Either"
 import type * as EventModel from "../../src/EventModel.js"
 import * as ICalCodec from "../../src/ICalCodec.js"
 
-const ICLOUD = join(import.meta.dirname, "../../../../../shared/fixtures/icloud")
+/** The replayed iCloud answers live with the CalDAV client's tests; the codec reads their calendar data. */
+const ICLOUD = join(import.meta.dirname, "../../../caldav/test/fixtures/icloud")
 
 export const icloudFixture = (name: string): string => readFileSync(join(ICLOUD, name), "utf8")
 

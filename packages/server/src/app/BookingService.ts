@@ -5,7 +5,7 @@
  * front), so a retry after any failure finds the record and completes it instead of writing a
  * second event, and two identical requests racing each other meet at the unique key or at the
  * server's precondition. Changes to the event are conditional (If-Match); when it changed on the
- * calendar meanwhile, it is read again and the change retried once, as DESIGN.md says for writes.
+ * calendar meanwhile, it is read again and the change retried once, as docs/design.md says for writes.
  */
 import { createHash, randomUUID } from "node:crypto"
 import type { CalDavClient, CalDavError } from "@almanac/caldav"
@@ -400,7 +400,7 @@ export const make: Effect.Effect<BookingServiceShape, never, Bookings | Accounts
           const booking = yield* settled(s, found)
           // Conditional on the version the booking knows: a change made on the calendar since
           // (by a person, or a server that re-tagged the event) comes back as 412 and takes the
-          // one read-again-and-retry that DESIGN.md gives every write.
+          // one read-again-and-retry that docs/design.md gives every write.
           const attempt = (etag: string, item: CalDavClient.Item) =>
             Effect.gen(function* () {
               const resource = yield* moved(item, booking, startAt, endAt, summary)
