@@ -226,6 +226,12 @@ describe("status to error", () => {
     )
     expect(classify({ method: "PUT", url: BASE }, res(403, body))._tag).toBe("UidConflict")
     expect(classify({ method: "PUT", url: BASE }, res(412))._tag).toBe("EtagMismatch")
+    const scheduling = `<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:unique-scheduling-object-resource><D:href>/cal/other.ics</D:href></C:unique-scheduling-object-resource></D:error>`
+    const unique = classify({ method: "PUT", url: BASE }, res(403, scheduling))
+    expect(unique._tag).toBe("UidConflict")
+    expect(unique._tag === "UidConflict" && unique.existing).toEqual(
+      Option.some("https://dav.example.com/cal/other.ics")
+    )
     const invalid = `<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:valid-calendar-data/></D:error>`
     expect(classify({ method: "PUT", url: BASE }, res(412, invalid))._tag).toBe("Rejected")
   })
