@@ -4,7 +4,8 @@
  * is NVARCHAR(MAX)); times are epoch milliseconds in BIGINT everywhere.
  */
 import { Migrator, SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
+import { copyKey } from "./SyncPlanner.js"
 
 interface Types {
   readonly key: string
@@ -153,6 +154,30 @@ export const peopleStatements = (t: Types): ReadonlyArray<string> => [
   `CREATE UNIQUE INDEX bookings_idempotency ON bookings (user_id, idempotency_key)`
 ]
 
+/**
+ * The third migration: the provider port. Each link keeps the creation key its copy was written
+ * under (Graph and Google turn it into their own ids; a retried create finds its copy by it).
+ * Existing links get the key they were created with, computed here because SQL has no SHA-256
+ * common to the three dialects.
+ */
+export const portStatements = (t: Types): ReadonlyArray<string> => [`ALTER TABLE links ADD copy_key ${t.key}`]
+
+const LinkIdentity = Schema.Array(
+  Schema.Struct({ relationship_id: Schema.String, source_uid: Schema.String })
+)
+
+const backfillKeys = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql`SELECT relationship_id, source_uid FROM links`.pipe(
+    Effect.flatMap(Schema.decodeUnknown(LinkIdentity)),
+    Effect.orDie
+  )
+  for (const r of rows) {
+    yield* sql`UPDATE links SET copy_key = ${copyKey(r.relationship_id, r.source_uid)}
+      WHERE relationship_id = ${r.relationship_id} AND source_uid = ${r.source_uid}`
+  }
+})
+
 const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -163,7 +188,8 @@ const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
 
 export const loader = Migrator.fromRecord({
   "1_initial": statementsOf(initialStatements),
-  "2_people": statementsOf(peopleStatements)
+  "2_people": statementsOf(peopleStatements),
+  "3_provider_port": Effect.zipRight(statementsOf(portStatements), backfillKeys)
 })
 
 /** Runs the migrations that have not run yet. */

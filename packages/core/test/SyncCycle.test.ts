@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { ContentHash, CopyMapping, EventModel, SyncStore } from "../src/index.js"
+import { ContentHash, CopyMapping, EventModel, SyncPlanner, SyncStore } from "../src/index.js"
 import { Calendars, connect, engineLayer, event, policy, poll, syncBoth } from "./support/Harness.js"
 
 const setup = (opts: { twoWay?: boolean; markPrivate?: boolean } = {}) => {
@@ -56,7 +56,7 @@ describe("SyncCycle on in-memory calendars", () => {
     return run(
       Effect.gen(function* () {
         yield* syncBoth()
-        const original = a.items.get(one)?.resource
+        const original = a.resourceAt(one)
         if (original === undefined) throw new Error("missing")
         const changed = {
           ...original,
@@ -132,7 +132,7 @@ describe("SyncCycle on in-memory calendars", () => {
       Effect.gen(function* () {
         yield* syncBoth()
         const copyHref = [...b.items.keys()][0] ?? ""
-        const source = a.items.get(href)?.resource
+        const source = a.resourceAt(href)
         if (source === undefined) throw new Error("missing")
         a.put("x.ics", {
           ...source,
@@ -156,7 +156,7 @@ describe("SyncCycle on in-memory calendars", () => {
       Effect.gen(function* () {
         yield* syncBoth()
         const copyHref = [...b.items.keys()][0] ?? ""
-        const source = a.items.get(href)?.resource
+        const source = a.resourceAt(href)
         if (source === undefined) throw new Error("missing")
         a.put("x.ics", {
           ...source,
@@ -189,7 +189,7 @@ describe("SyncCycle on in-memory calendars", () => {
           const first = yield* poll("A")
           expect([first.created, first.quarantined, first.outcome]).toEqual([1, 1, "synced"])
           const store = yield* SyncStore.SyncStore
-          expect((yield* store.quarantined("A")).map((q) => q.href)).toEqual([href])
+          expect((yield* store.quarantined("A")).map((q) => q.ref)).toEqual([href])
           // Not retried while the original is unchanged…
           const writes = b.requests
           a.put("other.ics", event("other"))
@@ -197,7 +197,7 @@ describe("SyncCycle on in-memory calendars", () => {
           expect(b.requests - writes).toBe(1)
           // …and tried again once it changes.
           b.faults.refuse.clear()
-          const original = a.items.get(href)?.resource
+          const original = a.resourceAt(href)
           if (original === undefined) throw new Error("missing")
           a.put("refused.ics", {
             ...original,
@@ -235,9 +235,8 @@ describe("SyncCycle on in-memory calendars", () => {
     a.put("lost.ics", source)
     return run(
       Effect.gen(function* () {
-        // The PUT landed, the process died before recording it: the copy sits at its deterministic name.
-        const { copyName } = yield* Effect.promise(() => import("../src/SyncPlanner.js"))
-        b.put(copyName("a-to-b", source.uid), CopyMapping.copyOf("a-to-b", rel, source))
+        // The PUT landed, the process died before recording it: the copy sits under its creation key.
+        b.put(SyncPlanner.copyKey("a-to-b", source.uid), CopyMapping.copyOf("a-to-b", rel, source))
         const report = yield* poll("A")
         expect(report.conflicts).toBe(0)
         expect(b.items.size).toBe(1)
@@ -305,11 +304,12 @@ describe("SyncCycle on in-memory calendars", () => {
     return run(
       Effect.gen(function* () {
         yield* syncBoth()
-        const [copy] = [...b.items.entries()]
-        if (copy === undefined) throw new Error("no copy")
-        b.put(copy[0].slice("mem://b/".length), {
-          ...copy[1].resource,
-          master: Option.map(copy[1].resource.master, (m) => ({ ...m, summary: Option.some("edited copy") }))
+        const [ref] = [...b.items.keys()]
+        const copy = ref === undefined ? undefined : b.resourceAt(ref)
+        if (ref === undefined || copy === undefined) throw new Error("no copy")
+        b.put(ref.slice("mem://b/".length), {
+          ...copy,
+          master: Option.map(copy.master, (m) => ({ ...m, summary: Option.some("edited copy") }))
         })
         yield* syncBoth()
         yield* syncBoth()
@@ -347,16 +347,18 @@ describe("SyncCycle on in-memory calendars", () => {
     return run(
       Effect.gen(function* () {
         yield* syncBoth()
-        const [first, second] = [...b.items.entries()]
-        if (first === undefined || second === undefined) throw new Error("missing copies")
-        b.put(first[0].slice("mem://b/".length), {
-          ...first[1].resource,
-          master: Option.map(first[1].resource.master, (m) => ({
+        const [first, second] = [...b.items.keys()]
+        const copy = first === undefined ? undefined : b.resourceAt(first)
+        if (first === undefined || second === undefined || copy === undefined)
+          throw new Error("missing copies")
+        b.put(first.slice("mem://b/".length), {
+          ...copy,
+          master: Option.map(copy.master, (m) => ({
             ...m,
             summary: Option.some("edited by hand")
           }))
         })
-        b.delete(second[0])
+        b.delete(second)
         const report = yield* poll("B")
         expect(report.updated).toBe(1)
         expect(report.created).toBe(1)
@@ -377,7 +379,7 @@ describe("SyncCycle on in-memory calendars", () => {
         expect(report.quarantined).toBe(1)
         expect(report.created).toBe(1)
         const store = yield* SyncStore.SyncStore
-        expect((yield* store.quarantined("A")).map((q) => q.href)).toEqual([bad])
+        expect((yield* store.quarantined("A")).map((q) => q.ref)).toEqual([bad])
         expect(b.items.size).toBe(1)
       })
     )

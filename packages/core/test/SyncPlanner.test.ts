@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
 import { EventModel, SyncPlan, SyncPlanner } from "../src/index.js"
 
@@ -9,20 +10,21 @@ const resource = EventModel.makeResource(
   })
 )
 
-const link = (uid: string, href: string, hash = "h1"): SyncPlan.Link => ({
+const link = (uid: string, ref: string, hash = "h1"): SyncPlan.Link => ({
   relationshipId: "r",
   sourceUid: uid,
-  sourceHref: href,
-  sourceEtag: `"1"`,
-  targetHref: `t/${uid}`,
-  targetEtag: `"t1"`,
+  key: SyncPlanner.copyKey("r", uid),
+  sourceRef: ref,
+  sourceVersion: `"1"`,
+  targetRef: `t/${uid}`,
+  targetVersion: `"t1"`,
   contentHash: hash,
   sequence: 0
 })
 
-const source = (uid: string, href: string, hash = "h1", etag = `"1"`): SyncPlanner.SourceEvent => ({
-  href,
-  etag,
+const source = (uid: string, ref: string, hash = "h1", version = `"1"`): SyncPlanner.SourceEvent => ({
+  ref,
+  version,
   uid,
   isCopy: false,
   inWindow: true,
@@ -30,14 +32,25 @@ const source = (uid: string, href: string, hash = "h1", etag = `"1"`): SyncPlann
   hash
 })
 
+const whole = { _tag: "Whole" } as const
+
+/** A view of a listing over the whole calendar. */
+const view = (
+  v: Pick<SyncPlanner.CalendarView, "complete" | "listed" | "deleted"> & Partial<SyncPlanner.CalendarView>
+): SyncPlanner.CalendarView => ({ scope: whole, confirmedGone: new Set(), ...v })
+
 const noGuard = { ...SyncPlanner.defaultGuard }
 const tags = (plan: SyncPlan.Plan) => plan.actions.map((a) => a._tag)
 
 describe("planSource", () => {
-  it("names copies deterministically and differently per relationship", () => {
-    expect(SyncPlanner.copyName("r", "u")).toBe(SyncPlanner.copyName("r", "u"))
-    expect(SyncPlanner.copyName("r", "u")).not.toBe(SyncPlanner.copyName("r2", "u"))
-    expect(SyncPlanner.copyName("r", "weird/uid ü")).toMatch(/^almanac-[0-9a-f]{32}\.ics$/)
+  it("keys copies deterministically and differently per relationship, as copies were always named", () => {
+    expect(SyncPlanner.copyKey("r", "u")).toBe(SyncPlanner.copyKey("r", "u"))
+    expect(SyncPlanner.copyKey("r", "u")).not.toBe(SyncPlanner.copyKey("r2", "u"))
+    expect(SyncPlanner.copyKey("r", "weird/uid ü")).toMatch(/^almanac-[0-9a-f]{32}$/)
+    // The key of today's copies: CalDAV copies made before the port keep their names (<key>.ics).
+    expect(SyncPlanner.copyKey("a-to-b", "event-1@test")).toBe(
+      `almanac-${createHash("sha256").update("a-to-b\u0000event-1@test").digest("hex").slice(0, 32)}`
+    )
   })
 
   it("creates new, updates changed, skips unchanged, deletes gone", () => {
@@ -49,7 +62,7 @@ describe("planSource", () => {
         link("gone", "s/gone"),
         link("kept", "s/kept")
       ],
-      view: { complete: false, listed: [], deleted: ["s/gone"] },
+      view: view({ complete: false, listed: [], deleted: ["s/gone"] }),
       events: [source("new", "s/new"), source("same", "s/same"), source("changed", "s/changed", "h2", `"2"`)],
       guard: noGuard
     })
@@ -58,22 +71,22 @@ describe("planSource", () => {
     expect(update?._tag === "Update" ? update.sequence : -1).toBe(1)
   })
 
-  it("takes a UID at a new href for a rename, not a delete and a create", () => {
+  it("takes a UID at a new ref for a rename, not a delete and a create", () => {
     const plan = SyncPlanner.planSource({
       relationshipId: "r",
       links: [link("u", "s/old")],
-      view: { complete: true, listed: [{ href: "s/new", etag: `"1"` }], deleted: [] },
+      view: view({ complete: true, listed: [{ ref: "s/new", version: `"1"` }], deleted: [] }),
       events: [source("u", "s/new")],
       guard: noGuard
     })
     expect(tags(plan)).toEqual(["Track"])
   })
 
-  it("an href that now holds another UID deletes the old copy and creates the new one", () => {
+  it("a ref that now holds another UID deletes the old copy and creates the new one", () => {
     const plan = SyncPlanner.planSource({
       relationshipId: "r",
       links: [link("old", "s/x")],
-      view: { complete: false, listed: [{ href: "s/x", etag: `"2"` }], deleted: [] },
+      view: view({ complete: false, listed: [{ ref: "s/x", version: `"2"` }], deleted: [] }),
       events: [source("new", "s/x", "h2", `"2"`)],
       guard: noGuard
     })
@@ -84,7 +97,7 @@ describe("planSource", () => {
     const plan = SyncPlanner.planSource({
       relationshipId: "r",
       links: [],
-      view: { complete: false, listed: [], deleted: [] },
+      view: view({ complete: false, listed: [], deleted: [] }),
       events: [
         { ...source("c", "s/c"), isCopy: true },
         { ...source("far", "s/far"), inWindow: false }
@@ -92,25 +105,31 @@ describe("planSource", () => {
       guard: noGuard
     })
     expect(plan.actions).toEqual([
-      { _tag: "Skip", href: "s/c", reason: "is-a-copy" },
-      { _tag: "Skip", href: "s/far", reason: "outside-window" }
+      { _tag: "Skip", ref: "s/c", reason: "is-a-copy" },
+      { _tag: "Skip", ref: "s/far", reason: "outside-window" }
     ])
   })
 
   it("halts when most events vanish at once, and lets a confirmed run through", () => {
     const links = Array.from({ length: 10 }, (_, i) => link(`u${i}`, `s/${i}`))
-    const view = {
+    const listing = view({
       complete: true,
-      listed: links.slice(0, 4).map((l) => ({ href: l.sourceHref, etag: `"1"` })),
+      listed: links.slice(0, 4).map((l) => ({ ref: l.sourceRef, version: `"1"` })),
       deleted: []
-    }
-    const halted = SyncPlanner.planSource({ relationshipId: "r", links, view, events: [], guard: noGuard })
+    })
+    const halted = SyncPlanner.planSource({
+      relationshipId: "r",
+      links,
+      view: listing,
+      events: [],
+      guard: noGuard
+    })
     expect(halted.halted?.deletes).toBe(6)
     expect(halted.actions).toEqual([])
     const confirmed = SyncPlanner.planSource({
       relationshipId: "r",
       links,
-      view,
+      view: listing,
       events: [],
       guard: { ...noGuard, confirmed: true }
     })
@@ -121,7 +140,7 @@ describe("planSource", () => {
     const plan = SyncPlanner.planSource({
       relationshipId: "r",
       links: [link("only", "s/only")],
-      view: { complete: true, listed: [], deleted: [] },
+      view: view({ complete: true, listed: [], deleted: [] }),
       events: [],
       guard: noGuard
     })
@@ -136,10 +155,10 @@ describe("planTarget", () => {
     const plan = SyncPlanner.planTarget({
       relationshipId: "r",
       links,
-      view: { complete: false, listed: [], deleted: ["t/deleted"] },
+      view: view({ complete: false, listed: [], deleted: ["t/deleted"] }),
       observed: [
-        { href: "t/edited", etag: `"t2"`, hash: "other" },
-        { href: "t/touched", etag: `"t2"`, hash: "h1" }
+        { ref: "t/edited", version: `"t2"`, hash: "other" },
+        { ref: "t/touched", version: `"t2"`, hash: "h1" }
       ],
       originals: new Map([
         ["s/edited", source("edited", "s/edited")],
@@ -148,6 +167,6 @@ describe("planTarget", () => {
     })
     expect(tags(plan).sort()).toEqual(["Create", "Track", "Update"])
     const update = plan.actions.find((a) => a._tag === "Update")
-    expect(update?._tag === "Update" ? update.link.targetEtag : "").toBe(`"t2"`)
+    expect(update?._tag === "Update" ? update.link.targetVersion : "").toBe(`"t2"`)
   })
 })

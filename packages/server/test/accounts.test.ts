@@ -321,17 +321,18 @@ describe("accounts", () => {
           yield* store.saveLink({
             relationshipId: rel,
             sourceUid: `uid-${rel}`,
-            sourceHref: "/s.ics",
-            sourceEtag: '"1"',
-            targetHref: "/t.ics",
-            targetEtag: '"2"',
+            key: `key-${rel}`,
+            sourceRef: "/s.ics",
+            sourceVersion: '"1"',
+            targetRef: "/t.ics",
+            targetVersion: '"2"',
             contentHash: "h",
             sequence: 0
           })
         yield* store.recordConflict({
           relationshipId: "a-to-b",
           sourceUid: "u",
-          targetHref: "/t.ics",
+          targetRef: "/t.ics",
           detail: "d"
         })
       }).pipe(

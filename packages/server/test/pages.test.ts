@@ -6,7 +6,8 @@
  */
 import { randomUUID } from "node:crypto"
 import { CalDavClient } from "@almanac/caldav"
-import { EventModel, ICalCodec } from "@almanac/core"
+import { EventModel } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"

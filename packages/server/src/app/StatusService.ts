@@ -175,7 +175,7 @@ export const make: Effect.Effect<
         deletesAwaitingConfirmation: Option.flatMap(record, (c) => c.halted),
         copiesHeld,
         copiesMade,
-        quarantined: quarantined.map((q) => ({ href: q.href, reason: q.reason })),
+        quarantined: quarantined.map((q) => ({ href: q.ref, reason: q.reason })),
         relationships: perRelationship,
         runs
       } satisfies CalendarStatus

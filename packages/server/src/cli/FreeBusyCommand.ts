@@ -1,5 +1,6 @@
 import { CalDavClient } from "@almanac/caldav"
-import { FreeBusy, ICalCodec } from "@almanac/core"
+import { FreeBusy } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { CliError } from "./CliError.js"

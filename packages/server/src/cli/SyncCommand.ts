@@ -118,7 +118,7 @@ const persist = (s: Setup) =>
         url: new URL(side.url).origin,
         username: side.user
       })
-      yield* store.ensureCalendar({ id: side.calendarId, accountId: side.accountId, url: side.url })
+      yield* store.ensureCalendar({ id: side.calendarId, accountId: side.accountId, ref: side.url })
     }
     for (const r of s.relationships) yield* store.saveRelationship(r)
     // A relationship that was two-way before and is one-way now stops copying backwards.

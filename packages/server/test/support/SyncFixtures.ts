@@ -5,7 +5,8 @@
  */
 import { randomUUID } from "node:crypto"
 import { CalDavClient } from "@almanac/caldav"
-import { EventModel, ICalCodec } from "@almanac/core"
+import { EventModel } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Option, Redacted } from "effect"
