@@ -14,6 +14,7 @@ import { type PollError, Transient } from "./ProviderError.js"
 import type { Action, Link, Plan } from "./SyncPlan.js"
 import * as SyncPlan from "./SyncPlan.js"
 import * as SyncPlanner from "./SyncPlanner.js"
+import { fetchBatch, SyncProgress } from "./SyncProgress.js"
 import { type CalendarRecord, type Relationship, type StoreError, SyncStore } from "./SyncStore.js"
 
 export interface CycleOptions {
@@ -102,6 +103,8 @@ export const run = (
         })
       )
     )
+    const progress = yield* SyncProgress
+    yield* progress.report({ calendarId, phase: "list", done: 0, total: 0 })
     const provider = yield* registry.open(calendar)
     const relationships = yield* store.relationshipsOf(calendarId)
     const asSource = relationships.asSource.filter((r) => !r.paused)
@@ -153,7 +156,11 @@ export const run = (
     for (const links of targetLinks.values()) for (const l of links) know(l.targetHref, l.targetEtag)
     for (const q of quarantined) know(q.href, q.etag)
     const toFetch = view.listed.filter((i) => !(known.get(i.href)?.has(i.etag) ?? false)).map((i) => i.href)
-    const fetched = toFetch.length === 0 ? [] : yield* provider.fetch(toFetch)
+    const fetched: Array<Fetched> = []
+    for (let i = 0; i < toFetch.length; i += fetchBatch) {
+      fetched.push(...(yield* provider.fetch(toFetch.slice(i, i + fetchBatch))))
+      yield* progress.report({ calendarId, phase: "fetch", done: fetched.length, total: toFetch.length })
+    }
     const found = fetched.filter((f): f is Found => f._tag === "Found")
     const bad = fetched.filter((f) => f._tag === "Bad")
     const missing = fetched.filter((f) => f._tag === "Missing").length
@@ -240,11 +247,23 @@ export const run = (
 
     // 4. Write, recording each write as it lands.
     const tally: Tally = { created: 0, updated: 0, deleted: 0, conflicts: 0, refused: 0, retry: 0 }
+    const writes = plans.reduce((n, p) => n + p.plan.actions.filter(isWrite).length, 0)
+    let written = 0
     for (const { plan, target, relationship } of plans) {
-      yield* Effect.forEach(plan.actions, (action) => execute(relationship, target, action, tally), {
-        concurrency: options.writeConcurrency,
-        discard: true
-      })
+      yield* Effect.forEach(
+        plan.actions,
+        (action) =>
+          isWrite(action)
+            ? execute(relationship, target, action, tally).pipe(
+                Effect.zipRight(
+                  Effect.suspend(() =>
+                    progress.report({ calendarId, phase: "write", done: ++written, total: writes })
+                  )
+                )
+              )
+            : execute(relationship, target, action, tally),
+        { concurrency: options.writeConcurrency, discard: true }
+      )
     }
 
     // 5. Move the cursor only when nothing it covers is left undone: a halted plan, an item the
@@ -296,6 +315,10 @@ const openCalendar = (calendarId: string) =>
     if (Option.isNone(record)) return yield* Effect.dieMessage(`calendar ${calendarId} is not in the store`)
     return yield* registry.open(record.value)
   })
+
+/** An action that writes to the target (Track and Skip only touch the link table, or nothing). */
+const isWrite = (action: Action): boolean =>
+  action._tag === "Create" || action._tag === "Update" || action._tag === "Delete"
 
 const withSequence = (copy: EventResource, sequence: number) => Policy.withSequence(copy, sequence)
 
