@@ -18,6 +18,7 @@ import { type PollError, Transient } from "./ProviderError.js"
 import type { Action, Link, Plan } from "./SyncPlan.js"
 import * as SyncPlan from "./SyncPlan.js"
 import * as SyncPlanner from "./SyncPlanner.js"
+import { fetchBatch, SyncProgress } from "./SyncProgress.js"
 import { type CalendarRecord, type Relationship, type StoreError, SyncStore } from "./SyncStore.js"
 
 export interface CycleOptions {
@@ -180,7 +181,18 @@ const fetchUnknown = (
       [...sourceSide, ...targetSide].map((k) => k.ref)
     ).filter((ref) => !unknown.includes(ref))
     const refs = [...unknown, ...confirm]
-    const fetched = refs.length === 0 ? [] : yield* provider.fetch(refs)
+    const progress = yield* SyncProgress
+    // in batches, so that a long first sync reports between them
+    const fetched: Array<Fetched> = []
+    for (let i = 0; i < refs.length; i += fetchBatch) {
+      fetched.push(...(yield* provider.fetch(refs.slice(i, i + fetchBatch))))
+      yield* progress.report({
+        calendarId: calendar.id,
+        phase: "fetch",
+        done: fetched.length,
+        total: refs.length
+      })
+    }
     const probes = new Set(confirm)
     const found = fetched.filter((f): f is Found => f._tag === "Found")
     const bad = fetched.filter((f) => f._tag === "Bad")
@@ -292,18 +304,37 @@ const countWritten = (outcomes: ReadonlyArray<Written>): WriteCounts => {
   }
 }
 
+/** An action that writes to the target (Track and Skip only touch the link table, or nothing). */
+const isWrite = (action: Action): boolean =>
+  action._tag === "Create" || action._tag === "Update" || action._tag === "Delete"
+
 const write = (
+  calendarId: string,
   plans: ReadonlyArray<Planned>,
   options: CycleOptions
 ): Effect.Effect<WriteCounts, PollError | StoreError, SyncStore> =>
-  Effect.forEach(
-    plans,
-    ({ plan, target, relationship }) =>
-      Effect.forEach(plan.actions, (action) => execute(relationship, target, action), {
-        concurrency: options.writeConcurrency
-      }),
-    { concurrency: 1 }
-  ).pipe(Effect.map((outcomes) => countWritten(outcomes.flat())))
+  Effect.gen(function* () {
+    const progress = yield* SyncProgress
+    const total = plans.reduce((n, p) => n + p.plan.actions.filter(isWrite).length, 0)
+    let done = 0
+    const reported = (action: Action, outcome: Written) =>
+      isWrite(action)
+        ? Effect.suspend(() => progress.report({ calendarId, phase: "write", done: ++done, total })).pipe(
+            Effect.as(outcome)
+          )
+        : Effect.succeed(outcome)
+    const outcomes = yield* Effect.forEach(
+      plans,
+      ({ plan, target, relationship }) =>
+        Effect.forEach(
+          plan.actions,
+          (action) => Effect.flatMap(execute(relationship, target, action), (o) => reported(action, o)),
+          { concurrency: options.writeConcurrency }
+        ),
+      { concurrency: 1 }
+    )
+    return countWritten(outcomes.flat())
+  })
 
 // ---- 5. commit -------------------------------------------------------------------------------
 
@@ -359,6 +390,7 @@ export const run = (
 ): Effect.Effect<CycleReport, PollError | StoreError, SyncStore | ProviderRegistry> =>
   Effect.gen(function* () {
     const store = yield* SyncStore
+    yield* (yield* SyncProgress).report({ calendarId, phase: "list", done: 0, total: 0 })
     const subject = yield* subjectOf(calendarId)
     const observed = yield* observe(subject, options)
     if (observed._tag === "Unchanged") {
@@ -397,7 +429,7 @@ export const run = (
         conflicts: 0
       } satisfies CycleReport
     }
-    const written = yield* write(plans, options)
+    const written = yield* write(calendarId, plans, options)
     const complete = halted.length === 0 && fetched.missing === 0 && written.retry === 0
     const report: CycleReport = {
       ...planned,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { ContentHash, CopyMapping, EventModel, SyncPlanner, SyncStore } from "../src/index.js"
+import { ContentHash, CopyMapping, EventModel, SyncPlanner, SyncProgress, SyncStore } from "../src/index.js"
 import { Calendars, connect, engineLayer, event, policy, poll, syncBoth } from "./support/Harness.js"
 
 const setup = (opts: { twoWay?: boolean; markPrivate?: boolean } = {}) => {
@@ -433,5 +433,35 @@ describe("SyncCycle on in-memory calendars", () => {
       expect(report.created).toBe(1)
       expect(b.items.size).toBe(1)
     }).pipe(Effect.provide(engineLayer(calendars)))
+  })
+})
+
+describe("SyncCycle progress", () => {
+  it.effect("reports the listing, each fetched batch and each write, with their totals", () => {
+    const { a, run } = setup()
+    const n = SyncProgress.fetchBatch * 2 + 30
+    for (let i = 0; i < n; i++) a.put(`p${i}.ics`, event(`p ${i}`))
+    const seen: Array<SyncProgress.Progress> = []
+    const listener: SyncProgress.SyncProgressShape = {
+      report: (p) => Effect.sync(() => void seen.push(p))
+    }
+    return run(
+      Effect.gen(function* () {
+        const report = yield* poll("A").pipe(Effect.provideService(SyncProgress.SyncProgress, listener))
+        expect(report.created).toBe(n)
+        expect(seen[0]).toEqual({ calendarId: "A", phase: "list", done: 0, total: 0 })
+        const fetches = seen.filter((p) => p.phase === "fetch")
+        expect(fetches.map((p) => p.done)).toEqual([SyncProgress.fetchBatch, SyncProgress.fetchBatch * 2, n])
+        expect(fetches.every((p) => p.total === n)).toBe(true)
+        const writes = seen.filter((p) => p.phase === "write")
+        expect(writes.map((p) => p.done)).toEqual(Array.from({ length: n }, (_, i) => i + 1))
+        expect(writes.every((p) => p.total === n)).toBe(true)
+        // Nobody listening is the default: the same poll runs without a listener.
+        seen.length = 0
+        a.put("late.ics", event("late"))
+        expect((yield* poll("A")).created).toBe(1)
+        expect(seen).toEqual([])
+      })
+    )
   })
 })

@@ -11,7 +11,7 @@ import type { SqlClient } from "@effect/sql"
 import { MssqlClient } from "@effect/sql-mssql"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Cause, Effect, Layer, Option, Schema } from "effect"
 import * as Config from "./Config.js"
 
 export class DatabaseError extends Schema.TaggedError<DatabaseError>()("DatabaseError", {
@@ -22,6 +22,12 @@ export class DatabaseError extends Schema.TaggedError<DatabaseError>()("Database
 export const defaultStateFile = (): string =>
   Config.sqliteFileIn(process.env.ALMANAC_DATA_DIR || Config.defaultDataDir)
 
+/** The OS's or SQLite's own words for a failure ("ENOTDIR: not a directory", "file is not a database"). */
+const reasonOf = (e: unknown): string => {
+  if (e instanceof Error) return e.message.split("\n")[0] ?? e.message
+  return String(e)
+}
+
 const sqlite = (filename: string): Layer.Layer<SqlClient.SqlClient, DatabaseError> =>
   Layer.unwrapEffect(
     Effect.try({
@@ -29,12 +35,25 @@ const sqlite = (filename: string): Layer.Layer<SqlClient.SqlClient, DatabaseErro
         mkdirSync(dirname(filename), { recursive: true, mode: 0o700 })
         return SqliteClient.layer({ filename })
       },
-      catch: () => new DatabaseError({ message: `cannot create the folder of ${filename}` })
+      catch: (e) =>
+        new DatabaseError({ message: `cannot create the data folder ${dirname(filename)} (${reasonOf(e)})` })
     })
   ).pipe(
-    Layer.mapError((e) =>
-      e instanceof DatabaseError ? e : new DatabaseError({ message: `SQLite: ${e.message}` })
-    )
+    // better-sqlite3 throws while the client is made (a file that is no database, a folder it may
+    // not write): a defect to Effect, but a start failure with a cause to the person.
+    Layer.catchAllCause((cause) => {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure) && failure.value instanceof DatabaseError) return Layer.fail(failure.value)
+      const reason = Option.match(Cause.failureOption(cause), {
+        onSome: (e) => e.message,
+        onNone: () => reasonOf(Option.getOrElse(Cause.dieOption(cause), () => Cause.pretty(cause)))
+      })
+      return Layer.fail(
+        new DatabaseError({
+          message: `cannot open the SQLite database ${filename}: ${reason}${reason.includes("unable to open") ? " (is its folder writable?)" : ""}`
+        })
+      )
+    })
   )
 
 /** A client for the configured database, not yet migrated. Errors never carry the URL (it may hold a password). */

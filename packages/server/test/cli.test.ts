@@ -2,9 +2,12 @@
  * The `almanac` binary end to end against the real servers: what a person types, what they see.
  */
 import { randomUUID } from "node:crypto"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Reactivity } from "@effect/experimental"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { caldavServer as server } from "../../../scripts/test-servers/context.js"
 import { almanac, start } from "./support/cli.js"
@@ -219,6 +222,65 @@ describe("almanac sync once", () => {
     expect([again.created, again.updated]).toEqual([0, 0])
     expect(await countItems(to)).toBe(n)
   })
+})
+
+/** Runs SQL on a CLI state file, as a person poking at it (or a damaged file) would. */
+const onState = (file: string, statement: string) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqliteClient.make({ filename: file })
+      yield* sql.unsafe(statement)
+    }).pipe(Effect.scoped, Effect.provide(Reactivity.layer))
+  )
+
+/** Flags such as --from-password-file named in a message. */
+const flagsIn = (text: string) => [...text.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].map((m) => m[0])
+
+describe("almanac sync once, what it says", () => {
+  it("without a password names the variable and the flag that give one, and the flag works", async () => {
+    const from = await mkcalendar(radicale.home, radicale.user)
+    const to = await mkcalendar(xandikos.home)
+    const args = ["sync", "once", "--from", from, "--from-user", radicale.user, "--to", to]
+    const refused = await almanac([...args, "--state", stateFile()])
+    expect(refused.code).not.toBe(0)
+    const lines = refused.stderr.trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain("ALMANAC_FROM_PASSWORD")
+    expect(flagsIn(lines[0] ?? "")).toEqual(["--from-password-file"])
+    // The flag it names is one `sync once` takes, and it gives the password.
+    const file = join(mkdtempSync(join(tmpdir(), "almanac-pw-")), "from.password")
+    writeFileSync(file, `${RADICALE_PASSWORD}\n`, { mode: 0o600 })
+    const done = await almanac([...args, "--from-password-file", file, "--state", stateFile(), "--json"])
+    expect(done.stderr).toBe("")
+    expect(done.code).toBe(0)
+  }, 120_000)
+
+  it("with --json, stdout is one JSON document even when the sync token is rejected; the warning is on stderr", async () => {
+    const from = await mkcalendar(radicale.home, radicale.user)
+    const to = await mkcalendar(xandikos.home)
+    await putEvent(
+      from,
+      "t.ics",
+      ics("token-1@test", ["DTSTART:20261201T090000Z", "DTEND:20261201T100000Z", "SUMMARY:t"]),
+      radicale.user
+    )
+    const state = stateFile()
+    const args = ["sync", "once", "--from", from, "--from-user", radicale.user, "--to", to, "--state", state]
+    const env = { ALMANAC_FROM_PASSWORD: RADICALE_PASSWORD }
+    expect((await almanac([...args, "--json"], env)).code).toBe(0)
+    // A cursor the servers never issued: a changed ctag, and a token they reject.
+    await onState(
+      state,
+      `UPDATE calendars SET cursor_value = '{"ctag":"bogus","token":"http://radicale.org/ns/sync/0000000000000000000000000000000000000000"}'`
+    )
+    const res = await almanac([...args, "--json"], env)
+    expect(res.code).toBe(0)
+    const summary = JSON.parse(res.stdout) as { fullResync: boolean; created: number }
+    expect(summary.fullResync).toBe(true)
+    expect(summary.created).toBe(0)
+    expect(res.stderr).toContain("sync token rejected")
+    expect(res.stdout).not.toContain("sync token rejected")
+  }, 120_000)
 })
 
 describe("almanac freebusy", () => {

@@ -1,4 +1,6 @@
 import { Command } from "@effect/cli"
+import { Effect } from "effect"
+import * as Logging from "../Logging.js"
 import * as CaldavCommand from "./CaldavCommand.js"
 import * as FreeBusyCommand from "./FreeBusyCommand.js"
 import * as ServeCommand from "./ServeCommand.js"
@@ -18,4 +20,7 @@ export const root = Command.make("almanac").pipe(
   ])
 )
 
-export const run = Command.run(root, { name: "almanac", version: "0.1.0" })
+const app = Command.run(root, { name: "almanac", version: "0.1.0" })
+
+/** Every command logs to stderr: stdout is for what the command prints (one JSON document with --json). */
+export const run = (argv: ReadonlyArray<string>) => app(argv).pipe(Effect.provide(Logging.layer(process.env)))

@@ -59,7 +59,12 @@ export const command = Command.make(
       const end = yield* parseInstant("end", args.end)
       if (end.getTime() <= start.getTime())
         return yield* new CliError({ message: "--end must be after --start" })
-      const password = yield* Password.resolve({ ...args, envVar: "ALMANAC_PASSWORD", label: "calendars" })
+      const password = yield* Password.resolve({
+        ...args,
+        envVar: "ALMANAC_PASSWORD",
+        fileFlag: "--password-file",
+        label: "calendars"
+      })
       const auth =
         Option.isSome(args.user) && Option.isSome(password)
           ? { user: args.user.value, password: password.value }

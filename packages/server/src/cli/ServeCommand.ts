@@ -3,10 +3,11 @@
  * server until SIGTERM/SIGINT. Logs are structured (logfmt, or JSON with ALMANAC_LOG_FORMAT=json).
  */
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Either, Layer, Logger, LogLevel } from "effect"
+import { Cause, Console, Effect, Either, Layer } from "effect"
 import * as Config from "../Config.js"
 import * as Server from "../Server.js"
 import { CliError } from "./CliError.js"
+import * as StartFailure from "./StartFailure.js"
 
 export const flags = {
   host: Options.text("host").pipe(
@@ -49,11 +50,6 @@ export const loadConfig = (flags: Config.Flags) =>
     return loaded.right
   })
 
-export const loggerLayer = Layer.mergeAll(
-  process.env.ALMANAC_LOG_FORMAT === "json" ? Logger.json : Logger.logFmt,
-  Logger.minimumLogLevel(process.env.ALMANAC_LOG_LEVEL === "debug" ? LogLevel.Debug : LogLevel.Info)
-)
-
 export const command = Command.make("serve", flags, (args) =>
   Effect.gen(function* () {
     const config = yield* loadConfig({
@@ -66,6 +62,12 @@ export const command = Command.make("serve", flags, (args) =>
     yield* Effect.logInfo(
       `starting on ${config.host}:${config.port}, data in ${config.dataDir}, database ${config.database._tag}`
     )
-    return yield* Layer.launch(Server.layer(config))
-  }).pipe(Effect.provide(loggerLayer))
+    return yield* Layer.launch(Server.layer(config)).pipe(
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.interrupt
+          : Effect.fail(new CliError({ message: StartFailure.describe(cause, config) }))
+      )
+    )
+  })
 ).pipe(Command.withDescription("run the server: API, settings pages and the calendar actors"))

@@ -13,6 +13,18 @@ const options = {
   fromUser: Options.text("from-user").pipe(Options.withDescription("user at the source"), Options.optional),
   to: Options.text("to").pipe(Options.withDescription("target calendar URL")),
   toUser: Options.text("to-user").pipe(Options.withDescription("user at the target"), Options.optional),
+  fromPasswordFile: Options.file("from-password-file").pipe(
+    Options.withDescription(
+      "read the source's password from this file (else ALMANAC_FROM_PASSWORD, else a prompt)"
+    ),
+    Options.optional
+  ),
+  toPasswordFile: Options.file("to-password-file").pipe(
+    Options.withDescription(
+      "read the target's password from this file (else ALMANAC_TO_PASSWORD, else a prompt)"
+    ),
+    Options.optional
+  ),
   twoWay: Options.boolean("two-way").pipe(
     Options.withDescription("each side's own events appear on the other")
   ),
@@ -54,14 +66,16 @@ const setup = (args: SyncArgs) =>
     const fromPassword = yield* Password.resolve({
       user: args.fromUser,
       envVar: "ALMANAC_FROM_PASSWORD",
-      passwordFile: Option.none(),
-      label: "source"
+      passwordFile: args.fromPasswordFile,
+      fileFlag: "--from-password-file",
+      label: "the source"
     })
     const toPassword = yield* Password.resolve({
       user: args.toUser,
       envVar: "ALMANAC_TO_PASSWORD",
-      passwordFile: Option.none(),
-      label: "target"
+      passwordFile: args.toPasswordFile,
+      fileFlag: "--to-password-file",
+      label: "the target"
     })
     const side = (url: string, user: Option.Option<string>, password: typeof fromPassword) => {
       const accountId = hash(

@@ -11,7 +11,7 @@ import * as UsersStore from "../store/Users.js"
 import { Users } from "../store/Users.js"
 import { CliError } from "./CliError.js"
 import * as Output from "./Output.js"
-import { flags, loadConfig, loggerLayer } from "./ServeCommand.js"
+import { flags, loadConfig } from "./ServeCommand.js"
 
 const withUsers = <A, E>(dataDir: Option.Option<string>, program: Effect.Effect<A, E, Users>) =>
   Effect.gen(function* () {
@@ -24,7 +24,7 @@ const withUsers = <A, E>(dataDir: Option.Option<string>, program: Effect.Effect<
         )
       )
     )
-  }).pipe(Effect.provide(loggerLayer))
+  })
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document"))
 

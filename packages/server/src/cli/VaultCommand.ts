@@ -4,7 +4,7 @@ import { Console, Effect, Layer } from "effect"
 import * as Config from "../Config.js"
 import * as Database from "../Database.js"
 import * as Vault from "../Vault.js"
-import { flags, loadConfig, loggerLayer } from "./ServeCommand.js"
+import { flags, loadConfig } from "./ServeCommand.js"
 
 const rotate = Command.make("rotate", { dataDir: flags.dataDir }, (args) =>
   Effect.gen(function* () {
@@ -19,7 +19,7 @@ const rotate = Command.make("rotate", { dataDir: flags.dataDir }, (args) =>
       yield* Console.error(
         `almanac: ${report.unreadable.length} secret(s) open with no known key (accounts ${report.unreadable.join(", ")}); they were left as they are`
       )
-  }).pipe(Effect.provide(loggerLayer))
+  })
 ).pipe(
   Command.withDescription(
     "seal every stored password again under a new master key (with ALMANAC_MASTER_KEY: the configured key; keep the old one in ALMANAC_PREVIOUS_MASTER_KEYS while this runs)"
