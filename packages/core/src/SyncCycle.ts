@@ -3,7 +3,7 @@
  * already know, plan every relationship the calendar takes part in, write the plans, and move the
  * cursor only once every write it covers is recorded. The calendar actor runs this on a cadence.
  */
-import { Effect, Option } from "effect"
+import { Effect, Metric, Option } from "effect"
 import type { CalendarProvider, Changes, Fetched } from "./CalendarProvider.js"
 import { ProviderRegistry } from "./CalendarProvider.js"
 import * as ContentHash from "./ContentHash.js"
@@ -11,6 +11,7 @@ import * as CopyMapping from "./CopyMapping.js"
 import type { EventResource } from "./EventModel.js"
 import * as Policy from "./Policy.js"
 import { type PollError, Transient } from "./ProviderError.js"
+import * as SyncMetrics from "./SyncMetrics.js"
 import type { Action, Link, Plan } from "./SyncPlan.js"
 import * as SyncPlan from "./SyncPlan.js"
 import * as SyncPlanner from "./SyncPlanner.js"
@@ -115,6 +116,7 @@ export const run = (
       : provider.changes(calendar.cursor).pipe(
           Effect.catchTag("TokenInvalid", (e) =>
             Effect.logWarning("sync token rejected; resyncing by merge", e.detail).pipe(
+              Effect.zipRight(Metric.increment(SyncMetrics.error("TokenInvalid"))),
               Effect.zipRight(
                 Effect.sync(() => {
                   fullResync = true
@@ -161,6 +163,7 @@ export const run = (
     if (!options.dryRun) {
       for (const b of bad) {
         yield* Effect.logWarning("quarantined a malformed item", b.href, b.reason)
+        yield* Metric.increment(SyncMetrics.error("BadItem"))
         yield* store.quarantine(calendarId, { href: b.href, etag: b.etag, reason: b.reason })
       }
       const wasBad = new Set(quarantined.map((q) => q.href))
@@ -314,6 +317,7 @@ const execute = (
     const store = yield* SyncStore
     const record = (sourceUid: string, targetHref: string, detail: string) =>
       Effect.logWarning("conflict", relationship.id, targetHref, detail).pipe(
+        Effect.zipRight(Metric.increment(SyncMetrics.error("Conflict"))),
         Effect.zipRight(
           store.recordConflict({ relationshipId: relationship.id, sourceUid, targetHref, detail })
         )
@@ -430,6 +434,7 @@ const execute = (
           sequence: 0
         })
         tally.created++
+        yield* Metric.increment(SyncMetrics.write("create"))
         return
       }
       case "Update": {
@@ -478,6 +483,7 @@ const execute = (
           sequence: action.sequence
         })
         tally.updated++
+        yield* Metric.increment(SyncMetrics.write("update"))
         return
       }
       case "Delete": {
@@ -508,6 +514,7 @@ const execute = (
         if (!removed) return
         yield* store.deleteLink(relationship.id, link.sourceUid)
         tally.deleted++
+        yield* Metric.increment(SyncMetrics.write("delete"))
         return
       }
     }

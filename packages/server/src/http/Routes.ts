@@ -14,6 +14,7 @@ import { freeBusyLayer } from "./handlers/FreeBusyHandlers.js"
 import { relationshipsLayer } from "./handlers/RelationshipsHandlers.js"
 import { statusLayer } from "./handlers/StatusHandlers.js"
 import { meLayer, systemLayer } from "./handlers/SystemHandlers.js"
+import * as MetricsRoute from "./MetricsRoute.js"
 
 const handlers = Layer.mergeAll(
   systemLayer,
@@ -33,4 +34,4 @@ export const api = HttpLayerRouter.addHttpApi(AlmanacApi, { openapiPath: "/opena
 
 export const docs = HttpApiScalar.layerHttpLayerRouter({ api: AlmanacApi, path: "/docs" })
 
-export const all = Layer.mergeAll(api, docs, Pages.layer)
+export const all = Layer.mergeAll(api, docs, MetricsRoute.layer, Pages.layer)
