@@ -1,4 +1,5 @@
 import { Command } from "@effect/cli"
+import * as BackupCommand from "./BackupCommand.js"
 import * as CaldavCommand from "./CaldavCommand.js"
 import * as FreeBusyCommand from "./FreeBusyCommand.js"
 import * as ServeCommand from "./ServeCommand.js"
@@ -14,7 +15,8 @@ export const root = Command.make("almanac").pipe(
     CaldavCommand.command,
     SyncCommand.command,
     FreeBusyCommand.command,
-    VaultCommand.command
+    VaultCommand.command,
+    BackupCommand.command
   ])
 )
 
