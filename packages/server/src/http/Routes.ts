@@ -2,11 +2,12 @@
  * Everything the HTTP server answers: the API (with its OpenAPI document and docs) and the
  * settings pages. A new API group adds its handler layer to `handlers` here.
  */
-import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
+import { HttpLayerRouter } from "@effect/platform"
 import { Layer } from "effect"
 import * as Pages from "../pages/Routes.js"
 import { AlmanacApi } from "./Api.js"
 import * as Auth from "./Auth.js"
+import * as Docs from "./Docs.js"
 import { accountsLayer } from "./handlers/AccountsHandlers.js"
 import { adminLayer } from "./handlers/AdminHandlers.js"
 import { bookingsLayer } from "./handlers/BookingsHandlers.js"
@@ -32,6 +33,4 @@ export const api = HttpLayerRouter.addHttpApi(AlmanacApi, { openapiPath: "/opena
   Layer.provide(Layer.mergeAll(Auth.layer, Auth.adminLayer))
 )
 
-export const docs = HttpApiScalar.layerHttpLayerRouter({ api: AlmanacApi, path: "/docs" })
-
-export const all = Layer.mergeAll(api, docs, MetricsRoute.layer, Pages.layer)
+export const all = Layer.mergeAll(api, Docs.layer, MetricsRoute.layer, Pages.layer)
