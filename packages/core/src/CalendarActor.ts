@@ -7,6 +7,7 @@
 import { Cause, Duration, Effect, Option, Queue, Random, Ref } from "effect"
 import type { PollError } from "./ProviderError.js"
 import type { CycleReport } from "./SyncCycle.js"
+import * as SyncMetrics from "./SyncMetrics.js"
 import type { StoreError } from "./SyncStore.js"
 
 export interface ActorConfig {
@@ -127,6 +128,7 @@ export const make = (options: {
           Effect.succeed<PollOutcome>({ _tag: "Defect", cause: Cause.pretty(Cause.die(defect)) })
         )
       )
+      yield* SyncMetrics.countPoll(outcome)
       if (outcome._tag === "Ok" && reconcile) yield* Ref.set(lastReconcile, now)
       const previous = yield* Ref.get(state)
       const failures = outcome._tag === "Ok" ? 0 : previous.failures + 1

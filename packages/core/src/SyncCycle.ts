@@ -6,7 +6,7 @@
  * Each phase returns what it did, and the report is put together from those outcomes. The
  * calendar actor runs this on a cadence.
  */
-import { Effect, Either, Option } from "effect"
+import { Effect, Either, Metric, Option } from "effect"
 import type { CalendarProvider, Changes, Fetched } from "./CalendarProvider.js"
 import { ProviderRegistry } from "./CalendarProvider.js"
 import * as ConditionalWrite from "./ConditionalWrite.js"
@@ -15,6 +15,7 @@ import * as CopyMapping from "./CopyMapping.js"
 import type { EventResource } from "./EventModel.js"
 import * as Policy from "./Policy.js"
 import { type PollError, Transient } from "./ProviderError.js"
+import * as SyncMetrics from "./SyncMetrics.js"
 import type { Action, Link, Plan } from "./SyncPlan.js"
 import * as SyncPlan from "./SyncPlan.js"
 import * as SyncPlanner from "./SyncPlanner.js"
@@ -137,6 +138,7 @@ const observe = (subject: Subject, options: CycleOptions): Effect.Effect<Observe
     Effect.map((l) => listed(l, false)),
     Effect.catchTag("TokenInvalid", (e) =>
       Effect.logWarning("sync token rejected; resyncing by merge", e.detail).pipe(
+        Effect.zipRight(Metric.increment(SyncMetrics.error("TokenInvalid"))),
         Effect.zipRight(provider.snapshot),
         Effect.map((l) => listed(l, true))
       )
@@ -203,6 +205,7 @@ const fetchUnknown = (
     if (!dryRun) {
       for (const b of bad) {
         yield* Effect.logWarning("quarantined a malformed item", b.ref, b.reason)
+        yield* Metric.increment(SyncMetrics.error("BadItem"))
         yield* store.quarantine(calendar.id, { ref: b.ref, version: b.version, reason: b.reason })
       }
       const wasBad = new Set(quarantined.map((q) => q.ref))
@@ -317,12 +320,20 @@ const write = (
     const progress = yield* SyncProgress
     const total = plans.reduce((n, p) => n + p.plan.actions.filter(isWrite).length, 0)
     let done = 0
+    const landed = { created: "create", updated: "update", deleted: "delete" } as const
     const reported = (action: Action, outcome: Written) =>
-      isWrite(action)
-        ? Effect.suspend(() => progress.report({ calendarId, phase: "write", done: ++done, total })).pipe(
-            Effect.as(outcome)
-          )
-        : Effect.succeed(outcome)
+      (outcome === "created" || outcome === "updated" || outcome === "deleted"
+        ? Metric.increment(SyncMetrics.write(landed[outcome]))
+        : Effect.void
+      ).pipe(
+        Effect.zipRight(
+          isWrite(action)
+            ? Effect.suspend(() => progress.report({ calendarId, phase: "write", done: ++done, total })).pipe(
+                Effect.as(outcome)
+              )
+            : Effect.succeed(outcome)
+        )
+      )
     const outcomes = yield* Effect.forEach(
       plans,
       ({ plan, target, relationship }) =>
@@ -460,6 +471,7 @@ const execute = (
     const store = yield* SyncStore
     const record = (sourceUid: string, targetRef: string, detail: string) =>
       Effect.logWarning("conflict", relationship.id, targetRef, detail).pipe(
+        Effect.zipRight(Metric.increment(SyncMetrics.error("Conflict"))),
         Effect.zipRight(
           store.recordConflict({ relationshipId: relationship.id, sourceUid, targetRef, detail })
         )

@@ -4,9 +4,9 @@
  * on a refused password), and the Engine the API uses, over the actors hosted by the cluster.
  * At start every calendar in an active relationship gets its actor.
  */
-import { CalendarActor, type CalendarProvider, SyncCycle, SyncStore } from "@almanac/core"
+import { CalendarActor, type CalendarProvider, SyncCycle, SyncMetrics, SyncStore } from "@almanac/core"
 import { SqlClient } from "@effect/sql"
-import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Deferred, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
 import { ActorHost, CalendarPoller, layerSingleRunner } from "./ActorHost.js"
 import { Engine, EngineError } from "./Engine.js"
 import { Accounts } from "./store/Accounts.js"
@@ -23,10 +23,41 @@ const wantedCalendars = Effect.gen(function* () {
   Effect.mapError((e) => new SyncStore.StoreError({ operation: "read relationships", detail: e.message }))
 )
 
+/**
+ * The state each calendar's last poll left it in, for the `almanac_calendars` gauge. The gauge is
+ * set from the whole map after every change, so a calendar moving between states is never counted
+ * twice and a retired calendar drops out.
+ */
+class CalendarStates {
+  private readonly states = new Map<string, SyncMetrics.CalendarState>()
+  set(calendarId: string, state: SyncMetrics.CalendarState | undefined): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (state === undefined) this.states.delete(calendarId)
+      else this.states.set(calendarId, state)
+      const counts = new Map<SyncMetrics.CalendarState, number>(SyncMetrics.calendarStates.map((s) => [s, 0]))
+      for (const s of this.states.values()) counts.set(s, (counts.get(s) ?? 0) + 1)
+      return Effect.forEach(counts, ([s, n]) => Metric.set(SyncMetrics.calendarsIn(s), n), { discard: true })
+    })
+  }
+}
+
+/**
+ * How late this poll began against the next poll time the previous one recorded (the database's,
+ * so lateness across a restart counts too). A poll woken early (sync now, a relationship change)
+ * was not scheduled then and is not measured.
+ */
+const measureLateness = (calendarId: string) =>
+  Effect.gen(function* () {
+    const scheduled = yield* Effect.flatMap(SyncStore.SyncStore, (s) => s.nextPollAt(calendarId))
+    if (Option.isNone(scheduled)) return
+    const lateMillis = Date.now() - scheduled.value
+    if (lateMillis >= 0) yield* Metric.update(SyncMetrics.pollLateness, lateMillis / 1000)
+  }).pipe(Effect.catchAll((e) => Effect.logDebug("could not measure the poll's lateness", e.message)))
+
 /** A person's confirmation of a mass deletion, waiting for the calendar's next poll to use it. */
 type Confirmations = Map<string, Deferred.Deferred<SyncCycle.CycleReport, EngineError>>
 
-const pollerLayer = (confirmations: Confirmations) =>
+const pollerLayer = (confirmations: Confirmations, states: CalendarStates) =>
   Layer.effect(
     CalendarPoller,
     Effect.gen(function* () {
@@ -36,6 +67,7 @@ const pollerLayer = (confirmations: Confirmations) =>
       return {
         poll: (calendarId, reconcile) =>
           Effect.gen(function* () {
+            yield* measureLateness(calendarId)
             const confirmation = confirmations.get(calendarId)
             confirmations.delete(calendarId)
             const options = {
@@ -64,6 +96,7 @@ const pollerLayer = (confirmations: Confirmations) =>
           Effect.gen(function* () {
             const next = wait._tag === "Sleep" ? Date.now() + Duration.toMillis(wait.delay) : null
             yield* sql`UPDATE calendars SET next_poll_at = ${next} WHERE id = ${calendarId}`
+            yield* states.set(calendarId, SyncMetrics.stateOf(outcome))
             if (outcome._tag === "Failed" && outcome.error._tag === "Unauthorized") {
               const calendar = yield* Effect.provide(
                 Effect.flatMap(SyncStore.SyncStore, (s) => s.calendar(calendarId)),
@@ -97,7 +130,7 @@ const pollerLayer = (confirmations: Confirmations) =>
     })
   )
 
-const engineLayer = (confirmations: Confirmations) =>
+const engineLayer = (confirmations: Confirmations, states: CalendarStates) =>
   Layer.scoped(
     Engine,
     Effect.gen(function* () {
@@ -110,7 +143,11 @@ const engineLayer = (confirmations: Confirmations) =>
       return {
         refresh: (calendarId) =>
           wanted.pipe(
-            Effect.flatMap((set) => (set.has(calendarId) ? host.wake(calendarId) : host.retire(calendarId))),
+            Effect.flatMap((set) =>
+              set.has(calendarId)
+                ? host.wake(calendarId)
+                : Effect.zipRight(host.retire(calendarId), states.set(calendarId, undefined))
+            ),
             Effect.catchAll((e) => Effect.logError("could not refresh a calendar's actor", e.message)),
             Effect.annotateLogs("calendar", calendarId)
           ),
@@ -135,12 +172,13 @@ const engineLayer = (confirmations: Confirmations) =>
 /** Engine over cluster-hosted actors: a single runner on the server's own database. */
 export const layer = (config: { readonly pollInterval: Duration.Duration }) => {
   const confirmations: Confirmations = new Map()
+  const states = new CalendarStates()
   const actorConfig: CalendarActor.ActorConfig = {
     ...CalendarActor.defaultConfig,
     interval: config.pollInterval
   }
-  return engineLayer(confirmations).pipe(
+  return engineLayer(confirmations, states).pipe(
     Layer.provide(layerSingleRunner(actorConfig)),
-    Layer.provide(pollerLayer(confirmations))
+    Layer.provide(pollerLayer(confirmations, states))
   )
 }

@@ -1,6 +1,7 @@
 import { Command } from "@effect/cli"
 import { Effect } from "effect"
 import * as Logging from "../Logging.js"
+import * as BackupCommand from "./BackupCommand.js"
 import * as CaldavCommand from "./CaldavCommand.js"
 import * as FreeBusyCommand from "./FreeBusyCommand.js"
 import * as ServeCommand from "./ServeCommand.js"
@@ -16,7 +17,8 @@ export const root = Command.make("almanac").pipe(
     CaldavCommand.command,
     SyncCommand.command,
     FreeBusyCommand.command,
-    VaultCommand.command
+    VaultCommand.command,
+    BackupCommand.command
   ])
 )
 
