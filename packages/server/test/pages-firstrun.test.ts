@@ -161,6 +161,44 @@ describe("first-run policy", () => {
   })
 })
 
+describe("the first-run service", () => {
+  it.live(
+    "creates one owner however many ask at once, and its code works once even if the users went away",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer.start()
+        const code = Redacted.make(loggedCode(server))
+        const createOwner = (name: string, local: boolean) =>
+          TestServer.within(
+            server,
+            Effect.flatMap(FirstRun.FirstRun, (f) => f.createOwner({ name, local, code }))
+          )
+        expect((yield* createOwner("Ann", false))._tag).toBe("Created")
+        // A store that already has someone makes no first user, whoever asks.
+        const direct = yield* TestServer.within(
+          server,
+          Effect.flatMap(Users, (u) => u.createFirst("Dan"))
+        )
+        expect(Option.isNone(direct)).toBe(true)
+        // With nobody left (the rows deleted by hand), the used code admits no one...
+        const emptied = TestServer.within(
+          server,
+          Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DELETE FROM users`)
+        )
+        yield* emptied
+        expect(yield* createOwner("Mallory", false)).toEqual({ _tag: "Refused", admission: "code-wrong" })
+        // ...and of several asking at once from this machine, one becomes the owner.
+        const results = yield* Effect.all(
+          ["Bob", "Cy", "Dee"].map((name) => createOwner(name, true)),
+          { concurrency: "unbounded" }
+        )
+        expect(results.map((r) => r._tag).sort()).toEqual(["Closed", "Closed", "Created"])
+        expect((yield* usersOf(server)).filter((u) => u.owner)).toHaveLength(1)
+      }).pipe(Effect.scoped, Effect.orDie),
+    30_000
+  )
+})
+
 describe("the owner migration", () => {
   it.effect("makes the earliest user of an existing server its owner, and only that one", () =>
     Effect.gen(function* () {

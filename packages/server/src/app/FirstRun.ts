@@ -96,7 +96,11 @@ export type CreateOwnerResult =
 export interface FirstRunShape {
   /** True while the server has no user: the front page offers to create the owner. */
   readonly open: Effect.Effect<boolean, SyncStore.StoreError>
-  /** Creates the owner if the server has none and the request is admitted; the code is then gone. */
+  /**
+   * Creates the owner if the request is admitted and the server still has no user; the code is
+   * then gone. Whether the server is still open is for the caller to ask first (`open`), so that a
+   * closed server answers "closed" whatever the request says.
+   */
   readonly createOwner: (request: {
     readonly name: string
     readonly local: boolean
@@ -123,14 +127,16 @@ export const make: Effect.Effect<FirstRunShape, SyncStore.StoreError, Users> = E
   const open = Effect.tap(users.isEmpty, (isEmpty) => (isEmpty ? Effect.void : forget))
   return {
     open,
+    // One at a time in this process: the count-then-insert of createFirst is a transaction, which
+    // SQLite serializes but PostgreSQL at READ COMMITTED would not.
     createOwner: (request) =>
       lock.withPermits(1)(
         Effect.gen(function* () {
-          if (!(yield* open)) return { _tag: "Closed" } as const
           const admitted = admission(request.local, yield* Ref.get(code), request.code)
           if (admitted === "code-missing" || admitted === "code-wrong")
             return { _tag: "Refused", admission: admitted } as const
           const created = yield* users.createFirst(request.name)
+          // Used, or someone else was first: either way the code has done its work.
           yield* forget
           return Option.match(created, {
             onNone: () => ({ _tag: "Closed" }) as const,
