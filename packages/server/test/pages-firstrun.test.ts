@@ -316,6 +316,10 @@ describe("the first run", () => {
         await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Set up Almanac")
         await expect(page.getByLabel("Setup code").isVisible()).resolves.toBe(true)
         await looksRendered(page, "first-run-remote")
+        await page.setViewportSize({ width: 390, height: 844 })
+        await Chromium.screenshot(page, "390-first-run-remote")
+        expect(Number(await page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(390)
+        await page.setViewportSize({ width: 1200, height: 900 })
 
         // No code (the browser insists on one; a plain post shows the server does too).
         const bare = await post(server, "/setup", { name: "Eve" })

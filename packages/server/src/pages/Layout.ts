@@ -46,7 +46,7 @@ th { font-size: .85rem; color: var(--muted); font-weight: 600; }
 .notice, .error { padding: .7rem 1rem; border-radius: 6px; margin: 0 0 1rem; }
 .notice { background: #e7f5ec; border: 1px solid #a6d8b8; color: var(--ok); }
 .error { background: #fdecea; border: 1px solid #f3b2ac; color: var(--bad); }
-.tag { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8rem; border: 1px solid currentColor; }
+.tag { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8rem; border: 1px solid currentColor; white-space: nowrap; }
 .ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); } .muted { color: var(--muted); }
 code { background: #eef1f6; padding: 0 .25rem; border-radius: 3px; }
 fieldset { border: 1px solid var(--line); border-radius: 6px; margin: .8rem 0 0; padding: .3rem .8rem .7rem; min-width: 0; }
