@@ -174,8 +174,10 @@ describe("settings pages", () => {
     "a page without a session sends the browser to sign in",
     () =>
       withBrowser(async (server, browser) => {
+        // With someone on the server, the front page is the sign-in (a fresh one shows the first run).
+        await server.createUser("Ann")
         const page = await Chromium.newPage(browser)
-        for (const path of ["/accounts", "/accounts/some-id", "/syncs", "/status"]) {
+        for (const path of ["/accounts", "/accounts/some-id", "/syncs", "/status", "/people"]) {
           await page.goto(`${server.url}${path}`)
           expect(new URL(page.url()).pathname).toBe("/")
           await expect(page.getByRole("heading", { name: "Sign in" }).isVisible()).resolves.toBe(true)
@@ -214,7 +216,10 @@ describe("settings pages", () => {
           "/accounts/caldav",
           "/accounts/icloud",
           "/syncs",
-          "/status/x/sync"
+          "/status/x/sync",
+          "/setup",
+          "/people",
+          "/people/x/token"
         ]) {
           expect((await post(path, { origin: "https://evil.example" })).status).toBe(403)
           expect((await post(path, { referer: "https://evil.example/page" })).status).toBe(403)
