@@ -13,7 +13,8 @@ import { request as httpRequest } from "node:http"
 import { networkInterfaces, tmpdir } from "node:os"
 import { join } from "node:path"
 import { CalDavClient } from "@almanac/caldav"
-import { EventModel, ICalCodec, StoreMigrations, SyncStore } from "@almanac/core"
+import { EventModel, StoreMigrations, SyncStore } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
@@ -549,8 +550,8 @@ describe("the overview", () => {
               reconciled: false
             })
             yield* store.quarantine(workId, {
-              href: `${work.url}broken.ics`,
-              etag: '"1"',
+              ref: `${work.url}broken.ics`,
+              version: '"1"',
               reason: "no DTSTART"
             })
           })
@@ -586,8 +587,8 @@ describe("narrow screens", () => {
           server,
           Effect.flatMap(SyncStore.SyncStore, (store) =>
             store.quarantine(workId, {
-              href: `${work.url}an-event-with-a-very-long-file-name-that-a-server-made-up-0123456789abcdef.ics`,
-              etag: '"1"',
+              ref: `${work.url}an-event-with-a-very-long-file-name-that-a-server-made-up-0123456789abcdef.ics`,
+              version: '"1"',
               reason: "no DTSTART"
             })
           )
