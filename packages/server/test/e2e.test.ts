@@ -51,7 +51,8 @@ const serve = async (env: Record<string, string>, url: string): Promise<Process>
     output += d.toString()
   })
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-  const deadline = Date.now() + 30_000
+  // a deadline for a hang, not a speed target: a loaded machine starts a process many times slower
+  const deadline = Date.now() + 90_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`almanac serve exited: ${output}`)
     try {
@@ -68,11 +69,11 @@ const serve = async (env: Record<string, string>, url: string): Promise<Process>
 
 const stop = async (p: Process): Promise<number | null> => {
   p.child.kill("SIGTERM")
-  const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000))
+  const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000))
   const result = await Promise.race([p.exited, timeout])
   if (result === "timeout") {
     p.child.kill("SIGKILL")
-    throw new Error(`almanac serve did not stop within 20 s of SIGTERM: ${p.output()}`)
+    throw new Error(`almanac serve did not stop within 60 s of SIGTERM: ${p.output()}`)
   }
   return result
 }
@@ -279,6 +280,6 @@ describe("almanac serve, end to end", () => {
         }
         expect(lines.some((l) => l.includes("needs") || l.includes("refused"))).toBe(true)
       }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici)),
-    180_000
+    400_000
   )
 })
