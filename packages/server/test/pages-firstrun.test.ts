@@ -3,14 +3,15 @@
  * fresh server offers to create its owner (from this machine at once, from another address only
  * with the setup code it logged), then is a plain sign-in; the owner's People page makes tokens;
  * the overview turns from a checklist into what needs attention; and every page fits a 390 px
- * phone screen. The remote case is real: the server listens on this machine's non-loopback
- * interface and Chromium connects to that address, so the socket's peer is not a loopback address.
+ * phone screen. The remote case goes the way a remote person reaches a server: through a reverse
+ * proxy (a real one on loopback, in this file) that says whom it forwards for.
  */
 
 import { randomUUID } from "node:crypto"
 import { mkdtempSync } from "node:fs"
-import { request as httpRequest } from "node:http"
-import { networkInterfaces, tmpdir } from "node:os"
+import { createServer, request as httpRequest } from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { CalDavClient } from "@almanac/caldav"
 import { EventModel, StoreMigrations, SyncStore } from "@almanac/core"
@@ -99,17 +100,42 @@ const withBrowser = (
     yield* Effect.promise(() => scenario(server, browser))
   }).pipe(Effect.scoped)
 
-/** This machine's first non-loopback IPv4 address: a client there is not on loopback. */
-const outsideAddress = (): string => {
-  const found = Object.values(networkInterfaces())
-    .flatMap((list) => list ?? [])
-    .find((i) => i.family === "IPv4" && !i.internal)
-  if (found === undefined)
-    throw new Error(
-      "this test needs a non-loopback network interface (a container without one: run it with a network)"
-    )
-  return found.address
-}
+/**
+ * A reverse proxy in front of `server`, as a person elsewhere reaches it: every request is passed
+ * on with the X-Forwarded-For a proxy adds (a documentation address, never contacted). The server
+ * then sees a loopback socket peer, but a client that is not on this machine.
+ */
+const behindProxy = (server: TestServer.TestServer) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly url: string; readonly close: () => void }>((resume) => {
+      const upstream = new URL(server.url)
+      const proxy = createServer((req, res) => {
+        const out = httpRequest(
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            method: req.method,
+            path: req.url,
+            headers: { ...req.headers, "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "http" }
+          },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers)
+            answer.pipe(res)
+          }
+        )
+        out.on("error", () => {
+          res.writeHead(502)
+          res.end()
+        })
+        req.pipe(out)
+      })
+      proxy.listen(0, "127.0.0.1", () => {
+        const { port } = proxy.address() as AddressInfo
+        resume(Effect.succeed({ url: `http://127.0.0.1:${port}`, close: () => proxy.close() }))
+      })
+    }),
+    (p) => Effect.sync(p.close)
+  )
 
 describe("first-run policy", () => {
   it("counts only loopback socket peers as this machine", () => {
@@ -308,49 +334,56 @@ describe("the first run", () => {
   it.live(
     "from another address the setup code is needed; it works once and is never in a URL",
     () =>
-      withBrowser({ ALMANAC_HOST: outsideAddress() }, async (server, browser) => {
-        const code = loggedCode(server)
-        const page = await Chromium.newPage(browser)
-        const urls: Array<string> = []
-        page.on("request", (r) => urls.push(r.url()))
-        await page.goto(`${server.url}/`)
-        await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Set up Almanac")
-        await expect(page.getByLabel("Setup code").isVisible()).resolves.toBe(true)
-        await looksRendered(page, "first-run-remote")
-        await page.setViewportSize({ width: 390, height: 844 })
-        await Chromium.screenshot(page, "390-first-run-remote")
-        expect(Number(await page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(390)
-        await page.setViewportSize({ width: 1200, height: 900 })
+      Effect.gen(function* () {
+        const server = yield* TestServer.start()
+        const proxy = yield* behindProxy(server)
+        // what the browser and the posts reach: the server, through the proxy
+        const front: TestServer.TestServer = { ...server, url: proxy.url }
+        const browser = yield* Chromium.launch
+        yield* Effect.promise(async () => {
+          const code = loggedCode(server)
+          const page = await Chromium.newPage(browser)
+          const urls: Array<string> = []
+          page.on("request", (r) => urls.push(r.url()))
+          await page.goto(`${front.url}/`)
+          await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Set up Almanac")
+          await expect(page.getByLabel("Setup code").isVisible()).resolves.toBe(true)
+          await looksRendered(page, "first-run-remote")
+          await page.setViewportSize({ width: 390, height: 844 })
+          await Chromium.screenshot(page, "390-first-run-remote")
+          expect(Number(await page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(390)
+          await page.setViewportSize({ width: 1200, height: 900 })
 
-        // No code (the browser insists on one; a plain post shows the server does too).
-        const bare = await post(server, "/setup", { name: "Eve" })
-        expect(bare.status).toBe(403)
-        expect(await bare.text()).toContain("Type the setup code")
+          // No code (the browser insists on one; a plain post shows the server does too).
+          const bare = await post(front, "/setup", { name: "Eve" })
+          expect(bare.status).toBe(403)
+          expect(await bare.text()).toContain("Type the setup code")
 
-        await page.getByLabel("Your name").fill("Rita")
-        await page.getByLabel("Setup code").fill("ABCD-EFGH-JKLM-NPQR")
-        const refused = page.waitForResponse((r) => r.url().endsWith("/setup"))
-        await page.getByRole("button", { name: "Create the owner and sign in" }).click()
-        expect((await refused).status()).toBe(403)
-        await expect(page.getByRole("alert").innerText()).resolves.toContain("not the setup code")
-        await expect(page.getByLabel("Your name").inputValue()).resolves.toBe("Rita")
-        await expect(page.getByLabel("Setup code").inputValue()).resolves.toBe("")
-        await expect(Effect.runPromise(usersOf(server))).resolves.toEqual([])
+          await page.getByLabel("Your name").fill("Rita")
+          await page.getByLabel("Setup code").fill("ABCD-EFGH-JKLM-NPQR")
+          const refused = page.waitForResponse((r) => r.url().endsWith("/setup"))
+          await page.getByRole("button", { name: "Create the owner and sign in" }).click()
+          expect((await refused).status()).toBe(403)
+          await expect(page.getByRole("alert").innerText()).resolves.toContain("not the setup code")
+          await expect(page.getByLabel("Your name").inputValue()).resolves.toBe("Rita")
+          await expect(page.getByLabel("Setup code").inputValue()).resolves.toBe("")
+          await expect(Effect.runPromise(usersOf(server))).resolves.toEqual([])
 
-        await page.getByLabel("Setup code").fill(code.toLowerCase())
-        await page.getByRole("button", { name: "Create the owner and sign in" }).click()
-        await page.waitForURL(`${server.url}/?notice=owner-created`)
-        await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Hello, Rita")
+          await page.getByLabel("Setup code").fill(code.toLowerCase())
+          await page.getByRole("button", { name: "Create the owner and sign in" }).click()
+          await page.waitForURL(`${front.url}/?notice=owner-created`)
+          await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Hello, Rita")
 
-        // Used once: the same code creates nobody else.
-        const again = await post(server, "/setup", { name: "Mallory", code })
-        expect(again.status).toBe(404)
-        expect((await Effect.runPromise(usersOf(server))).map((u) => [u.name, u.owner])).toEqual([
-          ["Rita", true]
-        ])
-        expect(urls.filter((u) => u.toUpperCase().includes(code.replaceAll("-", "")))).toEqual([])
-        expect(urls.filter((u) => u.toUpperCase().includes(code))).toEqual([])
-      }),
+          // Used once: the same code creates nobody else.
+          const again = await post(front, "/setup", { name: "Mallory", code })
+          expect(again.status).toBe(404)
+          expect((await Effect.runPromise(usersOf(server))).map((u) => [u.name, u.owner])).toEqual([
+            ["Rita", true]
+          ])
+          expect(urls.filter((u) => u.toUpperCase().includes(code.replaceAll("-", "")))).toEqual([])
+          expect(urls.filter((u) => u.toUpperCase().includes(code))).toEqual([])
+        })
+      }).pipe(Effect.scoped),
     60_000
   )
 
