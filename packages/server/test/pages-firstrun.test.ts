@@ -240,6 +240,11 @@ describe("the first run", () => {
         await expect(page.getByLabel("Setup code").count()).resolves.toBe(0)
         await expect(page.getByText("no setup code is needed").isVisible()).resolves.toBe(true)
         await looksRendered(page, "first-run")
+        // The same headers as every other page: no script, forms only to this server, no framing.
+        const headers = (await fetch(`${server.url}/`)).headers
+        expect(headers.get("content-security-policy")).toContain("default-src 'none'")
+        expect(headers.get("content-security-policy")).toContain("form-action 'self'")
+        expect(headers.get("cache-control")).toBe("no-store")
 
         // Refused before anything is created: another site's form, a proxied request, a foreign Host.
         expect(
@@ -561,7 +566,7 @@ describe("the overview", () => {
           const text = await alert.innerText()
           expect(text).toContain("1 account needs a new password: Team server")
           expect(text).toContain(`1 calendar fails to sync: ${work.name} (Team server)`)
-          expect(text).toContain(`1 item could not be read and is left out, on ${work.name}`)
+          expect(text).toContain(`1 item on ${work.name} (Team server) could not be read and is left out`)
           await expect(page.getByRole("heading", { name: "All in step" }).count()).resolves.toBe(0)
           await expect(alert.getByRole("link", { name: "Team server" }).getAttribute("href")).resolves.toBe(
             `/accounts/${accountId}`
@@ -617,6 +622,11 @@ describe("narrow screens", () => {
           await fits("account")
           await page.goto(`${server.url}/syncs`)
           await fits("syncs")
+          await page.getByLabel("Copy events from").selectOption({ label: work.name })
+          await page.getByLabel("Into").selectOption({ label: work.name })
+          await page.getByRole("button", { name: "Create the sync" }).click()
+          await expect(page.getByRole("alert").innerText()).resolves.toContain("cannot sync into itself")
+          await fits("syncs-refused")
           await page.goto(`${server.url}/status`)
           await fits("status")
           await page.goto(`${server.url}/people`)
