@@ -339,6 +339,10 @@ describe("the first run", () => {
         await expect(page.getByRole("alert").innerText()).resolves.toContain("not the setup code")
         await expect(page.getByLabel("Your name").inputValue()).resolves.toBe("Rita")
         await expect(page.getByLabel("Setup code").inputValue()).resolves.toBe("")
+        expect(new URL(page.url()).pathname).toBe("/setup")
+        await page.goto(page.url())
+        expect(new URL(page.url()).pathname).toBe("/")
+        await page.getByLabel("Your name").fill("Rita")
         await expect(Effect.runPromise(usersOf(server))).resolves.toEqual([])
 
         await page.getByLabel("Setup code").fill(code.toLowerCase())
@@ -587,15 +591,25 @@ describe("narrow screens", () => {
         const server = yield* TestServer.start({ ALMANAC_POLL_INTERVAL: "1h" })
         const browser = yield* Chromium.launch
         const { ann, accountId, work, workId } = yield* annWithASync(server)
+        // Every box a page can show at once: an unreadable item with a long href, a mass-delete
+        // stop, a failing poll and an account that needs its password.
         yield* TestServer.within(
           server,
-          Effect.flatMap(SyncStore.SyncStore, (store) =>
-            store.quarantine(workId, {
+          Effect.gen(function* () {
+            const store = yield* SyncStore.SyncStore
+            yield* store.quarantine(workId, {
               href: `${work.url}an-event-with-a-very-long-file-name-that-a-server-made-up-0123456789abcdef.ics`,
               etag: '"1"',
               reason: "no DTSTART"
             })
-          )
+            yield* store.setHalted(workId, Option.some("1 of 1 events vanished from the source at once"))
+            yield* store.recordPoll(workId, {
+              at: Date.now(),
+              error: Option.some(`PROPFIND ${work.url} answered 500 Internal Server Error`),
+              reconciled: false
+            })
+            yield* (yield* Accounts).setStatus(accountId, "needs-reauth", Option.some("401 Unauthorized"))
+          })
         ).pipe(Effect.orDie)
         yield* Effect.promise(async () => {
           const context = await browser.newContext({ viewport: { width: 390, height: 844 } })
