@@ -267,6 +267,11 @@ describe("the first run", () => {
         await expect(page.getByLabel("Setup code").count()).resolves.toBe(0)
         await expect(page.getByText("no setup code is needed").isVisible()).resolves.toBe(true)
         await looksRendered(page, "first-run")
+        // The same headers as every other page: no script, forms only to this server, no framing.
+        const headers = (await fetch(`${server.url}/`)).headers
+        expect(headers.get("content-security-policy")).toContain("default-src 'none'")
+        expect(headers.get("content-security-policy")).toContain("form-action 'self'")
+        expect(headers.get("cache-control")).toBe("no-store")
 
         // Refused before anything is created: another site's form, a proxied request, a foreign Host.
         expect(
@@ -367,6 +372,10 @@ describe("the first run", () => {
           await expect(page.getByRole("alert").innerText()).resolves.toContain("not the setup code")
           await expect(page.getByLabel("Your name").inputValue()).resolves.toBe("Rita")
           await expect(page.getByLabel("Setup code").inputValue()).resolves.toBe("")
+          expect(new URL(page.url()).pathname).toBe("/setup")
+          await page.goto(page.url())
+          expect(new URL(page.url()).pathname).toBe("/")
+          await page.getByLabel("Your name").fill("Rita")
           await expect(Effect.runPromise(usersOf(server))).resolves.toEqual([])
 
           await page.getByLabel("Setup code").fill(code.toLowerCase())
@@ -595,7 +604,7 @@ describe("the overview", () => {
           const text = await alert.innerText()
           expect(text).toContain("1 account needs a new password: Team server")
           expect(text).toContain(`1 calendar fails to sync: ${work.name} (Team server)`)
-          expect(text).toContain(`1 item could not be read and is left out, on ${work.name}`)
+          expect(text).toContain(`1 item on ${work.name} (Team server) could not be read and is left out`)
           await expect(page.getByRole("heading", { name: "All in step" }).count()).resolves.toBe(0)
           await expect(alert.getByRole("link", { name: "Team server" }).getAttribute("href")).resolves.toBe(
             `/accounts/${accountId}`
@@ -616,15 +625,25 @@ describe("narrow screens", () => {
         const server = yield* TestServer.start({ ALMANAC_POLL_INTERVAL: "1h" })
         const browser = yield* Chromium.launch
         const { ann, accountId, work, workId } = yield* annWithASync(server)
+        // Every box a page can show at once: an unreadable item with a long href, a mass-delete
+        // stop, a failing poll and an account that needs its password.
         yield* TestServer.within(
           server,
-          Effect.flatMap(SyncStore.SyncStore, (store) =>
-            store.quarantine(workId, {
+          Effect.gen(function* () {
+            const store = yield* SyncStore.SyncStore
+            yield* store.quarantine(workId, {
               ref: `${work.url}an-event-with-a-very-long-file-name-that-a-server-made-up-0123456789abcdef.ics`,
               version: '"1"',
               reason: "no DTSTART"
             })
-          )
+            yield* store.setHalted(workId, Option.some("1 of 1 events vanished from the source at once"))
+            yield* store.recordPoll(workId, {
+              at: Date.now(),
+              error: Option.some(`PROPFIND ${work.url} answered 500 Internal Server Error`),
+              reconciled: false
+            })
+            yield* (yield* Accounts).setStatus(accountId, "needs-reauth", Option.some("401 Unauthorized"))
+          })
         ).pipe(Effect.orDie)
         yield* Effect.promise(async () => {
           const context = await browser.newContext({ viewport: { width: 390, height: 844 } })
@@ -651,6 +670,11 @@ describe("narrow screens", () => {
           await fits("account")
           await page.goto(`${server.url}/syncs`)
           await fits("syncs")
+          await page.getByLabel("Copy events from").selectOption({ label: work.name })
+          await page.getByLabel("Into").selectOption({ label: work.name })
+          await page.getByRole("button", { name: "Create the sync" }).click()
+          await expect(page.getByRole("alert").innerText()).resolves.toContain("cannot sync into itself")
+          await fits("syncs-refused")
           await page.goto(`${server.url}/status`)
           await fits("status")
           await page.goto(`${server.url}/people`)

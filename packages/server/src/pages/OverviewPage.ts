@@ -54,9 +54,9 @@ const attention = (
   if (unreadable.length > 0) {
     const items = unreadable.reduce((n, s) => n + s.quarantined.length, 0)
     lines.push(
-      html`<li>${count(items, "item", "items")} could not be read and ${items === 1 ? "is" : "are"} left out, on ${names(
-        unreadable.map(label)
-      )}. See <a href="/status">Status</a>.</li>`
+      html`<li>${count(items, "item", "items")} on ${names(unreadable.map(label))} could not be read and ${
+        items === 1 ? "is" : "are"
+      } left out. See <a href="/status">Status</a>.</li>`
     )
   }
   return lines

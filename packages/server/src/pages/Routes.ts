@@ -8,7 +8,7 @@ import * as AccountPage from "./AccountPage.js"
 import * as AccountsPage from "./AccountsPage.js"
 import * as FirstRunPage from "./FirstRunPage.js"
 import * as Handler from "./Handler.js"
-import { respond } from "./Layout.js"
+import { respond, seeOther } from "./Layout.js"
 import * as Notice from "./Notice.js"
 import * as OverviewPage from "./OverviewPage.js"
 import * as PeoplePage from "./PeoplePage.js"
@@ -35,6 +35,8 @@ export const layer = HttpLayerRouter.addAll([
   route("POST", "/login", page(SignInPage.login)),
   route("POST", "/logout", page(SignInPage.logout)),
   route("POST", "/setup", page(FirstRunPage.create)),
+  // After a refused setup the address bar says /setup; opening it again leads to the front page.
+  route("GET", "/setup", Effect.succeed(seeOther("/"))),
   route("GET", "/people", page(PeoplePage.get)),
   route("POST", "/people", page(PeoplePage.add)),
   route("POST", "/people/:id/token", page(PeoplePage.newToken)),

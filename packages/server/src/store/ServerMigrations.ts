@@ -6,21 +6,15 @@
 import { Migrator, SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
 
-const intType = (sql: SqlClient.SqlClient) =>
-  sql.onDialectOrElse({ mssql: () => "INT", orElse: () => "INTEGER" })
-
-/** The statements of the owner migration, also used to check them without a server. */
-export const ownerStatements = (int: string): ReadonlyArray<string> => [
-  `ALTER TABLE users ADD owner ${int} NOT NULL DEFAULT 0`
-]
-
 /**
- * Every server has one owner: the first user, who may make others on the settings pages. On a
- * server that already has users, the earliest becomes the owner.
+ * Every server has one owner: the first user, who may add others on the settings pages. On a
+ * server that already has users, the earliest becomes the owner. `ADD` without `COLUMN` and a
+ * default for the existing rows are spelled alike in SQLite, PostgreSQL and SQL Server.
  */
 const owner = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  for (const statement of ownerStatements(intType(sql))) yield* sql.unsafe(statement)
+  const int = sql.onDialectOrElse({ mssql: () => "INT", orElse: () => "INTEGER" })
+  yield* sql.unsafe(`ALTER TABLE users ADD owner ${int} NOT NULL DEFAULT 0`)
   const rows = yield* sql`SELECT id FROM users ORDER BY created_at, id`.pipe(
     Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String }))))
   )

@@ -93,7 +93,8 @@ export const make: Effect.Effect<UsersShape, never, SqlClient.SqlClient> = Effec
     })
 
   return {
-    // Counted and inserted in one transaction, so two first users cannot both become the owner.
+    // Counted and inserted in one transaction: on SQLite (one writer at a time) two first users
+    // cannot both become the owner; the first-run page also takes them one at a time.
     create: (name) =>
       Effect.flatMap(countUsers, (n) => insert(name, n === 0)).pipe(
         sql.withTransaction,
