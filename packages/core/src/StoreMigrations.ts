@@ -162,6 +162,15 @@ export const peopleStatements = (t: Types): ReadonlyArray<string> => [
  */
 export const portStatements = (t: Types): ReadonlyArray<string> => [`ALTER TABLE links ADD copy_key ${t.key}`]
 
+/**
+ * The fourth migration: failed polls are recorded as such — when the last one failed and how many
+ * failed in a row — so that the status can say "failing since" and a recovery can clear it.
+ */
+export const failureStatements = (t: Types): ReadonlyArray<string> => [
+  `ALTER TABLE calendars ADD last_error_at ${t.time}`,
+  `ALTER TABLE calendars ADD failures ${t.int} NOT NULL DEFAULT 0`
+]
+
 const LinkIdentity = Schema.Array(
   Schema.Struct({ relationship_id: Schema.String, source_uid: Schema.String })
 )
@@ -189,7 +198,8 @@ const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
 export const loader = Migrator.fromRecord({
   "1_initial": statementsOf(initialStatements),
   "2_people": statementsOf(peopleStatements),
-  "3_provider_port": Effect.zipRight(statementsOf(portStatements), backfillKeys)
+  "3_provider_port": Effect.zipRight(statementsOf(portStatements), backfillKeys),
+  "4_poll_failures": statementsOf(failureStatements)
 })
 
 /** Runs the migrations that have not run yet. */

@@ -30,6 +30,10 @@ export interface CalendarRecord {
   readonly lastSuccessAt: Option.Option<number>
   readonly lastReconcileAt: Option.Option<number>
   readonly lastError: Option.Option<string>
+  /** When the last failed poll ended; kept after a recovery, so "last failed at" stays answerable. */
+  readonly lastErrorAt: Option.Option<number>
+  /** Polls in a row that failed, this one included; 0 after a poll that worked. */
+  readonly failures: number
   readonly halted: Option.Option<string>
 }
 
@@ -81,6 +85,8 @@ const CalendarRow = Schema.Struct({
   last_success_at: OptNum,
   last_reconcile_at: OptNum,
   last_error: OptStr,
+  last_error_at: OptNum,
+  failures: Num,
   halted: OptStr
 })
 
@@ -135,6 +141,16 @@ export interface SyncStoreShape {
     calendarId: string,
     poll: { readonly at: number; readonly error: Option.Option<string>; readonly reconciled: boolean }
   ) => Effect.Effect<void, StoreError>
+  /**
+   * A poll that failed (the server refused, could not be reached, answered 5xx…), with the words
+   * a person reads on the status; counts the failures in a row until a poll works again.
+   */
+  readonly recordFailure: (
+    calendarId: string,
+    failure: { readonly at: number; readonly error: string }
+  ) => Effect.Effect<void, StoreError>
+  /** When the calendar's actor means to poll next (None while parked). */
+  readonly setNextPoll: (calendarId: string, at: Option.Option<number>) => Effect.Effect<void, StoreError>
   readonly setHalted: (calendarId: string, reason: Option.Option<string>) => Effect.Effect<void, StoreError>
   readonly saveRelationship: (relationship: Relationship) => Effect.Effect<void, StoreError>
   readonly relationshipsOf: (calendarId: string) => Effect.Effect<
@@ -229,6 +245,8 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
     lastSuccessAt: some(row.last_success_at),
     lastReconcileAt: some(row.last_reconcile_at),
     lastError: some(row.last_error),
+    lastErrorAt: some(row.last_error_at),
+    failures: row.failures,
     halted: some(row.halted)
   })
 
@@ -310,10 +328,20 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
     recordPoll: (calendarId, poll) =>
       (Option.isNone(poll.error)
         ? poll.reconciled
-          ? sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_reconcile_at = ${poll.at}, last_error = ${null} WHERE id = ${calendarId}`
-          : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_error = ${null} WHERE id = ${calendarId}`
-        : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_error = ${poll.error.value} WHERE id = ${calendarId}`
+          ? sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_reconcile_at = ${poll.at}, last_error = ${null}, failures = ${0} WHERE id = ${calendarId}`
+          : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_error = ${null}, failures = ${0} WHERE id = ${calendarId}`
+        : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_error = ${poll.error.value}, last_error_at = ${poll.at}, failures = failures + 1 WHERE id = ${calendarId}`
       ).pipe(Effect.asVoid, guard("record poll")),
+    recordFailure: (calendarId, failure) =>
+      sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${failure.at}, last_error = ${failure.error}, last_error_at = ${failure.at}, failures = failures + 1 WHERE id = ${calendarId}`.pipe(
+        Effect.asVoid,
+        guard("record a failed poll")
+      ),
+    setNextPoll: (calendarId, at) =>
+      sql`UPDATE calendars SET next_poll_at = ${Option.getOrNull(at)} WHERE id = ${calendarId}`.pipe(
+        Effect.asVoid,
+        guard("record next poll")
+      ),
     setHalted: (calendarId, reason) =>
       sql`UPDATE calendars SET halted = ${Option.getOrNull(reason)} WHERE id = ${calendarId}`.pipe(
         Effect.asVoid,

@@ -7,7 +7,9 @@ import { StoreMigrations } from "../src/index.js"
 describe("the migrations' SQL Server dialect", () => {
   const statements = [
     ...StoreMigrations.initialStatements(StoreMigrations.sqlServerTypes),
-    ...StoreMigrations.peopleStatements(StoreMigrations.sqlServerTypes)
+    ...StoreMigrations.peopleStatements(StoreMigrations.sqlServerTypes),
+    ...StoreMigrations.portStatements(StoreMigrations.sqlServerTypes),
+    ...StoreMigrations.failureStatements(StoreMigrations.sqlServerTypes)
   ]
 
   const columnTypes = (create: string): Map<string, string> =>

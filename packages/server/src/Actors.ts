@@ -9,6 +9,7 @@ import { SqlClient } from "@effect/sql"
 import { Deferred, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
 import { ActorHost, CalendarPoller, layerSingleRunner } from "./ActorHost.js"
 import { Engine, EngineError } from "./Engine.js"
+import * as PollFailure from "./PollFailure.js"
 import { Accounts } from "./store/Accounts.js"
 
 /** Calendars that take part in an unpaused relationship, at either end. */
@@ -94,8 +95,15 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates) =>
           }).pipe(Effect.provide(context)),
         onOutcome: (calendarId, outcome, wait) =>
           Effect.gen(function* () {
-            const next = wait._tag === "Sleep" ? Date.now() + Duration.toMillis(wait.delay) : null
-            yield* sql`UPDATE calendars SET next_poll_at = ${next} WHERE id = ${calendarId}`
+            const store = yield* Effect.provide(SyncStore.SyncStore, context)
+            // A poll that worked recorded itself; a failed one is recorded here, in words, so
+            // the status never shows an old success while polls fail.
+            if (outcome._tag !== "Ok")
+              yield* store.recordFailure(calendarId, { at: Date.now(), error: PollFailure.words(outcome) })
+            yield* store.setNextPoll(
+              calendarId,
+              wait._tag === "Sleep" ? Option.some(Date.now() + Duration.toMillis(wait.delay)) : Option.none()
+            )
             yield* states.set(calendarId, SyncMetrics.stateOf(outcome))
             if (outcome._tag === "Failed" && outcome.error._tag === "Unauthorized") {
               const calendar = yield* Effect.provide(

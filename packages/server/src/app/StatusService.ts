@@ -37,6 +37,10 @@ export interface CalendarStatus {
   readonly lastSuccessAt: Option.Option<number>
   readonly nextPollAt: Option.Option<number>
   readonly lastError: Option.Option<string>
+  /** When the last failed poll ended (kept after a recovery). */
+  readonly lastErrorAt: Option.Option<number>
+  /** Polls in a row that failed; 0 once a poll works again. */
+  readonly failuresInARow: number
   /** Why the mass-delete guard stopped this calendar's runs, while it waits for a person. */
   readonly deletesAwaitingConfirmation: Option.Option<string>
   /** Copies Almanac keeps on this calendar (it is their target). */
@@ -172,6 +176,8 @@ export const make: Effect.Effect<
         lastSuccessAt: Option.flatMap(record, (c) => c.lastSuccessAt),
         nextPollAt,
         lastError: Option.flatMap(record, (c) => c.lastError),
+        lastErrorAt: Option.flatMap(record, (c) => c.lastErrorAt),
+        failuresInARow: Option.match(record, { onNone: () => 0, onSome: (c) => c.failures }),
         deletesAwaitingConfirmation: Option.flatMap(record, (c) => c.halted),
         copiesHeld,
         copiesMade,

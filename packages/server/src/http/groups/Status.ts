@@ -39,6 +39,12 @@ export const CalendarStatusView = Schema.Struct({
   lastError: Schema.NullOr(Schema.String).annotations({
     description: "why the last poll failed, in words; null after a successful poll"
   }),
+  lastErrorAt: NullableIso.annotations({
+    description: "when the last failed poll ended; kept after a recovery (null if no poll ever failed)"
+  }),
+  failuresInARow: Schema.Number.annotations({
+    description: "polls in a row that failed; 0 once a poll works again"
+  }),
   deletesAwaitingConfirmation: Schema.NullOr(Schema.String).annotations({
     description:
       "set when the mass-delete safety stop halted this calendar's runs: why. Nothing is deleted until a person confirms with POST /api/calendars/{calendarId}/confirm-deletes."

@@ -28,6 +28,8 @@ const statusView = (s: CalendarStatus) => ({
   lastSuccessAt: isoOrNull(s.lastSuccessAt),
   nextPollAt: isoOrNull(s.nextPollAt),
   lastError: Option.getOrNull(s.lastError),
+  lastErrorAt: isoOrNull(s.lastErrorAt),
+  failuresInARow: s.failuresInARow,
   deletesAwaitingConfirmation: Option.getOrNull(s.deletesAwaitingConfirmation),
   copiesHeld: s.copiesHeld,
   copiesMade: s.copiesMade,
