@@ -483,6 +483,16 @@ describe("SyncCycle on in-memory calendars", () => {
         const [again, target] = yield* syncBoth({ reconcile: true })
         expect([again.updated, target.updated, target.created, again.conflicts]).toEqual([0, 0, 0, 0])
         expect(a.writes + b.writes).toBe(writes)
+        // The target re-tags the copy without changing it (a new version, the same content in its
+        // own form): bookkeeping only, not an edit to put back.
+        const [ref] = [...b.items.keys()]
+        const stored = ref === undefined ? undefined : b.resourceAt(ref)
+        if (ref === undefined || stored === undefined) throw new Error("no copy")
+        b.put(ref.slice("mem://b/".length), stored)
+        const retagged = yield* poll("B")
+        expect(retagged.updated).toBe(0)
+        expect(retagged.plans.flatMap((p) => p.actions.map((x) => x._tag))).toContain("Track")
+        expect(a.writes + b.writes).toBe(writes)
       })
     )
   })
