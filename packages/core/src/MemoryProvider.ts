@@ -54,6 +54,7 @@ export interface Options {
   readonly capabilities?: Partial<Capabilities>
   /** For a window-scoped calendar: the window its listings cover. */
   readonly window?: { readonly start: number; readonly end: number }
+  /** What the calendar can store: it keeps what is written to it in this form. */
   readonly normalize?: (resource: EventResource) => EventResource
 }
 
@@ -168,6 +169,11 @@ export class MemoryCalendar {
     })
   }
 
+  /** What the calendar keeps of a written resource: its own form (`normalize`), as a real service rewrites. */
+  private stored(resource: EventResource): EventResource {
+    return this.options.normalize === undefined ? resource : this.options.normalize(resource)
+  }
+
   private listing(): ReadonlyArray<ItemVersion> {
     return [...this.items.entries()]
       .filter(([, s]) => this.inScope(s))
@@ -246,7 +252,7 @@ export class MemoryCalendar {
               Effect.sync(() => {
                 const version = this.bump(ref)
                 this.writes++
-                this.items.set(ref, { _tag: "Event", version, resource })
+                this.items.set(ref, { _tag: "Event", version, resource: this.stored(resource) })
                 return { ref, version }
               }),
             resource
@@ -261,7 +267,7 @@ export class MemoryCalendar {
               Effect.sync(() => {
                 const next = this.bump(ref)
                 this.writes++
-                this.items.set(ref, { _tag: "Event", version: next, resource })
+                this.items.set(ref, { _tag: "Event", version: next, resource: this.stored(resource) })
                 return { ref, version: next }
               })
             ),

@@ -195,12 +195,15 @@ const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
     }
   })
 
-export const loader = Migrator.fromRecord({
+/** Every migration by id, in order. Applied ones are never edited: a change is a new migration. */
+export const migrations = {
   "1_initial": statementsOf(initialStatements),
   "2_people": statementsOf(peopleStatements),
   "3_provider_port": Effect.zipRight(statementsOf(portStatements), backfillKeys),
   "4_poll_failures": statementsOf(failureStatements)
-})
+}
+
+export const loader = Migrator.fromRecord(migrations)
 
 /** Runs the migrations that have not run yet. */
 export const run = Migrator.make({})({ loader, table: "almanac_migrations" })

@@ -280,6 +280,7 @@ type Written =
   | "created"
   | "updated"
   | "deleted"
+  /** Bookkeeping only (Track), or nothing to do (Skip). */
   | "recorded"
   /** Lost a race twice (or refused for a reason a retry may fix): recorded, tried again next poll from the same cursor. */
   | "conflict"

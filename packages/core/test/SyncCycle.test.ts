@@ -1,12 +1,27 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { ContentHash, CopyMapping, EventModel, SyncPlanner, SyncProgress, SyncStore } from "../src/index.js"
+import {
+  ContentHash,
+  CopyMapping,
+  EventModel,
+  type MemoryProvider,
+  SyncPlanner,
+  SyncProgress,
+  SyncStore
+} from "../src/index.js"
 import { Calendars, connect, engineLayer, event, policy, poll, syncBoth } from "./support/Harness.js"
 
-const setup = (opts: { twoWay?: boolean; markPrivate?: boolean } = {}) => {
+const setup = (
+  opts: {
+    twoWay?: boolean
+    markPrivate?: boolean
+    a?: MemoryProvider.Options
+    b?: MemoryProvider.Options
+  } = {}
+) => {
   const calendars = new Calendars()
-  const a = calendars.add("mem://a/")
-  const b = calendars.add("mem://b/")
+  const a = calendars.add("mem://a/", opts.a)
+  const b = calendars.add("mem://b/", opts.b)
   const layer = engineLayer(calendars)
   const rel = policy({ markPrivate: opts.markPrivate ?? false })
   const run = <A, E>(
@@ -433,6 +448,104 @@ describe("SyncCycle on in-memory calendars", () => {
       expect(report.created).toBe(1)
       expect(b.items.size).toBe(1)
     }).pipe(Effect.provide(engineLayer(calendars)))
+  })
+
+  it.effect("a copy under its key that is not ours is refused, not overwritten", () => {
+    const { a, b, run } = setup()
+    const source = event("taken")
+    a.put("taken.ics", source)
+    return run(
+      Effect.gen(function* () {
+        // Something else sits where our copy would go (same key, no origin of ours).
+        b.put(SyncPlanner.copyKey("a-to-b", source.uid), event("a stranger"))
+        const report = yield* poll("A")
+        expect([report.created, report.quarantined, report.conflicts]).toEqual([0, 1, 1])
+        expect(b.writes).toBe(0)
+        expect(JSON.stringify(b.resources())).toContain("a stranger")
+      })
+    )
+  })
+
+  it.effect("a target that rewrites what it stores (normalize) is not taken for a person's edit", () => {
+    // Like Google with floating times: the target keeps its own form of each copy.
+    const shout = (r: EventModel.EventResource): EventModel.EventResource => ({
+      ...r,
+      master: Option.map(r.master, (m) => ({ ...m, summary: Option.map(m.summary, (t) => t.toUpperCase()) }))
+    })
+    const { a, b, run } = setup({ twoWay: true, b: { normalize: shout } })
+    a.put("quiet.ics", event("quiet"))
+    return run(
+      Effect.gen(function* () {
+        const [first] = yield* syncBoth()
+        expect(first.created).toBe(1)
+        expect(JSON.stringify(b.resources())).toContain("QUIET")
+        const writes = a.writes + b.writes
+        // The target's poll reads its own form back: no repair, no echo; the source's poll: nothing.
+        const [again, target] = yield* syncBoth({ reconcile: true })
+        expect([again.updated, target.updated, target.created, again.conflicts]).toEqual([0, 0, 0, 0])
+        expect(a.writes + b.writes).toBe(writes)
+        // The target re-tags the copy without changing it (a new version, the same content in its
+        // own form): bookkeeping only, not an edit to put back.
+        const [ref] = [...b.items.keys()]
+        const stored = ref === undefined ? undefined : b.resourceAt(ref)
+        if (ref === undefined || stored === undefined) throw new Error("no copy")
+        b.put(ref.slice("mem://b/".length), stored)
+        const retagged = yield* poll("B")
+        expect(retagged.updated).toBe(0)
+        expect(retagged.plans.flatMap((p) => p.actions.map((x) => x._tag))).toContain("Track")
+        expect(a.writes + b.writes).toBe(writes)
+      })
+    )
+  })
+
+  it.effect("a read-only target is never written, and its own events still sync out", () => {
+    const { a, b, run } = setup({ twoWay: true, b: { capabilities: { readOnly: true } } })
+    a.put("mine.ics", event("mine"))
+    b.put("feed.ics", event("from the feed"))
+    return run(
+      Effect.gen(function* () {
+        const [toFeed, fromFeed] = yield* syncBoth()
+        expect(toFeed.created).toBe(0)
+        expect(toFeed.plans.flatMap((p) => p.actions.map((x) => x._tag))).toEqual(["Skip"])
+        expect(b.writes).toBe(0)
+        expect(fromFeed.created).toBe(1)
+        expect(a.resources()).toHaveLength(2)
+      })
+    )
+  })
+
+  it.effect("a window-scoped source: an event outside the window is kept, one deleted inside it goes", () => {
+    const now = new Date("2026-11-21T12:00:00Z").getTime()
+    const day = 86_400_000
+    const { a, b, run } = setup({ a: { window: { start: now - 7 * day, end: now + 30 * day } } })
+    const soon = event("soon")
+    const leaving = event("leaving the window")
+    a.put("soon.ics", soon)
+    const leavingRef = a.put("leaving.ics", leaving)
+    return run(
+      Effect.gen(function* () {
+        const first = yield* poll("A")
+        expect(first.created).toBe(2)
+        // The event moves out of the window: the listing no longer shows it, but it is not gone.
+        a.put("leaving.ics", {
+          ...leaving,
+          master: Option.map(leaving.master, (m) => ({
+            ...m,
+            start: EventModel.utc(2027, 6, 1, 9),
+            end: EventModel.utc(2027, 6, 1, 10)
+          }))
+        })
+        const reconciled = yield* poll("A", { reconcile: true })
+        expect(reconciled.deleted).toBe(0)
+        expect(reconciled.halted).toEqual([])
+        expect(b.items.size).toBe(2)
+        // Deleted for real: the fetch that confirms it answers Missing, and the copy goes.
+        a.delete(leavingRef)
+        const after = yield* poll("A", { reconcile: true })
+        expect(after.deleted).toBe(1)
+        expect(b.items.size).toBe(1)
+      })
+    )
   })
 })
 

@@ -170,3 +170,112 @@ describe("planTarget", () => {
     expect(update?._tag === "Update" ? update.link.targetVersion : "").toBe(`"t2"`)
   })
 })
+
+describe("scoped listings", () => {
+  const window = { _tag: "Window", start: 0, end: 1 } as const
+
+  it("under a window, an unlisted original is not gone until a fetch confirms it", () => {
+    const links = [link("inside", "s/inside"), link("outside", "s/outside"), link("deleted", "s/deleted")]
+    const listing = view({
+      complete: true,
+      listed: [{ ref: "s/inside", version: `"1"` }],
+      deleted: [],
+      scope: window
+    })
+    expect(
+      SyncPlanner.toConfirm(
+        listing,
+        links.map((l) => l.sourceRef)
+      )
+    ).toEqual(["s/outside", "s/deleted"])
+    const unconfirmed = SyncPlanner.planSource({
+      relationshipId: "r",
+      links,
+      view: listing,
+      events: [],
+      guard: noGuard
+    })
+    expect(tags(unconfirmed)).toEqual([])
+    const confirmed = SyncPlanner.planSource({
+      relationshipId: "r",
+      links,
+      view: { ...listing, confirmedGone: new Set(["s/deleted"]) },
+      events: [],
+      guard: noGuard
+    })
+    expect(confirmed.actions.map((a) => (a._tag === "Delete" ? a.link.sourceUid : a._tag))).toEqual([
+      "deleted"
+    ])
+  })
+
+  it("the whole-calendar scope needs no confirmation, and a delta's deletions under a window do", () => {
+    const links = [link("a", "s/a")]
+    expect(SyncPlanner.toConfirm(view({ complete: true, listed: [], deleted: [] }), ["s/a"])).toEqual([])
+    const delta = view({ complete: false, listed: [], deleted: ["s/a"], scope: window })
+    expect(SyncPlanner.toConfirm(delta, ["s/a", "s/b"])).toEqual(["s/a"])
+    expect(
+      tags(SyncPlanner.planSource({ relationshipId: "r", links, view: delta, events: [], guard: noGuard }))
+    ).toEqual([])
+  })
+
+  it("the mass-delete guard counts only confirmed absences under a window", () => {
+    const links = Array.from({ length: 10 }, (_, i) => link(`u${i}`, `s/${i}`))
+    const listing = view({ complete: true, listed: [], deleted: [], scope: window })
+    // A window that lists none of ten events: most lie outside it; nothing is deleted, nothing halts.
+    const outside = SyncPlanner.planSource({
+      relationshipId: "r",
+      links,
+      view: listing,
+      events: [],
+      guard: noGuard
+    })
+    expect(outside.halted).toBeUndefined()
+    expect(outside.actions).toEqual([])
+    // Ten confirmed gone at once is a mass deletion, as it is over the whole calendar.
+    const gone = SyncPlanner.planSource({
+      relationshipId: "r",
+      links,
+      view: { ...listing, confirmedGone: new Set(links.map((l) => l.sourceRef)) },
+      events: [],
+      guard: noGuard
+    })
+    expect(gone.halted?.deletes).toBe(10)
+  })
+
+  it("a poll of a window-scoped target puts back only copies confirmed gone", () => {
+    const links = [link("outside", "s/outside"), link("deleted", "s/deleted")]
+    const listing = view({
+      complete: true,
+      listed: [],
+      deleted: [],
+      scope: window,
+      confirmedGone: new Set(["t/deleted"])
+    })
+    expect(SyncPlanner.originalsToFetch({ links, view: listing, observed: [] })).toEqual(["s/deleted"])
+    const plan = SyncPlanner.planTarget({
+      relationshipId: "r",
+      links,
+      view: listing,
+      observed: [],
+      originals: new Map([
+        ["s/outside", source("outside", "s/outside")],
+        ["s/deleted", source("deleted", "s/deleted")]
+      ])
+    })
+    expect(plan.actions.map((a) => (a._tag === "Create" ? [a.sourceUid, a.key] : a._tag))).toEqual([
+      ["deleted", SyncPlanner.copyKey("r", "deleted")]
+    ])
+  })
+
+  it("plans no write to a read-only target", () => {
+    const plan = SyncPlanner.planSource({
+      relationshipId: "r",
+      links: [link("gone", "s/gone")],
+      view: view({ complete: true, listed: [], deleted: [] }),
+      events: [source("new", "s/new")],
+      guard: noGuard,
+      targetReadOnly: true
+    })
+    expect(plan.actions).toEqual([{ _tag: "Skip", ref: "s/new", reason: "read-only-target" }])
+  })
+})

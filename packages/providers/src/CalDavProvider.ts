@@ -111,8 +111,15 @@ export const make = (
 
   const changes = (cursor: Option.Option<string>) =>
     Effect.gen(function* () {
-      const previous = Option.flatMap(cursor, decodeCursor)
-      if (Option.isNone(previous)) return yield* snapshot
+      if (Option.isNone(cursor)) return yield* snapshot
+      const previous = decodeCursor(cursor.value)
+      // Not a cursor this provider wrote: the engine resyncs by merge, as for a rejected token.
+      if (Option.isNone(previous)) {
+        return yield* new ProviderError.TokenInvalid({
+          calendar: calendarUrl,
+          detail: "the cursor is not one of ours"
+        })
+      }
       const state = yield* client.collectionState(calendarUrl).pipe(Effect.mapError(asPoll))
       // One PROPFIND for an idle calendar: the whole point of polling cheaply.
       if (Option.isSome(state.ctag) && state.ctag.value === previous.value.ctag) {
