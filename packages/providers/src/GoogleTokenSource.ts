@@ -70,17 +70,15 @@ export const make = (options: TokenSourceOptions): Effect.Effect<GoogleTokenSour
       options.oauth.refresh(tokens.refreshToken).pipe(
         Effect.mapError(toTokenError(options.account)),
         Effect.tap((next) =>
-          options
-            .onRefresh(next)
-            .pipe(
-              Effect.mapError(
-                () =>
-                  new ProviderError.Transient({
-                    calendar: options.account,
-                    detail: "the refreshed Google token could not be stored"
-                  })
-              )
+          options.onRefresh(next).pipe(
+            Effect.mapError(
+              () =>
+                new ProviderError.Transient({
+                  calendar: options.account,
+                  detail: "the refreshed Google token could not be stored"
+                })
             )
+          )
         ),
         Effect.tap((next) => Ref.set(held, next)),
         Effect.map((next) => next.accessToken)
