@@ -216,10 +216,19 @@ export const make = (client: GoogleCalendarClientShape, calendar: GoogleCalendar
           new ProviderError.Rejected({ href: ref, detail: "the calendar is read-only for this account" })
         )
 
+  /** Refused before anything is written: what Google cannot hold, and instances it does not have. */
   const encode = (resource: EventModel.EventResource, masterId: string) =>
-    Either.match(GoogleCodec.encode(resource, { masterId, calendarZone: zone }), {
-      onLeft: (e) => Effect.fail(new ProviderError.Rejected({ href: masterId, detail: e.reason })),
-      onRight: Effect.succeed
+    Effect.gen(function* () {
+      const encoded = GoogleCodec.encode(resource, { masterId, calendarZone: zone })
+      if (Either.isLeft(encoded))
+        return yield* new ProviderError.Rejected({ href: masterId, detail: encoded.left.reason })
+      const stray = GoogleCodec.strayOverrides(resource, zone)
+      if (stray.length > 0)
+        return yield* new ProviderError.Rejected({
+          href: masterId,
+          detail: `${stray.length} changed instance(s) at a time the series does not repeat on, which Google cannot hold`
+        })
+      return encoded.right
     })
 
   const create = (

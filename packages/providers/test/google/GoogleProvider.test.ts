@@ -7,11 +7,15 @@
 import { ContentHash, EventModel } from "@almanac/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
+import * as EventArbitraries from "../../../core/test/support/EventArbitraries.js"
 import { GoogleProvider } from "../../src/index.js"
 import { wired } from "./support.js"
 
 const CAL = "me@example.org"
+const REFUSALS =
+  /^(changed instances of a series without the series itself|a cancelled event|changed instances of an event that does not repeat|\d+ changed instance\(s\) at a time the series does not repeat on)/
 const ZONE = "Europe/Berlin"
 const at = (day: number, hour: number) => EventModel.zoned(ZONE, 2026, 12, day, hour, 0, 0)
 
@@ -265,5 +269,45 @@ describe("GoogleProvider against the Google fake", () => {
       expect(readOnly.capabilities.readOnly).toBe(true)
       expect((yield* Effect.flip(readOnly.create("k4", weekly([], []))))._tag).toBe("Rejected")
     })
+  )
+
+  it.scoped(
+    "for generated series, create then fetch through the fake gives normalize(r)'s content hash",
+    () =>
+      Effect.gen(function* () {
+        const { client } = yield* wired({ pageSize: 50 })
+        const provider = GoogleProvider.make(client, { id: CAL, timeZone: ZONE, writable: true })
+        let n = 0
+        let written = 0
+        yield* Effect.promise(() =>
+          FastCheck.assert(
+            FastCheck.asyncProperty(EventArbitraries.resource(), async (resource) => {
+              n += 1
+              const outcome = await Effect.runPromise(
+                provider.create(`prop-${n}`, resource).pipe(
+                  Effect.flatMap((v) => Effect.map(provider.fetch([v.ref]), (f) => ({ v, f }))),
+                  Effect.either
+                )
+              )
+              if (outcome._tag === "Left") {
+                // Only refusals before writing, saying why: never a request Google (the fake) refused.
+                expect(outcome.left).toMatchObject({
+                  _tag: "Rejected",
+                  detail: expect.stringMatching(REFUSALS)
+                })
+                return
+              }
+              written += 1
+              const [found] = outcome.right.f
+              if (found?._tag !== "Found") throw new Error(JSON.stringify(found))
+              expect(found.version).toBe(outcome.right.v.version)
+              expect(ContentHash.of(found.resource)).toBe(ContentHash.of(provider.normalize(resource)))
+            }),
+            { numRuns: Math.min(EventArbitraries.numRuns, 200) }
+          )
+        )
+        expect(written).toBeGreaterThan(n / 5)
+      }),
+    { timeout: 120_000 }
   )
 })
