@@ -664,7 +664,7 @@ const recurrenceValues = (
   return Either.right(out)
 }
 
-interface Recurrence {
+interface RecurrenceLines {
   readonly rrule: Option.Option<string>
   readonly rdates: ReadonlyArray<EventModel.DateValue>
   readonly exdates: ReadonlyArray<EventModel.DateValue>
@@ -674,7 +674,7 @@ const decodeRecurrence = (
   lines: ReadonlyArray<string>,
   frame: EventModel.DateValue,
   zone: string
-): Either.Either<Recurrence, Bad> =>
+): Either.Either<RecurrenceLines, Bad> =>
   Either.gen(function* () {
     let rrule: Option.Option<string> = Option.none()
     const rdates: Array<EventModel.DateValue> = []

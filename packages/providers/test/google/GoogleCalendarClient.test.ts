@@ -159,6 +159,21 @@ describe("GoogleCalendarClient against the Google fake", () => {
     })
   )
 
+  it.scoped("requests that meet a 401 together share one refresh", () =>
+    Effect.gen(function* () {
+      const { fake, client, sealed } = yield* wired()
+      fake.expireAccessTokens()
+      fake.resetLog()
+      const lists = yield* Effect.all(
+        Array.from({ length: 5 }, () => client.listAll(CAL)),
+        { concurrency: "unbounded" }
+      )
+      expect(lists).toHaveLength(5)
+      expect(fake.requests.filter((r) => r.path === "/token")).toHaveLength(1)
+      expect(sealed).toHaveLength(1)
+    })
+  )
+
   it.scoped("refreshes before expiry, without a 401 first", () =>
     Effect.gen(function* () {
       const { fake, client, sealed } = yield* wired({ expiresInMillis: 60_000 })
