@@ -284,8 +284,10 @@ export const make = (client: GoogleCalendarClientShape, calendar: GoogleCalendar
       }
       const excluded = GoogleCodec.excludedInstanceIds(resource, { masterId: ref, calendarZone: zone })
       let removed = false
+      // A series made a single event: Google drops its instances with the rule.
+      const recurs = encoded.master.recurrence !== undefined
       for (const [id, there] of existing) {
-        if (written.has(id)) continue
+        if (written.has(id) || !recurs) continue
         const original = GoogleCodec.decodeWire(there.json)
         const originalStart = Either.isRight(original) ? original.right.originalStartTime : undefined
         if (originalStart === undefined) continue
@@ -306,6 +308,10 @@ export const make = (client: GoogleCalendarClientShape, calendar: GoogleCalendar
       }
       if (removed) {
         // A deleted exception is a cancelled instance now, with an etag no answer told us.
+        const after = yield* readSeries(ref)
+        if (Option.isSome(after)) return { ref, version: versionOf(after.value) }
+      }
+      if (!recurs && existing.size > 0) {
         const after = yield* readSeries(ref)
         if (Option.isSome(after)) return { ref, version: versionOf(after.value) }
       }

@@ -590,7 +590,13 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
     if (merged.recurrence === undefined) delete merged.recurrence
     if (merged.status !== "cancelled") validateEvent(state, merged)
     recordInvitations(state.calendar.id, id, patch ? "patch" : "update", merged, query)
-    return touch(state, id, materialize(state, id, merged, previous)).json
+    const written = touch(state, id, materialize(state, id, merged, previous)).json
+    // A master that no longer recurs has no instances: its exceptions and cancelled instances go.
+    if (Array.isArray(previous?.recurrence) && merged.recurrence === undefined)
+      for (const [otherId, s] of state.events)
+        if (s.json.recurringEventId === id && !s.deleted)
+          touch(state, otherId, { ...s.json, status: "cancelled" }, true)
+    return written
   }
 
   const deleteEvent = (
