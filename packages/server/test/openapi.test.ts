@@ -62,6 +62,7 @@ describe("the OpenAPI document", () => {
   )
 
   it("removes schema titles but keeps a property named title and titles in examples", () => {
+    // A property named "examples" is a schema like any other, not example data.
     const spec = {
       info: { title: "Kept" },
       components: {
@@ -69,7 +70,10 @@ describe("the OpenAPI document", () => {
           Event: {
             type: "object",
             title: "maxLength(1024)",
-            properties: { title: { type: "string", title: "minLength(1)" } },
+            properties: {
+              title: { type: "string", title: "minLength(1)" },
+              examples: { type: "integer", title: "int" }
+            },
             examples: [{ title: "Dentist" }]
           }
         }
@@ -81,7 +85,7 @@ describe("the OpenAPI document", () => {
         schemas: {
           Event: {
             type: "object",
-            properties: { title: { type: "string" } },
+            properties: { title: { type: "string" }, examples: { type: "integer" } },
             examples: [{ title: "Dentist" }]
           }
         }

@@ -8,8 +8,8 @@
 
 type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
 
-// Keys whose object maps names to schemas (a property named "title" is not a title), and keys
-// whose value is data, not schema.
+// Keys whose value is data, not schema (an example's "title" is the example's), and keys whose
+// object maps names to schemas (there, a property named "example" is a schema to clean).
 const nameMaps = new Set(["properties", "patternProperties", "$defs", "definitions", "schemas"])
 const dataKeys = new Set(["example", "examples", "default", "const", "enum"])
 
@@ -18,7 +18,8 @@ const withoutTitles = (value: Json, namesHere = false): Json => {
   if (value === null || typeof value !== "object") return value
   return Object.fromEntries(
     Object.entries(value)
-      .filter(([key, v]) => namesHere || !(key === "title" && typeof v === "string"))
+      // A title is a string; a property named "title" maps to a schema (an object).
+      .filter(([key, v]) => !(key === "title" && typeof v === "string"))
       .map(([key, v]) => [
         key,
         !namesHere && dataKeys.has(key) ? v : withoutTitles(v, !namesHere && nameMaps.has(key))
