@@ -40,7 +40,8 @@ const page = `<!doctype html>
 </html>
 `
 
-// validatorUrl: null, or Swagger UI asks validator.swagger.io for a badge about our document.
+// validatorUrl: null: the default layout shows no validator badge, but should it ever, Swagger UI
+// would ask validator.swagger.io about our document.
 const init = `window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({
     url: "/openapi.json",

@@ -4,7 +4,7 @@
  * otherwise. Where the server is reachable from other machines, the proxy in front decides who
  * may scrape (SECURITY.md).
  */
-import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
+import { HttpLayerRouter, HttpMiddleware, HttpServerResponse } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import * as MetricsExport from "../MetricsExport.js"
 import { version } from "./handlers/SystemHandlers.js"
@@ -15,11 +15,14 @@ export const layer = HttpLayerRouter.use((router) =>
     yield* router.add(
       "GET",
       "/metrics",
-      Effect.map(exported.scrape, (text) =>
-        HttpServerResponse.text(text, {
-          contentType: MetricsExport.contentType,
-          headers: { "cache-control": "no-store" }
-        })
+      // A scrape every 15 s would otherwise be a fifth of the log.
+      HttpMiddleware.withLoggerDisabled(
+        Effect.map(exported.scrape, (text) =>
+          HttpServerResponse.text(text, {
+            contentType: MetricsExport.contentType,
+            headers: { "cache-control": "no-store" }
+          })
+        )
       )
     )
   })
