@@ -283,6 +283,50 @@ describe("almanac sync once, what it says", () => {
   }, 120_000)
 })
 
+describe("almanac sync once, a long sync", () => {
+  it("prints thin progress lines on stderr, and counts requests per side though both are one Radicale user", async () => {
+    const from = await mkcalendar(radicale.home, radicale.user)
+    const to = await mkcalendar(radicale.home, radicale.user)
+    const n = 150
+    for (let i = 0; i < n; i++) {
+      const day = String((i % 28) + 1).padStart(2, "0")
+      await putEvent(
+        from,
+        `p${i}.ics`,
+        ics(`progress-${i}@test`, [
+          `DTSTART:202701${day}T090000Z`,
+          `DTEND:202701${day}T100000Z`,
+          `SUMMARY:p${i}`
+        ]),
+        radicale.user
+      )
+    }
+    const args = ["sync", "once", "--from", from, "--from-user", radicale.user, "--to", to]
+    const all = [...args, "--to-user", radicale.user, "--state", stateFile(), "--json"]
+    const env = { ALMANAC_FROM_PASSWORD: RADICALE_PASSWORD, ALMANAC_TO_PASSWORD: RADICALE_PASSWORD }
+    const first = await almanac(all, env)
+    expect(first.code).toBe(0)
+    const summary = JSON.parse(first.stdout) as { created: number; requests: { from: number; to: number } }
+    expect(summary.created).toBe(n)
+    const progress = first.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("almanac: "))
+    expect(progress).toContain(`almanac: from: fetched ${n}/${n}`)
+    expect(progress).toContain(`almanac: from: written ${n}/${n}`)
+    // Thin: never a line per event.
+    expect(progress.length).toBeLessThan(20)
+    for (const line of progress) expect(line).toMatch(/^almanac: (from|to): (fetched|written) \d+\/\d+$/)
+    // The source was read (ctag, sync-collection, two multigets); the target took the writes.
+    expect(summary.requests.from).toBeLessThanOrEqual(5)
+    expect(summary.requests.to).toBeGreaterThanOrEqual(n)
+    const idle = await almanac(all, env)
+    expect((JSON.parse(idle.stdout) as { requests: unknown }).requests).toEqual({ from: 1, to: 1 })
+    // A small sync says nothing but its summary.
+    expect(idle.stderr).toBe("")
+  }, 180_000)
+})
+
 describe("almanac freebusy", () => {
   it("merges recurring, all-day, moved and cancelled events from a real server into UTC intervals", async () => {
     const cal = await mkcalendar(radicale.home, radicale.user)
