@@ -7,6 +7,7 @@ import { Layer } from "effect"
 import * as Pages from "../pages/Routes.js"
 import { AlmanacApi } from "./Api.js"
 import * as Auth from "./Auth.js"
+import * as Fallback from "./Fallback.js"
 import { accountsLayer } from "./handlers/AccountsHandlers.js"
 import { adminLayer } from "./handlers/AdminHandlers.js"
 import { bookingsLayer } from "./handlers/BookingsHandlers.js"
@@ -33,4 +34,4 @@ export const api = HttpLayerRouter.addHttpApi(AlmanacApi, { openapiPath: "/opena
 
 export const docs = HttpApiScalar.layerHttpLayerRouter({ api: AlmanacApi, path: "/docs" })
 
-export const all = Layer.mergeAll(api, docs, Pages.layer)
+export const all = Layer.mergeAll(api, docs, Pages.layer, Fallback.layer)
