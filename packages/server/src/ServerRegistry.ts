@@ -6,8 +6,9 @@
  */
 import { CalendarProvider, ProviderError } from "@almanac/core"
 import { CalDavProvider } from "@almanac/providers"
-import { Effect, Layer } from "effect"
+import { Effect, FiberRef, Layer } from "effect"
 import { AccountClients } from "./app/AccountClients.js"
+import { openedClients } from "./Polls.js"
 
 export const make: Effect.Effect<CalendarProvider.ProviderRegistry["Type"], never, AccountClients> =
   Effect.gen(function* () {
@@ -15,6 +16,12 @@ export const make: Effect.Effect<CalendarProvider.ProviderRegistry["Type"], neve
     return {
       open: (calendar) =>
         clients.clientFor(calendar.accountId).pipe(
+          // Inside a poll, the poll's log line counts this client's requests.
+          Effect.tap((client) =>
+            Effect.map(FiberRef.get(openedClients), (opened) => {
+              opened?.push(client)
+            })
+          ),
           Effect.map((client) => CalDavProvider.make(client, calendar.url)),
           Effect.catchTags({
             NeedsReauth: (e) =>
