@@ -283,6 +283,28 @@ describe("almanac sync once, what it says", () => {
   }, 120_000)
 })
 
+describe("almanac sync once, a damaged state file", () => {
+  it("says in one line which file cannot be opened and why, instead of exiting silently", async () => {
+    const state = stateFile()
+    writeFileSync(state, Buffer.alloc(8192, 7))
+    const res = await almanac([
+      "sync",
+      "once",
+      "--from",
+      `${xandikos.home}a/`,
+      "--to",
+      `${xandikos.home}b/`,
+      "--state",
+      state
+    ])
+    expect(res.code).not.toBe(0)
+    expect(res.stdout).toBe("")
+    expect(res.stderr.trim().split("\n")).toEqual([
+      `almanac: DatabaseError: cannot open the SQLite database ${state}: file is not a database`
+    ])
+  }, 60_000)
+})
+
 describe("almanac sync once, a long sync", () => {
   it("prints thin progress lines on stderr, and counts requests per side though both are one Radicale user", async () => {
     const from = await mkcalendar(radicale.home, radicale.user)
