@@ -139,10 +139,9 @@ export const make = (options: {
         parked: wait._tag === "Park",
         lastOutcome: Option.some(outcome)
       })
-      if (outcome._tag === "Defect")
-        yield* Effect.logError("calendar actor defect", calendarId, outcome.cause)
-      else if (outcome._tag === "Failed")
-        yield* Effect.logWarning("poll failed", calendarId, outcome.error._tag)
+      // A failure is the caller's to report (onOutcome has it, in its words): logged here too, it
+      // would be printed twice. A defect has no words but its cause, so it is logged here, once.
+      if (outcome._tag === "Defect") yield* Effect.logError("calendar actor defect", outcome.cause)
       if (options.onOutcome) yield* options.onOutcome(outcome, wait)
       return wait
     }).pipe(Effect.annotateLogs("calendar", calendarId))

@@ -4,12 +4,20 @@
  * on a refused password), and the Engine the API uses, over the actors hosted by the cluster.
  * At start every calendar in an active relationship gets its actor.
  */
-import { CalendarActor, type CalendarProvider, SyncCycle, SyncMetrics, SyncStore } from "@almanac/core"
+import {
+  CalendarActor,
+  type CalendarProvider,
+  type ProviderError,
+  SyncCycle,
+  SyncMetrics,
+  SyncStore
+} from "@almanac/core"
 import { SqlClient } from "@effect/sql"
-import { Deferred, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Schema } from "effect"
 import { ActorHost, CalendarPoller, layerSingleRunner } from "./ActorHost.js"
 import { Engine, EngineError } from "./Engine.js"
 import * as PollFailure from "./PollFailure.js"
+import * as Polls from "./Polls.js"
 import { Accounts } from "./store/Accounts.js"
 
 /** Calendars that take part in an unpaused relationship, at either end. */
@@ -58,7 +66,49 @@ const measureLateness = (calendarId: string) =>
 /** A person's confirmation of a mass deletion, waiting for the calendar's next poll to use it. */
 type Confirmations = Map<string, Deferred.Deferred<SyncCycle.CycleReport, EngineError>>
 
-const pollerLayer = (confirmations: Confirmations, states: CalendarStates) =>
+/**
+ * Each poll's outcome as one structured line: the calendar and its account, the outcome, the
+ * counts, the requests it made and how long it took. A failure is this line at warning level
+ * (the actor does not log it again); a defect is logged once, with its cause, by the actor.
+ */
+const logPoll = (
+  calendarId: string,
+  accountId: Option.Option<string>,
+  tracked: Polls.Tracked<SyncCycle.CycleReport, ProviderError.PollError | SyncStore.StoreError>
+): Effect.Effect<void> => {
+  const base = {
+    calendar: calendarId,
+    account: Option.getOrElse(accountId, () => "?"),
+    requests: tracked.requests,
+    ms: tracked.millis
+  }
+  if (Exit.isSuccess(tracked.exit)) {
+    const r = tracked.exit.value
+    return Effect.logInfo("poll").pipe(
+      Effect.annotateLogs({
+        ...base,
+        outcome: r.outcome,
+        fullResync: r.fullResync,
+        created: r.created,
+        updated: r.updated,
+        deleted: r.deleted,
+        unchanged: r.unchanged,
+        conflicts: r.conflicts,
+        quarantined: r.quarantined,
+        missing: r.missing,
+        halted: r.halted.length > 0
+      })
+    )
+  }
+  const failure = Cause.failureOption(tracked.exit.cause)
+  if (Option.isNone(failure)) return Effect.void
+  const e = failure.value
+  return Effect.logWarning("poll").pipe(
+    Effect.annotateLogs({ ...base, outcome: "failed", error: e._tag, detail: "detail" in e ? e.detail : "" })
+  )
+}
+
+const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls: Polls.PollsShape) =>
   Layer.effect(
     CalendarPoller,
     Effect.gen(function* () {
@@ -76,14 +126,18 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates) =>
               reconcile,
               confirmDeletes: confirmation !== undefined
             }
-            return yield* SyncCycle.run(calendarId, options).pipe(
-              Effect.onExit((exit) =>
+            const calendar = yield* Effect.flatMap(SyncStore.SyncStore, (s) => s.calendar(calendarId)).pipe(
+              Effect.option,
+              Effect.map(Option.flatten)
+            )
+            const tracked = yield* polls.track(calendarId, SyncCycle.run(calendarId, options)).pipe(
+              Effect.tap((t) =>
                 confirmation === undefined
                   ? Effect.void
                   : Deferred.complete(
                       confirmation,
-                      exit._tag === "Success"
-                        ? Effect.succeed(exit.value)
+                      t.exit._tag === "Success"
+                        ? Effect.succeed(t.exit.value)
                         : Effect.fail(
                             new EngineError({
                               message: "the confirmed poll failed; see the calendar's status"
@@ -92,6 +146,12 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates) =>
                     )
               )
             )
+            yield* logPoll(
+              calendarId,
+              Option.map(calendar, (c) => c.accountId),
+              tracked
+            )
+            return yield* tracked.exit
           }).pipe(Effect.provide(context)),
         onOutcome: (calendarId, outcome, wait) =>
           Effect.gen(function* () {
@@ -138,7 +198,7 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates) =>
     })
   )
 
-const engineLayer = (confirmations: Confirmations, states: CalendarStates) =>
+const engineLayer = (confirmations: Confirmations, states: CalendarStates, polls: Polls.PollsShape) =>
   Layer.scoped(
     Engine,
     Effect.gen(function* () {
@@ -160,6 +220,7 @@ const engineLayer = (confirmations: Confirmations, states: CalendarStates) =>
             Effect.annotateLogs("calendar", calendarId)
           ),
         syncNow: (calendarId) => host.wake(calendarId),
+        inProgress: polls.current,
         confirmDeletes: (calendarId) =>
           Effect.gen(function* () {
             const done = yield* Deferred.make<SyncCycle.CycleReport, EngineError>()
@@ -181,12 +242,13 @@ const engineLayer = (confirmations: Confirmations, states: CalendarStates) =>
 export const layer = (config: { readonly pollInterval: Duration.Duration }) => {
   const confirmations: Confirmations = new Map()
   const states = new CalendarStates()
+  const polls = Polls.make()
   const actorConfig: CalendarActor.ActorConfig = {
     ...CalendarActor.defaultConfig,
     interval: config.pollInterval
   }
-  return engineLayer(confirmations, states).pipe(
+  return engineLayer(confirmations, states, polls).pipe(
     Layer.provide(layerSingleRunner(actorConfig)),
-    Layer.provide(pollerLayer(confirmations, states))
+    Layer.provide(pollerLayer(confirmations, states, polls))
   )
 }

@@ -98,4 +98,4 @@ export const layer = (database: Config.Database) =>
   SyncStore.layer.pipe(Layer.provideMerge(migrated), Layer.provideMerge(client(database)))
 
 /** SQLite at `filename` (its folder created), migrated, with the sync store on top (the CLI's state file). */
-export const sqliteStore = (filename: string) => layer({ _tag: "Sqlite", filename }).pipe(Layer.orDie)
+export const sqliteStore = (filename: string) => layer({ _tag: "Sqlite", filename })

@@ -7,14 +7,21 @@
  */
 import { CalendarProvider, ProviderError } from "@almanac/core"
 import { CalDavProvider } from "@almanac/providers"
-import { Effect, Layer } from "effect"
+import { Effect, FiberRef, Layer } from "effect"
 import { AccountClients } from "./app/AccountClients.js"
+import { openedClients } from "./Polls.js"
 
 export const make: Effect.Effect<CalendarProvider.ProviderRegistry["Type"], never, AccountClients> =
   Effect.gen(function* () {
     const clients = yield* AccountClients
     const caldav = (calendar: CalendarProvider.CalendarAddress) =>
       clients.clientFor(calendar.accountId).pipe(
+        // Inside a poll, the poll's log line counts this client's requests.
+        Effect.tap((client) =>
+          Effect.map(FiberRef.get(openedClients), (opened) => {
+            opened?.push(client)
+          })
+        ),
         Effect.map((client) => CalDavProvider.make(client, calendar.ref)),
         Effect.catchTags({
           NeedsReauth: (e) =>

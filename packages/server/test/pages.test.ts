@@ -603,6 +603,11 @@ describe("settings pages", () => {
           await form.getByLabel("Password").fill("first password")
           await form.getByRole("button", { name: "Connect CalDAV" }).click()
           await expect(page.getByRole("alert").innerText()).resolves.toContain("already connected")
+          // It names the account there: its name and id.
+          const accountId = accountUrl.split("/").pop() ?? ""
+          await expect(page.getByRole("alert").innerText()).resolves.toContain(
+            `already connected as “${xandikos.user} on ${new URL(xandikos.home).host}” (account ${accountId}`
+          )
 
           // The sync form: one calendar into itself, then half a window; the choices stay.
           await page.goto(`${server.url}/syncs`)

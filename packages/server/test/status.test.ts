@@ -19,6 +19,12 @@ interface CalendarStatus {
   readonly lastPollAt: string | null
   readonly lastSuccessAt: string | null
   readonly nextPollAt: string | null
+  readonly polling: {
+    readonly startedAt: string
+    readonly phase: string
+    readonly done: number
+    readonly total: number
+  } | null
   readonly lastError: string | null
   readonly lastErrorAt: string | null
   readonly failuresInARow: number
@@ -214,6 +220,43 @@ describe("sync status", () => {
           expect.arrayContaining([expect.objectContaining({ id: source, lastError: refused.lastError })])
         )
       }).pipe(Effect.scoped, Effect.provide(Fixtures.httpClient))
+  )
+
+  it.live(
+    "a long poll shows in the status while it runs, with its phase and counts; none once it is done",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer.start()
+        const ann = yield* Effect.promise(() => server.createUser("Ann"))
+        const { status, relate } = client(server, ann.token)
+        const [source] = yield* Fixtures.account(server, ann.token, "xandikos", 1)
+        const [target] = yield* Fixtures.account(server, ann.token, "radicale", 1)
+        if (source === undefined || target === undefined) throw new Error("no calendars")
+        const n = 120
+        for (let i = 0; i < n; i++) yield* Fixtures.put(source, Fixtures.event(randomUUID(), `event ${i}`))
+        yield* relate(source.id, target.id)
+        const seen: Array<NonNullable<CalendarStatus["polling"]>> = []
+        const deadline = Date.now() + 150_000
+        let last = yield* status(source.id)
+        while (!(last.copiesMade === n && last.polling === null) && Date.now() < deadline) {
+          if (last.polling !== null) seen.push(last.polling)
+          yield* Effect.sleep("50 millis")
+          last = yield* status(source.id)
+        }
+        expect(last.copiesMade).toBe(n)
+        expect(last.polling).toBeNull()
+        const writes = seen.filter((p) => p.phase === "write")
+        expect(writes.length).toBeGreaterThan(0)
+        for (const p of writes) {
+          expect(p.total).toBe(n)
+          expect(p.done).toBeGreaterThan(0)
+          expect(p.done).toBeLessThanOrEqual(n)
+          expect(Date.parse(p.startedAt)).toBeLessThanOrEqual(Date.now())
+        }
+        // Counts only go up within the poll.
+        expect(writes.map((p) => p.done)).toEqual([...writes.map((p) => p.done)].sort((a, b) => a - b))
+      }).pipe(Effect.scoped, Effect.provide(Fixtures.httpClient)),
+    180_000
   )
 
   it.live("an unreadable item is quarantined and listed while the other events sync", () =>

@@ -8,6 +8,7 @@ import * as Pages from "../pages/Routes.js"
 import { AlmanacApi } from "./Api.js"
 import * as Auth from "./Auth.js"
 import * as Docs from "./Docs.js"
+import * as Fallback from "./Fallback.js"
 import { accountsLayer } from "./handlers/AccountsHandlers.js"
 import { adminLayer } from "./handlers/AdminHandlers.js"
 import { bookingsLayer } from "./handlers/BookingsHandlers.js"
@@ -33,4 +34,4 @@ export const api = HttpLayerRouter.addHttpApi(AlmanacApi, { openapiPath: "/opena
   Layer.provide(Layer.mergeAll(Auth.layer, Auth.adminLayer))
 )
 
-export const all = Layer.mergeAll(api, Docs.layer, MetricsRoute.layer, Pages.layer)
+export const all = Layer.mergeAll(api, Docs.layer, MetricsRoute.layer, Pages.layer, Fallback.layer)

@@ -36,6 +36,17 @@ export const CalendarStatusView = Schema.Struct({
   nextPollAt: NullableIso.annotations({
     description: "when the calendar polls next; null until its actor has polled once, or while it is parked"
   }),
+  polling: Schema.NullOr(
+    Schema.Struct({
+      startedAt: Iso,
+      phase: Schema.Literal("list", "fetch", "write").annotations({
+        description:
+          "list: asking the calendar what changed; fetch: reading changed events; write: writing copies"
+      }),
+      done: Schema.Number.annotations({ description: "items of this phase done so far" }),
+      total: Schema.Number.annotations({ description: "items of this phase in all (0 while listing)" })
+    }).annotations({ identifier: "PollInProgress" })
+  ).annotations({ description: "the poll running now and how far it has got; null when none is running" }),
   lastError: Schema.NullOr(Schema.String).annotations({
     description: "why the last poll failed, in words; null after a successful poll"
   }),
