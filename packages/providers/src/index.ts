@@ -1,2 +1,3 @@
 export * as CalDavProvider from "./CalDavProvider.js"
 export * as CalDavRegistry from "./CalDavRegistry.js"
+export * as GoogleCodec from "./GoogleCodec.js"
