@@ -13,6 +13,7 @@ import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer, Option, Schema } from "effect"
 import * as Config from "./Config.js"
+import * as ServerMigrations from "./ServerMigrations.js"
 
 export class DatabaseError extends Schema.TaggedError<DatabaseError>()("DatabaseError", {
   message: Schema.String
@@ -66,9 +67,10 @@ export const client = (database: Config.Database): Layer.Layer<SqlClient.SqlClie
   }
 }
 
-/** Runs the migrations that have not run yet. */
+/** Runs the migrations that have not run yet: core's, then the server's own. */
 export const migrated: Layer.Layer<never, DatabaseError, SqlClient.SqlClient> = Layer.effectDiscard(
   StoreMigrations.run.pipe(
+    Effect.zipRight(ServerMigrations.run),
     Effect.mapError((e) => new DatabaseError({ message: `migration failed: ${e.message}` }))
   )
 )

@@ -19,6 +19,9 @@ export const make: Effect.Effect<CalendarProvider.ProviderRegistry["Type"], neve
           Effect.catchTags({
             NeedsReauth: (e) =>
               Effect.fail(new ProviderError.Unauthorized({ calendar: calendar.url, detail: e.detail })),
+            // Until the Google provider is wired, its calendars are not polled: said, retried, never parked.
+            Unsupported: (e) =>
+              Effect.fail(new ProviderError.Transient({ calendar: calendar.url, detail: e.detail })),
             SecretUnreadable: () =>
               Effect.fail(
                 new ProviderError.Unauthorized({

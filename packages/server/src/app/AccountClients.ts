@@ -10,13 +10,16 @@ import type { SyncStore } from "@almanac/core"
 import type { HttpClient } from "@effect/platform"
 import { Context, type Duration, Effect, Layer, Option } from "effect"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
-import { CalendarFailed, NeedsReauth, SecretUnreadable } from "./SchedulingError.js"
+import { CalendarFailed, NeedsReauth, SecretUnreadable, Unsupported } from "./SchedulingError.js"
 
 export interface AccountClientsShape {
   /** A client with the account's user name and password; the account must exist. */
   readonly clientFor: (
     accountId: string
-  ) => Effect.Effect<CalDavClient.CalDavClientShape, NeedsReauth | SecretUnreadable | SyncStore.StoreError>
+  ) => Effect.Effect<
+    CalDavClient.CalDavClientShape,
+    NeedsReauth | SecretUnreadable | Unsupported | SyncStore.StoreError
+  >
   /**
    * What a CalDAV failure on `calendar` means for the caller: a 401 marks the account as needing
    * re-authentication; anything else is that calendar's failure, named.
@@ -70,13 +73,18 @@ export const make = (
               () => "its calendar server refused the password"
             )
           })
-        const password = yield* accounts
-          .password(accountId)
-          .pipe(
-            Effect.catchTag("VaultError", (e) =>
-              Effect.fail(new SecretUnreadable({ accountId, detail: e.message }))
-            )
-          )
+        // Google accounts are reached through their own provider, not a CalDAV client.
+        if (account.value.kind === "google")
+          return yield* new Unsupported({
+            accountId,
+            detail: "free/busy and bookings do not cover Google calendars yet"
+          })
+        const password = yield* accounts.password(accountId).pipe(
+          Effect.catchTags({
+            VaultError: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message })),
+            CredentialUnreadable: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message }))
+          })
+        )
         if (Option.isNone(password)) return yield* refused(accountId, "no password is stored for it")
         return yield* CalDavClient.make({
           auth: { user: account.value.username, password: password.value },

@@ -6,6 +6,7 @@ import { HttpLayerRouter } from "@effect/platform"
 import { Effect, Option } from "effect"
 import * as AccountPage from "./AccountPage.js"
 import * as AccountsPage from "./AccountsPage.js"
+import * as GooglePages from "./GooglePages.js"
 import * as Handler from "./Handler.js"
 import { respond } from "./Layout.js"
 import * as Notice from "./Notice.js"
@@ -37,6 +38,8 @@ export const layer = HttpLayerRouter.addAll([
   route("GET", "/accounts", page(accounts)),
   route("POST", "/accounts/icloud", page(AccountsPage.connectIcloud)),
   route("POST", "/accounts/caldav", page(AccountsPage.connectCaldav)),
+  route("POST", "/accounts/google", page(GooglePages.connect)),
+  route("GET", "/oauth/google/callback", page(GooglePages.callback)),
   route("GET", "/accounts/:id", page(AccountPage.get)),
   route("POST", "/accounts/:id/password", page(AccountPage.newPassword)),
   route("POST", "/accounts/:id/refresh", page(AccountPage.lookAgain)),
