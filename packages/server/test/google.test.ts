@@ -1,0 +1,396 @@
+/**
+ * Connecting Google through the server's HTTP surface, against the providers' Google fake (a FAKE
+ * of Google's OAuth endpoints and Calendar API v3, see its header): POST /api/accounts/google, the
+ * browser sent to the fake's consent page and back to /oauth/google/callback, the account listed
+ * with kind google and its calendars' writable flags; the state rules (a replay, an expired state,
+ * another user's browser, a pages-started flow without its browser cookie, a refused consent, a
+ * code Google does not accept); tokens only sealed in the database; removal revokes at Google.
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { join } from "node:path"
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Option, Redacted, Schema } from "effect"
+import * as GoogleFake from "../../providers/test/fakes/GoogleFake.js"
+import { Accounts } from "../src/store/Accounts.js"
+import * as TestServer from "./support/TestServer.js"
+
+const Account = Schema.Struct({
+  id: Schema.String,
+  kind: Schema.Literal("icloud", "caldav", "google"),
+  name: Schema.String,
+  username: Schema.String,
+  status: Schema.Literal("ok", "needs-reauth")
+})
+const Calendar = Schema.Struct({
+  id: Schema.String,
+  url: Schema.String,
+  name: Schema.NullOr(Schema.String),
+  writable: Schema.Boolean
+})
+
+const calendars: ReadonlyArray<GoogleFake.FakeCalendar> = [
+  {
+    id: "ann@example.org",
+    summary: "ann@example.org",
+    timeZone: "Europe/Berlin",
+    accessRole: "owner",
+    primary: true
+  },
+  { id: "team@group.calendar.google.com", summary: "Team", timeZone: "Europe/Berlin", accessRole: "writer" },
+  { id: "holidays@group.v.calendar.google.com", summary: "Holidays", timeZone: "UTC", accessRole: "reader" },
+  { id: "boss@example.org", summary: "Boss", timeZone: "UTC", accessRole: "freeBusyReader" }
+]
+
+const freePort = Effect.promise(
+  () =>
+    new Promise<number>((resolve, reject) => {
+      const s = createServer()
+      s.once("error", reject)
+      s.listen(0, "127.0.0.1", () => {
+        const address = s.address()
+        const port = typeof address === "object" && address !== null ? address.port : 0
+        s.close(() => resolve(port))
+      })
+    })
+)
+
+/** The fake (closed with the scope) and a server configured for it, with Ann and Bob. */
+const setup = (options: { readonly configured?: boolean } = {}) =>
+  Effect.gen(function* () {
+    const fake = yield* Effect.acquireRelease(
+      Effect.promise(() => GoogleFake.start({ calendars })),
+      (f) => Effect.promise(() => f.close())
+    )
+    const port = yield* freePort
+    const publicUrl = `http://127.0.0.1:${port}`
+    const server = yield* TestServer.start({
+      ALMANAC_PORT: String(port),
+      ALMANAC_PUBLIC_URL: publicUrl,
+      ALMANAC_GOOGLE_AUTH_URL: fake.authUrl,
+      ALMANAC_GOOGLE_TOKEN_URL: fake.tokenUrl,
+      ALMANAC_GOOGLE_REVOKE_URL: fake.revokeUrl,
+      ALMANAC_GOOGLE_API_URL: fake.apiUrl,
+      ...(options.configured === false
+        ? {}
+        : { ALMANAC_GOOGLE_CLIENT_ID: fake.clientId, ALMANAC_GOOGLE_CLIENT_SECRET: fake.clientSecret })
+    })
+    const { ann, bob } = yield* Effect.promise(async () => ({
+      ann: await server.createUser("Ann"),
+      bob: await server.createUser("Bob")
+    }))
+    return { fake, server, ann, bob, publicUrl }
+  })
+
+type Setup = Effect.Effect.Success<ReturnType<typeof setup>>
+
+const get = (url: string, headers: Record<string, string> = {}) =>
+  Effect.promise(async () => {
+    const res = await fetch(url, { redirect: "manual", headers })
+    return {
+      status: res.status,
+      location: res.headers.get("location") ?? "",
+      text: await res.text(),
+      headers: res.headers
+    }
+  })
+
+/** POST /api/accounts/google as `token`; the authorization URL. */
+const start = (s: Setup, token: string, body?: unknown) =>
+  Effect.promise(() =>
+    s.server.request("POST", "/api/accounts/google", { token, ...(body === undefined ? {} : { body }) })
+  ).pipe(
+    Effect.flatMap((res) =>
+      res.status === 200
+        ? Schema.decodeUnknown(Schema.Struct({ authorizeUrl: Schema.String }))(res.body).pipe(Effect.orDie)
+        : Effect.dieMessage(`POST /api/accounts/google: ${res.status} ${JSON.stringify(res.body)}`)
+    ),
+    Effect.map((b) => b.authorizeUrl)
+  )
+
+/** The browser at Google's consent page (the fake allows at once): where Google sends it back. */
+const consent = (authorizeUrl: string) =>
+  Effect.map(get(authorizeUrl), (res) => {
+    expect(res.status).toBe(302)
+    return res.location
+  })
+
+const accountsOf = (s: Setup, token: string) =>
+  Effect.promise(() => s.server.request("GET", "/api/accounts", { token })).pipe(
+    Effect.flatMap((res) => Schema.decodeUnknown(Schema.Array(Account))(res.body)),
+    Effect.orDie
+  )
+
+const calendarsOf = (s: Setup, token: string, accountId: string) =>
+  Effect.promise(() => s.server.request("GET", `/api/accounts/${accountId}/calendars`, { token })).pipe(
+    Effect.flatMap((res) => Schema.decodeUnknown(Schema.Array(Calendar))(res.body)),
+    Effect.orDie
+  )
+
+const databaseText = (s: Setup) => {
+  const file = join(s.server.dataDir, "almanac.db")
+  return Buffer.concat([file, `${file}-wal`].filter(existsSync).map((f) => readFileSync(f))).toString(
+    "latin1"
+  )
+}
+
+const storedTokens = (s: Setup, accountId: string) =>
+  TestServer.within(
+    s.server,
+    Effect.flatMap(Accounts, (a) => a.credential(accountId))
+  ).pipe(
+    Effect.orDie,
+    Effect.map((c) => {
+      if (Option.isNone(c) || c.value._tag !== "oauth") throw new Error("no OAuth tokens stored")
+      return { access: Redacted.value(c.value.accessToken), refresh: Redacted.value(c.value.refreshToken) }
+    })
+  )
+
+describe("connecting Google", () => {
+  it.scoped(
+    "through the redirect: the account with kind google, named by its primary calendar, calendars with writable",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup()
+        const authorizeUrl = yield* start(s, s.ann.token, { name: "Work Google" })
+        const asked = new URL(authorizeUrl)
+        expect(`${asked.origin}${asked.pathname}`).toBe(s.fake.authUrl)
+        expect(Object.fromEntries(asked.searchParams)).toMatchObject({
+          client_id: s.fake.clientId,
+          response_type: "code",
+          response_mode: "query",
+          access_type: "offline",
+          prompt: "consent",
+          code_challenge_method: "S256",
+          redirect_uri: `${s.publicUrl}/oauth/google/callback`
+        })
+        expect(asked.searchParams.get("scope")?.split(" ")).toContain(
+          "https://www.googleapis.com/auth/calendar.events"
+        )
+        expect(asked.searchParams.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/)
+        const callback = yield* consent(authorizeUrl)
+        expect(callback.startsWith(`${s.publicUrl}/oauth/google/callback?`)).toBe(true)
+        // A plain browser GET with no cookie at all: the flow was started through the API.
+        const done = yield* get(callback)
+        expect(done.status).toBe(303)
+        const [account, ...others] = yield* accountsOf(s, s.ann.token)
+        expect(others).toEqual([])
+        expect(account).toMatchObject({
+          kind: "google",
+          name: "Work Google",
+          username: "ann@example.org",
+          status: "ok"
+        })
+        if (account === undefined) return
+        expect(done.location).toBe(`/accounts/${account.id}?notice=account-connected`)
+        const listed = yield* calendarsOf(s, s.ann.token, account.id)
+        expect(listed.map((c) => [c.url, c.name, c.writable]).sort()).toEqual([
+          ["ann@example.org", "ann@example.org", true],
+          ["holidays@group.v.calendar.google.com", "Holidays", false],
+          ["team@group.calendar.google.com", "Team", true]
+        ])
+        // Bob sees none of it.
+        expect(yield* accountsOf(s, s.bob.token)).toEqual([])
+
+        // The tokens are in the database only sealed.
+        const tokens = yield* storedTokens(s, account.id)
+        expect(tokens.access).toMatch(/^ya29\./)
+        const text = databaseText(s)
+        expect(text).not.toContain(tokens.access)
+        expect(text).not.toContain(tokens.refresh)
+
+        // The same callback again (a replay) is refused in words, and connects nothing more.
+        const replay = yield* get(callback)
+        expect(replay.status).toBe(400)
+        expect(replay.text).toContain("works only once")
+        expect(yield* accountsOf(s, s.ann.token)).toHaveLength(1)
+
+        // Connecting the same Google account again renews it: still one account.
+        const again = yield* get(yield* consent(yield* start(s, s.ann.token)))
+        expect(again.location).toBe(`/accounts/${account.id}?notice=google-renewed`)
+        expect(yield* accountsOf(s, s.ann.token)).toHaveLength(1)
+        const renewed = yield* storedTokens(s, account.id)
+        expect(renewed.refresh).not.toBe(tokens.refresh)
+
+        // Removal revokes at Google (the refresh token ends the grant) and erases the tokens here.
+        const removed = yield* Effect.promise(() =>
+          s.server.request("DELETE", `/api/accounts/${account.id}`, { token: s.ann.token })
+        )
+        expect(removed.status).toBe(204)
+        expect(s.fake.revoked).toEqual([renewed.refresh])
+        expect(yield* accountsOf(s, s.ann.token)).toEqual([])
+        const after = databaseText(s)
+        expect(after).not.toContain(renewed.access)
+        expect(after).not.toContain(renewed.refresh)
+      })
+  )
+
+  it.scoped("an empty body is fine, a bad one is a 400, and no token means 401", () =>
+    Effect.gen(function* () {
+      const s = yield* setup()
+      const bare = yield* Effect.promise(() =>
+        fetch(`${s.server.url}/api/accounts/google`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${s.ann.token}` }
+        })
+      )
+      expect(bare.status).toBe(200)
+      const bad = yield* Effect.promise(() =>
+        s.server.request("POST", "/api/accounts/google", { token: s.ann.token, body: { name: "" } })
+      )
+      expect(bad.status).toBe(400)
+      expect(JSON.stringify(bad.body)).toContain("name: must not be empty")
+      const anonymous = yield* Effect.promise(() => s.server.request("POST", "/api/accounts/google"))
+      expect(anonymous.status).toBe(401)
+    })
+  )
+
+  it.scoped("an expired state is refused, and so is a state from another provider's flow or none", () =>
+    Effect.gen(function* () {
+      const s = yield* setup()
+      const callback = yield* consent(yield* start(s, s.ann.token))
+      // Eleven minutes later, as far as the stored state knows.
+      yield* TestServer.within(
+        s.server,
+        Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) =>
+            sql`UPDATE oauth_states SET expires_at = expires_at - ${11 * 60_000}, created_at = created_at - ${11 * 60_000}`
+        )
+      ).pipe(Effect.orDie)
+      const expired = yield* get(callback)
+      expect(expired.status).toBe(400)
+      expect(expired.text).toContain("longer than 10 minutes")
+      const none = yield* get(`${s.publicUrl}/oauth/google/callback?code=4%2Fabc`)
+      expect(none.status).toBe(400)
+      expect(none.text).toContain("did not come from a Google sign-in that Almanac started")
+      const madeUp = yield* get(`${s.publicUrl}/oauth/google/callback?code=4%2Fabc&state=made-up`)
+      expect(madeUp.status).toBe(400)
+      expect(yield* accountsOf(s, s.ann.token)).toEqual([])
+    })
+  )
+
+  it.scoped("Ann's flow cannot be finished in a browser signed in as Bob, and the state is then spent", () =>
+    Effect.gen(function* () {
+      const s = yield* setup()
+      const callback = yield* consent(yield* start(s, s.ann.token))
+      const asBob = yield* get(callback, { cookie: `almanac_session=${s.bob.token}` })
+      expect(asBob.status).toBe(403)
+      expect(asBob.text).toContain("started by another Almanac user")
+      expect(yield* accountsOf(s, s.bob.token)).toEqual([])
+      expect(yield* accountsOf(s, s.ann.token)).toEqual([])
+      const later = yield* get(callback)
+      expect(later.status).toBe(400)
+      expect(yield* accountsOf(s, s.ann.token)).toEqual([])
+      // Signed in as Ann herself, her own flow finishes.
+      const own = yield* get(yield* consent(yield* start(s, s.ann.token)), {
+        cookie: `almanac_session=${s.ann.token}`
+      })
+      expect(own.status).toBe(303)
+      expect(yield* accountsOf(s, s.ann.token)).toHaveLength(1)
+    })
+  )
+
+  it.scoped("a flow started in the settings pages needs that browser's flow cookie", () =>
+    Effect.gen(function* () {
+      const s = yield* setup()
+      const startInPages = Effect.promise(async () => {
+        const res = await fetch(`${s.server.url}/accounts/google`, {
+          method: "POST",
+          redirect: "manual",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            origin: s.server.url,
+            cookie: `almanac_session=${s.ann.token}`
+          },
+          body: "name=Home"
+        })
+        const setCookie = res.headers.get("set-cookie") ?? ""
+        return { status: res.status, location: res.headers.get("location") ?? "", setCookie }
+      })
+      const first = yield* startInPages
+      expect(first.status).toBe(303)
+      expect(first.location.startsWith(s.fake.authUrl)).toBe(true)
+      expect(first.setCookie).toMatch(/^almanac_google_flow=[A-Za-z0-9_-]{43};/)
+      expect(first.setCookie).toContain("Path=/oauth/google/callback")
+      expect(first.setCookie).toContain("HttpOnly")
+      expect(first.setCookie).toContain("SameSite=Lax")
+      expect(first.setCookie).toContain("Max-Age=600")
+      // Back without the cookie (another browser, or someone who got hold of the link): refused.
+      const elsewhere = yield* get(yield* consent(first.location), {
+        cookie: `almanac_session=${s.ann.token}`
+      })
+      expect(elsewhere.status).toBe(403)
+      expect(elsewhere.text).toContain("started in another browser")
+      expect(yield* accountsOf(s, s.ann.token)).toEqual([])
+      // With another flow's cookie: refused too.
+      const second = yield* startInPages
+      const third = yield* startInPages
+      const cookieOf = (setCookie: string) => setCookie.split(";")[0] ?? ""
+      const swapped = yield* get(yield* consent(second.location), { cookie: cookieOf(third.setCookie) })
+      expect(swapped.status).toBe(403)
+      // The same browser, with its cookie: connected, named as asked, and the cookie cleared.
+      const back = yield* get(yield* consent(third.location), { cookie: cookieOf(third.setCookie) })
+      expect(back.status).toBe(303)
+      expect(back.headers.get("set-cookie")).toMatch(/^almanac_google_flow=;/)
+      const accounts = yield* accountsOf(s, s.ann.token)
+      expect(accounts.map((a) => [a.kind, a.name])).toEqual([["google", "Home"]])
+    })
+  )
+
+  it.scoped("a refused consent and a code Google does not accept end on a page that says so", () =>
+    Effect.gen(function* () {
+      const s = yield* setup()
+      const stateOf = (url: string) => new URL(url).searchParams.get("state") ?? ""
+      const denied = yield* get(
+        `${s.publicUrl}/oauth/google/callback?error=access_denied&state=${encodeURIComponent(stateOf(yield* start(s, s.ann.token)))}`
+      )
+      expect(denied.status).toBe(400)
+      expect(denied.text).toContain("Google says access was not allowed")
+      const callback = new URL(yield* consent(yield* start(s, s.ann.token)))
+      callback.searchParams.set("code", "4/not-a-code-google-gave")
+      const refused = yield* get(callback.href)
+      expect(refused.status).toBe(400)
+      expect(refused.text).toContain("did not accept the sign-in code")
+      expect(yield* accountsOf(s, s.ann.token)).toEqual([])
+    })
+  )
+
+  it.scoped("the accounts page offers Google with what it asks for, and allows its form to lead there", () =>
+    Effect.gen(function* () {
+      const s = yield* setup()
+      const page = yield* get(`${s.server.url}/accounts`, { cookie: `almanac_session=${s.ann.token}` })
+      expect(page.status).toBe(200)
+      expect(page.text).toContain('<form method="post" action="/accounts/google">')
+      expect(page.text).toContain("see your calendars and create, change and delete their events")
+      expect(page.headers.get("content-security-policy")).toContain(
+        `form-action 'self' ${new URL(s.fake.authUrl).origin};`
+      )
+    })
+  )
+
+  it.scoped("without a client id, the API and the page say how to create one", () =>
+    Effect.gen(function* () {
+      const s = yield* setup({ configured: false })
+      const res = yield* Effect.promise(() =>
+        s.server.request("POST", "/api/accounts/google", { token: s.ann.token })
+      )
+      expect(res.status).toBe(503)
+      const message = JSON.stringify(res.body)
+      for (const words of [
+        "Google Cloud console",
+        "APIs & Services → Credentials",
+        "OAuth client ID",
+        "Web application",
+        `${s.publicUrl}/oauth/google/callback`,
+        "Google Calendar API"
+      ])
+        expect(message).toContain(words)
+      const page = yield* get(`${s.server.url}/accounts`, { cookie: `almanac_session=${s.ann.token}` })
+      expect(page.text).toContain("APIs &amp; Services → Credentials")
+      expect(page.text).not.toContain('action="/accounts/google"')
+      expect(page.headers.get("content-security-policy")).toContain("form-action 'self';")
+    })
+  )
+})
