@@ -269,6 +269,35 @@ const normalEvent = (e: EventModel.VEvent, zone: string, isOverride: boolean): E
 const ridKey = (e: EventModel.VEvent): string =>
   Option.match(e.recurrenceId, { onNone: () => "", onSome: valueKey })
 
+const sameFrame = (start: EventModel.DateValue, end: EventModel.DateValue): boolean =>
+  start._tag === end._tag &&
+  (start._tag !== "ZonedDateTime" || (end._tag === "ZonedDateTime" && end.tzid === start.tzid))
+
+/** An event's length: in wall-clock time when start and end share kind and zone, else in real time. */
+const spanOf = (start: EventModel.DateValue, end: EventModel.DateValue): number | undefined => {
+  if (sameFrame(start, end)) return Zones.toWallMs(wallOf(end)) - Zones.toWallMs(wallOf(start))
+  const a = instantOf(start)
+  const b = instantOf(end)
+  return a === undefined || b === undefined ? undefined : b - a
+}
+
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
+
+/**
+ * An override that says nothing its series does not: at its original time, as long as the master,
+ * with the master's fields. Google keeps such an exception when an instance was changed and then
+ * changed back (and Almanac writes one to undo an override, see `encodeOccurrence`); both sides
+ * drop it, so that it is no difference.
+ */
+const isRedundant = (m: EventModel.VEvent, o: EventModel.VEvent): boolean =>
+  Option.isSome(o.recurrenceId) &&
+  valueKey(o.recurrenceId.value) === valueKey(o.start) &&
+  spanOf(o.start, o.end) === spanOf(m.start, m.end) &&
+  sameJson(
+    [o.summary, o.description, o.location, o.status, o.class, o.transp, o.organizer, o.attendees],
+    [m.summary, m.description, m.location, m.status, m.class, m.transp, m.organizer, m.attendees]
+  )
+
 /**
  * What Google can hold of `resource`, in the calendar whose zone is `calendarZone` (an IANA name,
  * Google's `timeZone` of the calendar). Floating times become that zone's; VTIMEZONE texts go
@@ -293,7 +322,10 @@ export const normalize = (
       kept.map((o) => ({ ...o, recurrenceId: Option.map(o.recurrenceId, (r) => inFrame(r, m.start)) }))
   })
   const byRid = new Map<string, EventModel.VEvent>()
-  for (const o of framed) byRid.set(ridKey(o), o)
+  for (const o of framed) {
+    if (Option.isSome(master) && isRedundant(master.value, o)) continue
+    byRid.set(ridKey(o), o)
+  }
   const sortedOverrides = [...byRid.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, o]) => o)
@@ -448,6 +480,68 @@ export const encode = (
     return { master, exceptions }
   }).pipe(Either.mapLeft(refuse))
 }
+
+/**
+ * The exception that undoes an override: the instance at `originalStartTime` as the series itself
+ * would have it (Google has no "remove this exception"; deleting an instance cancels it). Decoding
+ * drops it again as redundant.
+ */
+export const encodeOccurrence = (
+  resource: EventModel.EventResource,
+  originalStartTime: EventDateTime,
+  options: EncodeOptions
+): Either.Either<Event, Unrepresentable> => {
+  const refuse = (reason: string) => new Unrepresentable({ uid: resource.uid, reason })
+  const r = normalize(resource, options.calendarZone)
+  if (Option.isNone(r.master)) return Either.left(refuse("no series to take the instance from"))
+  const m = r.master.value
+  return Either.gen(function* () {
+    const original = yield* Either.mapLeft(
+      decodeTime("originalStartTime", originalStartTime, options.calendarZone),
+      (b) => refuse(b.reason)
+    )
+    const rid = inFrame(original, m.start)
+    const span = spanOf(m.start, m.end) ?? 0
+    const instant = instantOf(rid)
+    const end =
+      rid._tag === "Date" || sameFrame(m.start, m.end) || instant === undefined
+        ? canonicalValue(
+            EventModel.withFields(rid, Zones.fromWallMs(Zones.toWallMs(wallOf(rid)) + span)),
+            options.calendarZone
+          )
+        : rid._tag === "ZonedDateTime"
+          ? zonedFromMs(rid.tzid, instant + span)
+          : utcFromMs(instant + span)
+    const occurrence: EventModel.VEvent = {
+      ...m,
+      recurrenceId: Option.some(rid),
+      start: rid,
+      end,
+      rrule: Option.none(),
+      rdates: [],
+      exdates: []
+    }
+    const fields = yield* Either.mapLeft(encodeFields(occurrence, r), refuse)
+    return {
+      id: instanceId(options.masterId, rid),
+      recurringEventId: options.masterId,
+      originalStartTime: yield* Either.mapLeft(encodeTime(rid), refuse),
+      ...fields
+    }
+  })
+}
+
+/** The instance ids of a series' EXDATEs, as `normalize` leaves them. */
+export const excludedInstanceIds = (
+  resource: EventModel.EventResource,
+  options: EncodeOptions
+): ReadonlySet<string> =>
+  new Set(
+    Option.match(normalize(resource, options.calendarZone).master, {
+      onNone: () => [],
+      onSome: (m) => m.exdates.map((d) => instanceId(options.masterId, d))
+    })
+  )
 
 // ---------------------------------------------------------------------------------------------
 // decode
@@ -711,7 +805,7 @@ export const decode = (
         )
     }
     const byRid = new Map<string, EventModel.VEvent>()
-    for (const o of overrides) byRid.set(ridKey(o), o)
+    for (const o of overrides) if (!isRedundant(main, o)) byRid.set(ridKey(o), o)
     return {
       uid,
       master: Option.some({ ...main, exdates: uniqueSorted([...main.exdates, ...cancelled]) }),

@@ -252,6 +252,45 @@ describe("GoogleCodec on Google's own shapes", () => {
     )
   })
 
+  it("an exception that only repeats its occurrence (an undone override) is no override, on both sides", () => {
+    const series = GoogleCodec.normalize(
+      EventModel.makeResource(
+        EventModel.makeEvent({
+          uid: "u@x",
+          summary: Option.some("Weekly"),
+          start: EventModel.zoned(ZONE, 2026, 3, 22, 10),
+          end: EventModel.zoned(ZONE, 2026, 3, 22, 11),
+          rrule: Option.some("FREQ=WEEKLY;COUNT=4")
+        })
+      ),
+      ZONE
+    )
+    // Across the DST change of 29 March: still 10:00–11:00 local.
+    const occurrence = Either.getOrThrow(
+      GoogleCodec.encodeOccurrence(
+        series,
+        { dateTime: "2026-03-29T08:00:00Z" },
+        { masterId: "abcde12345", calendarZone: ZONE }
+      )
+    )
+    expect([occurrence.id, occurrence.start, occurrence.end]).toEqual([
+      "abcde12345_20260329T080000Z",
+      { dateTime: "2026-03-29T10:00:00", timeZone: ZONE },
+      { dateTime: "2026-03-29T11:00:00", timeZone: ZONE }
+    ])
+    const master = Either.getOrThrow(
+      GoogleCodec.encode(series, { masterId: "abcde12345", calendarZone: ZONE })
+    ).master
+    const decoded = Either.getOrThrow(
+      GoogleCodec.decode("abcde12345", [master, occurrence], { calendarZone: ZONE })
+    )
+    expect(decoded.overrides).toEqual([])
+    const renamed = { ...occurrence, summary: "Different" }
+    expect(
+      Either.getOrThrow(GoogleCodec.decode("abcde12345", [master, renamed], { calendarZone: ZONE })).overrides
+    ).toHaveLength(1)
+  })
+
   it("malformed events are BadItems with a reason a person can read", () => {
     const reasons = [
       [{ id: "a0000", start: { dateTime: "yesterday" }, end: { date: "2026-01-01" }, iCalUID: "u" }],
