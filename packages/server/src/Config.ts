@@ -180,9 +180,7 @@ const parseDatabase = (url: string | undefined, dataDir: string): Either.Either<
 /** A loopback host: a name for this machine or an address in 127.0.0.0/8 or ::1. */
 export const isLoopbackHost = (hostname: string): boolean => {
   const h = hostname.toLowerCase().replace(/^\[|\]$/g, "")
-  return (
-    h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
-  )
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
 }
 
 /**

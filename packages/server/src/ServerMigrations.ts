@@ -24,12 +24,15 @@ const typesFor = (sql: SqlClient.SqlClient): Types =>
  *   it has no master key), and reading never has to guess from the plaintext.
  * - `calendars.writable`: whether the account may write to the calendar (Google's access role);
  *   NULL for calendars found before, which CalDAV discovery only ever kept when they hold events.
+ * - `calendars.time_zone`: the calendar's own zone where the provider has one (Google: floating
+ *   times are placed in it).
  * - `oauth_states`: flows started and not yet finished. Only a hash of the state is kept, so the
  *   table cannot be used to finish someone's flow; the PKCE code verifier is sealed.
  */
 export const oauthStatements = (t: Types): ReadonlyArray<string> => [
   `ALTER TABLE accounts ADD secret_format ${t.key}`,
   `ALTER TABLE calendars ADD writable ${t.int}`,
+  `ALTER TABLE calendars ADD time_zone ${t.text}`,
   `CREATE TABLE oauth_states (
     state_hash ${t.key} NOT NULL PRIMARY KEY,
     provider ${t.key} NOT NULL,

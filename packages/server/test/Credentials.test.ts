@@ -163,7 +163,9 @@ describe("sealed credentials", () => {
       const google = account("google")
       const t = tokens(3)
       yield* accounts.insertCredential(google, Credential.OAuth.make(t))
-      const state = yield* states.start({
+      const state = OAuthStates.randomSecret()
+      yield* states.start({
+        state,
         provider: "google",
         userId: "user-1",
         browser: Option.none(),

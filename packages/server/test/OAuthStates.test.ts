@@ -30,7 +30,12 @@ const setup = () => {
   return { file, layer }
 }
 
-const flow = (userId: string, browser: Option.Option<Redacted.Redacted<string>> = Option.none()) => ({
+const flow = (
+  userId: string,
+  browser: Option.Option<Redacted.Redacted<string>> = Option.none(),
+  state: Redacted.Redacted<string> = OAuthStates.randomSecret()
+) => ({
+  state,
   provider: "google" as const,
   userId,
   browser,
@@ -45,7 +50,8 @@ describe("OAuth states", () => {
     return Effect.gen(function* () {
       const states = yield* OAuthStates.OAuthStates
       const browser = OAuthStates.randomSecret()
-      const state = yield* states.start(flow("ann", Option.some(browser)))
+      const state = OAuthStates.randomSecret()
+      yield* states.start(flow("ann", Option.some(browser), state))
       const first = yield* states.take("google", Redacted.value(state))
       expect(first._tag).toBe("Found")
       if (first._tag !== "Found") return
@@ -69,8 +75,10 @@ describe("OAuth states", () => {
     const { layer } = setup()
     return Effect.gen(function* () {
       const states = yield* OAuthStates.OAuthStates
-      const early = yield* states.start(flow("ann"))
-      const late = yield* states.start(flow("bob"))
+      const early = OAuthStates.randomSecret()
+      const late = OAuthStates.randomSecret()
+      yield* states.start(flow("ann", Option.none(), early))
+      yield* states.start(flow("bob", Option.none(), late))
       yield* TestClock.adjust(Duration.subtract(Duration.minutes(10), Duration.millis(1)))
       expect((yield* states.take("google", Redacted.value(early)))._tag).toBe("Found")
       yield* TestClock.adjust(Duration.millis(1))
@@ -98,7 +106,8 @@ describe("OAuth states", () => {
     return Effect.gen(function* () {
       const states = yield* OAuthStates.OAuthStates
       const browser = OAuthStates.randomSecret()
-      const state = yield* states.start(flow("ann", Option.some(browser)))
+      const state = OAuthStates.randomSecret()
+      yield* states.start(flow("ann", Option.some(browser), state))
       const text = [file, `${file}-wal`]
         .flatMap((f) => {
           try {

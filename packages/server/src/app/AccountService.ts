@@ -17,7 +17,6 @@ import { type AccountKind, type AccountRecord, Accounts, type CalendarInfo } fro
 import type * as Credential from "../store/Credential.js"
 import * as UrlGuard from "../UrlGuard.js"
 import { GoogleAuth, type GoogleAuthFailed, type GoogleCalendar } from "./GoogleAuth.js"
-import * as GoogleTokens from "./GoogleTokens.js"
 
 export const icloudUrl = "https://caldav.icloud.com/"
 
@@ -119,6 +118,7 @@ export interface FoundCalendar {
   readonly displayName: Option.Option<string>
   readonly color: Option.Option<string>
   readonly writable?: boolean
+  readonly timeZone?: Option.Option<string>
 }
 
 // --- models ------------------------------------------------------------------------------------
@@ -218,7 +218,13 @@ const hostOf = (url: URL): string => url.host
 
 /** Google's calendars as the account's calendars: the calendar id is the calendar's ref (kept in `url`). */
 export const googleFound = (listed: ReadonlyArray<GoogleCalendar>): ReadonlyArray<FoundCalendar> =>
-  listed.map((c) => ({ url: c.id, displayName: c.summary, color: c.color, writable: c.writable }))
+  listed.map((c) => ({
+    url: c.id,
+    displayName: c.summary,
+    color: c.color,
+    writable: c.writable,
+    timeZone: c.timeZone
+  }))
 
 /** The kinds that connect with a password (CalDAV underneath). */
 type PasswordKind = Exclude<AccountKind, "google">
@@ -423,20 +429,23 @@ export const make = (
             url: account.url,
             detail: "no Google client is configured on this server (ALMANAC_GOOGLE_CLIENT_ID)"
           })
-        const auth = google.value
-        const fromGoogle = (e: GoogleAuthFailed | GoogleTokens.NoTokens) =>
-          e._tag === "NoTokens" || e.reason === "refused"
-            ? new CredentialsRefused({ kind: "google", url: account.url })
-            : new ServerUnreachable({ url: account.url, detail: e.message })
-        const token = yield* GoogleTokens.accessToken(accounts, auth, account.id).pipe(
+        const credential = yield* accounts.credential(account.id).pipe(
           Effect.catchTags({
-            GoogleAuthFailed: (e) => Effect.fail(fromGoogle(e)),
-            NoTokens: (e) => Effect.fail(fromGoogle(e)),
             VaultError: (e) => Effect.fail(storeError("open the stored tokens")(e)),
             CredentialUnreadable: (e) => Effect.fail(storeError("open the stored tokens")(e))
           })
         )
-        const listed = yield* auth.calendars(token).pipe(Effect.mapError(fromGoogle))
+        if (Option.isNone(credential) || credential.value._tag !== "oauth")
+          return yield* new CredentialsRefused({ kind: "google", url: account.url })
+        const listed = yield* google.value
+          .calendars(credential.value, (next) => accounts.saveTokens(account.id, next))
+          .pipe(
+            Effect.mapError((e: GoogleAuthFailed) =>
+              e.reason === "refused"
+                ? new CredentialsRefused({ kind: "google", url: account.url })
+                : new ServerUnreachable({ url: account.url, detail: e.message })
+            )
+          )
         return googleFound(listed)
       })
 

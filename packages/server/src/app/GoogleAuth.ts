@@ -2,9 +2,10 @@
  * What the server asks of Google to connect an account: the authorization request, the code
  * exchange, refreshing and revoking tokens, and the account's calendars. The port is small on
  * purpose: the OAuth protocol itself (oauth4webapi) and the Calendar API client live in
- * packages/providers, and `layer` adapts them. It is provided only when a client id is
- * configured; without it, nothing offers Google.
+ * packages/providers, and GoogleOAuthClient adapts them. It is provided only when a client id
+ * and a public URL are configured; without them, nothing offers Google.
  */
+import type { SyncStore } from "@almanac/core"
 import { Context, type Effect, type Option, type Redacted, Schema } from "effect"
 import type { OAuthTokens } from "../store/Credential.js"
 
@@ -24,17 +25,18 @@ export interface GoogleCalendar {
   readonly id: string
   readonly summary: Option.Option<string>
   readonly color: Option.Option<string>
+  /** The calendar's own zone; the provider places floating times in it. */
+  readonly timeZone: Option.Option<string>
   readonly primary: boolean
   /** The access role lets this account write events there (owner or writer). */
   readonly writable: boolean
 }
 
-/** Tokens fresh from the token endpoint; Google sends a refresh token only with a consent. */
-export interface IssuedTokens {
-  readonly accessToken: Redacted.Redacted<string>
-  readonly refreshToken: Option.Option<Redacted.Redacted<string>>
-  readonly expiresAt: number
-  readonly scope: string
+/** A flow about to start: where to send the browser, and what the callback is checked against. */
+export interface Authorization {
+  readonly url: string
+  readonly state: Redacted.Redacted<string>
+  readonly codeVerifier: Redacted.Redacted<string>
 }
 
 /** Why Google did not do what was asked. Never carries a token. */
@@ -50,40 +52,28 @@ export class GoogleAuthFailed extends Schema.TaggedError<GoogleAuthFailed>()("Go
 }
 
 export interface GoogleAuthShape {
-  /** A new PKCE pair (S256). */
-  readonly pkce: Effect.Effect<{ readonly verifier: Redacted.Redacted<string>; readonly challenge: string }>
   /**
-   * The URL to send the browser to: code flow with PKCE S256, access_type=offline, prompt=consent
-   * (so that Google issues a refresh token every time), response_mode=query.
+   * A new state and PKCE verifier, and the URL to send the browser to: code flow with PKCE S256,
+   * access_type=offline, prompt=consent (so that Google issues a refresh token every time),
+   * response_mode=query, redirect_uri `{ALMANAC_PUBLIC_URL}/oauth/google/callback`.
    */
-  readonly authorizeUrl: (request: {
-    readonly state: Redacted.Redacted<string>
-    readonly codeChallenge: string
-    readonly redirectUri: string
-  }) => string
-  readonly exchange: (grant: {
-    readonly code: string
-    readonly codeVerifier: Redacted.Redacted<string>
-    readonly redirectUri: string
-  }) => Effect.Effect<IssuedTokens, GoogleAuthFailed>
-  readonly refresh: (refreshToken: Redacted.Redacted<string>) => Effect.Effect<IssuedTokens, GoogleAuthFailed>
+  readonly authorize: Effect.Effect<Authorization>
+  /** The callback's query (code and state) exchanged for tokens with the flow's verifier. */
+  readonly exchange: (
+    callback: URLSearchParams,
+    pending: { readonly state: Redacted.Redacted<string>; readonly codeVerifier: Redacted.Redacted<string> }
+  ) => Effect.Effect<OAuthTokens, GoogleAuthFailed>
   /** Revoking the refresh token ends the whole grant at Google. */
   readonly revoke: (token: Redacted.Redacted<string>) => Effect.Effect<void, GoogleAuthFailed>
   /**
-   * calendarList, every page: the calendars that hold events the account can read (a
-   * free/busy-only calendar is left out). The primary calendar's id names the account.
+   * calendarList, every page: the calendars that hold events the account can read. The primary
+   * calendar's id names the account. The access token is refreshed when it is about to expire
+   * (or is refused once), and every refreshed set goes to `onRefresh` before it is used.
    */
   readonly calendars: (
-    accessToken: Redacted.Redacted<string>
+    tokens: OAuthTokens,
+    onRefresh: (tokens: OAuthTokens) => Effect.Effect<void, SyncStore.StoreError>
   ) => Effect.Effect<ReadonlyArray<GoogleCalendar>, GoogleAuthFailed>
 }
 
 export class GoogleAuth extends Context.Tag("@almanac/server/GoogleAuth")<GoogleAuth, GoogleAuthShape>() {}
-
-/** The tokens to keep from what the token endpoint sent (a refresh keeps the refresh token it used). */
-export const toStored = (issued: IssuedTokens, refreshToken: Redacted.Redacted<string>): OAuthTokens => ({
-  accessToken: issued.accessToken,
-  refreshToken: issued.refreshToken._tag === "Some" ? issued.refreshToken.value : refreshToken,
-  expiresAt: issued.expiresAt,
-  scope: issued.scope
-})

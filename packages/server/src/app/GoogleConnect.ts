@@ -9,7 +9,7 @@
  */
 import { timingSafeEqual } from "node:crypto"
 import type { SyncStore } from "@almanac/core"
-import { Context, Effect, Layer, Option, type Redacted, Schema } from "effect"
+import { Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import type { ServerConfig } from "../Config.js"
 import * as Credential from "../store/Credential.js"
 import { hashOf, OAuthStates } from "../store/OAuthStates.js"
@@ -138,16 +138,17 @@ export const make = (
       start: (input) =>
         Effect.gen(function* () {
           const { redirectUri, auth } = yield* setup
-          const pkce = yield* auth.pkce
-          const state = yield* states.start({
+          const pending = yield* auth.authorize
+          yield* states.start({
+            state: pending.state,
             provider: "google",
             userId: input.userId,
             browser: input.browser,
             name: input.name,
-            codeVerifier: pkce.verifier,
+            codeVerifier: pending.codeVerifier,
             redirectUri
           })
-          return auth.authorizeUrl({ state, codeChallenge: pkce.challenge, redirectUri })
+          return pending.url
         }),
       finish: (input) =>
         Effect.gen(function* () {
@@ -189,16 +190,18 @@ export const make = (
               detail: `${e.step}: ${e.detail}`,
               ...whose
             })
-          const issued = yield* auth
-            .exchange({
-              code: input.code.value,
-              codeVerifier: flow.codeVerifier,
-              redirectUri: flow.redirectUri
+          const state = input.state.value
+          const tokens = yield* auth
+            .exchange(new URLSearchParams({ code: input.code.value, state }), {
+              state: Redacted.make(state),
+              codeVerifier: flow.codeVerifier
             })
             .pipe(Effect.mapError(fromGoogle))
-          if (Option.isNone(issued.refreshToken))
-            return yield* failed("unexpected", { ...whose, detail: "Google sent no refresh token" })
-          const listed = yield* auth.calendars(issued.accessToken).pipe(Effect.mapError(fromGoogle))
+          // Tokens refreshed while the list is read belong to the account about to be stored.
+          let latest = tokens
+          const listed = yield* auth
+            .calendars(tokens, (next) => Effect.sync(() => (latest = next)))
+            .pipe(Effect.mapError(fromGoogle))
           const primary = listed.find((c) => c.primary)
           if (primary === undefined)
             return yield* failed("unexpected", {
@@ -211,12 +214,7 @@ export const make = (
             url: config.google.apiUrl,
             username: primary.id,
             name: Option.getOrElse(flow.name, () => `Google (${primary.id})`),
-            credential: Credential.OAuth.make({
-              accessToken: issued.accessToken,
-              refreshToken: issued.refreshToken.value,
-              expiresAt: issued.expiresAt,
-              scope: issued.scope
-            }),
+            credential: Credential.OAuth.make(latest),
             calendars: googleFound(listed)
           })
         })

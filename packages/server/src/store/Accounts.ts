@@ -38,6 +38,8 @@ export interface CalendarInfo {
   readonly color: Option.Option<string>
   /** Whether the account may write events there (Google's access role); CalDAV calendars are. */
   readonly writable: boolean
+  /** The calendar's own zone, where the provider names one (Google). */
+  readonly timeZone: Option.Option<string>
 }
 
 export interface AccountsShape {
@@ -104,6 +106,7 @@ export interface AccountsShape {
       readonly color: Option.Option<string>
       /** Absent: writable (CalDAV discovery keeps only calendars that hold events). */
       readonly writable?: boolean
+      readonly timeZone?: Option.Option<string>
     }>
   ) => Effect.Effect<ReadonlyArray<CalendarInfo>, SyncStore.StoreError>
   readonly calendars: (accountId: string) => Effect.Effect<ReadonlyArray<CalendarInfo>, SyncStore.StoreError>
@@ -139,7 +142,8 @@ const CalendarRow = Schema.Struct({
   url: Schema.String,
   display_name: OptStr,
   color: OptStr,
-  writable: Schema.NullOr(Num)
+  writable: Schema.NullOr(Num),
+  time_zone: OptStr
 })
 
 const toAccount = (r: typeof AccountRow.Type): AccountRecord => ({
@@ -159,7 +163,8 @@ const toCalendar = (r: typeof CalendarRow.Type): CalendarInfo => ({
   url: r.url,
   displayName: Option.fromNullable(r.display_name),
   color: Option.fromNullable(r.color),
-  writable: r.writable !== 0
+  writable: r.writable !== 0,
+  timeZone: Option.fromNullable(r.time_zone)
 })
 
 export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vault> = Effect.gen(
@@ -182,7 +187,7 @@ export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vau
       )
 
     const calendars = (accountId: string) =>
-      sql`SELECT id, account_id, url, display_name, color, writable FROM calendars WHERE account_id = ${accountId} ORDER BY display_name, url`.pipe(
+      sql`SELECT id, account_id, url, display_name, color, writable, time_zone FROM calendars WHERE account_id = ${accountId} ORDER BY display_name, url`.pipe(
         Effect.flatMap(decodeCalendars),
         Effect.map((rows) => rows.map(toCalendar)),
         guard("read calendars")
@@ -265,16 +270,17 @@ export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vau
             const id = calendarIdOf(accountId, c.url)
             const existing = yield* sql`SELECT id FROM calendars WHERE id = ${id}`
             const writable = c.writable === false ? 0 : 1
+            const zone = Option.getOrNull(c.timeZone ?? Option.none())
             if (existing.length === 0)
-              yield* sql`INSERT INTO calendars (id, account_id, url, display_name, color, writable, polls)
-              VALUES (${id}, ${accountId}, ${c.url}, ${Option.getOrNull(c.displayName)}, ${Option.getOrNull(c.color)}, ${writable}, ${0})`
+              yield* sql`INSERT INTO calendars (id, account_id, url, display_name, color, writable, time_zone, polls)
+              VALUES (${id}, ${accountId}, ${c.url}, ${Option.getOrNull(c.displayName)}, ${Option.getOrNull(c.color)}, ${writable}, ${zone}, ${0})`
             else
-              yield* sql`UPDATE calendars SET display_name = ${Option.getOrNull(c.displayName)}, color = ${Option.getOrNull(c.color)}, writable = ${writable} WHERE id = ${id}`
+              yield* sql`UPDATE calendars SET display_name = ${Option.getOrNull(c.displayName)}, color = ${Option.getOrNull(c.color)}, writable = ${writable}, time_zone = ${zone} WHERE id = ${id}`
           }
         }).pipe(sql.withTransaction, guard("save calendars"), Effect.zipRight(calendars(accountId))),
       calendars,
       calendarOf: (userId, calendarId) =>
-        sql`SELECT c.id, c.account_id, c.url, c.display_name, c.color, c.writable FROM calendars c
+        sql`SELECT c.id, c.account_id, c.url, c.display_name, c.color, c.writable, c.time_zone FROM calendars c
           JOIN accounts a ON a.id = c.account_id WHERE c.id = ${calendarId} AND a.user_id = ${userId}`.pipe(
           Effect.flatMap(decodeCalendars),
           Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toCalendar)),

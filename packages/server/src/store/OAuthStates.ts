@@ -21,6 +21,8 @@ export const Provider = Schema.Literal("google")
 export type Provider = typeof Provider.Type
 
 export interface Flow {
+  /** The state sent to the provider (random); only its hash is stored. */
+  readonly state: Redacted.Redacted<string>
   readonly provider: Provider
   readonly userId: string
   /**
@@ -51,8 +53,8 @@ export type Taken =
   | { readonly _tag: "Unknown" }
 
 export interface OAuthStatesShape {
-  /** Records the flow; the state to send (random, 256 bits), never stored as such. */
-  readonly start: (flow: Flow) => Effect.Effect<Redacted.Redacted<string>, SyncStore.StoreError>
+  /** Records the flow under a hash of its state. */
+  readonly start: (flow: Flow) => Effect.Effect<void, SyncStore.StoreError>
   /** Takes the flow `state` names out of the table: it cannot be taken twice. */
   readonly take: (
     provider: Provider,
@@ -109,15 +111,13 @@ export const make: Effect.Effect<OAuthStatesShape, never, SqlClient.SqlClient | 
       start: (flow) =>
         Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
-          const state = randomSecret()
-          const stateHash = hashOf(Redacted.value(state))
+          const stateHash = hashOf(Redacted.value(flow.state))
           yield* sql`DELETE FROM oauth_states WHERE expires_at < ${now - Duration.toMillis(keptAfterExpiry)}`
           yield* sql`INSERT INTO oauth_states (state_hash, provider, user_id, browser_hash, name, code_verifier, redirect_uri, created_at, expires_at)
             VALUES (${stateHash}, ${flow.provider}, ${flow.userId},
                     ${Option.getOrNull(Option.map(flow.browser, (b) => hashOf(Redacted.value(b))))},
                     ${Option.getOrNull(flow.name)}, ${vault.seal(sealedFor(stateHash), flow.codeVerifier)},
                     ${flow.redirectUri}, ${now}, ${now + Duration.toMillis(lifetime)})`
-          return state
         }).pipe(Effect.mapError(storeError("record the sign-in flow"))),
       take: (provider, state) =>
         Effect.gen(function* () {
