@@ -393,4 +393,50 @@ describe("connecting Google", () => {
       expect(page.headers.get("content-security-policy")).toContain("form-action 'self';")
     })
   )
+
+  it.scoped(
+    "looking again refreshes an expired access token (stored sealed at once); a revoked grant parks the account until it is connected again",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup()
+        yield* get(yield* consent(yield* start(s, s.ann.token)))
+        const [account] = yield* accountsOf(s, s.ann.token)
+        if (account === undefined) return yield* Effect.dieMessage("not connected")
+        const before = yield* storedTokens(s, account.id)
+        const call = (method: string, path: string, body?: unknown) =>
+          Effect.promise(() =>
+            s.server.request(method, path, { token: s.ann.token, ...(body === undefined ? {} : { body }) })
+          )
+        // Google no longer takes the access token (it expired early): refreshed, stored, and listed.
+        s.fake.expireAccessTokens()
+        s.fake.addCalendar({
+          id: "new@group.calendar.google.com",
+          summary: "New",
+          timeZone: "UTC",
+          accessRole: "owner"
+        })
+        const refreshed = yield* call("POST", `/api/accounts/${account.id}/refresh`)
+        expect(refreshed.status).toBe(200)
+        expect(JSON.stringify(refreshed.body)).toContain("new@group.calendar.google.com")
+        const after = yield* storedTokens(s, account.id)
+        expect(after.access).not.toBe(before.access)
+        expect(after.refresh).toBe(before.refresh)
+        expect(databaseText(s)).not.toContain(after.access)
+        // A Google account has no password to change.
+        const password = yield* call("PUT", `/api/accounts/${account.id}/password`, { password: "x" })
+        expect(password.status).toBe(400)
+        expect(JSON.stringify(password.body)).toContain("connect Google again")
+        // The person revoked Almanac's access at Google: the refresh is refused, the account parked.
+        s.fake.revokeRefreshTokens()
+        s.fake.expireAccessTokens()
+        const refused = yield* call("POST", `/api/accounts/${account.id}/refresh`)
+        expect(refused.status).toBe(422)
+        expect(JSON.stringify(refused.body)).toContain("Google refused the stored access")
+        expect((yield* accountsOf(s, s.ann.token))[0]?.status).toBe("needs-reauth")
+        // Connecting it again renews it: healthy, same account.
+        const again = yield* get(yield* consent(yield* start(s, s.ann.token)))
+        expect(again.location).toBe(`/accounts/${account.id}?notice=google-renewed`)
+        expect(yield* accountsOf(s, s.ann.token)).toMatchObject([{ id: account.id, status: "ok" }])
+      })
+  )
 })
