@@ -13,6 +13,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted, Schema } from "effect"
 import * as GoogleFake from "../../providers/test/fakes/GoogleFake.js"
+import { AccountClients } from "../src/app/AccountClients.js"
 import { Accounts } from "../src/store/Accounts.js"
 import * as TestServer from "./support/TestServer.js"
 
@@ -437,6 +438,28 @@ describe("connecting Google", () => {
         const again = yield* get(yield* consent(yield* start(s, s.ann.token)))
         expect(again.location).toBe(`/accounts/${account.id}?notice=google-renewed`)
         expect(yield* accountsOf(s, s.ann.token)).toMatchObject([{ id: account.id, status: "ok" }])
+      })
+  )
+
+  it.scoped(
+    "the engine's way in: a Calendar API client over the stored tokens, refreshing and storing them",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup()
+        yield* get(yield* consent(yield* start(s, s.ann.token)))
+        const [account] = yield* accountsOf(s, s.ann.token)
+        if (account === undefined) return yield* Effect.dieMessage("not connected")
+        const before = yield* storedTokens(s, account.id)
+        s.fake.expireAccessTokens()
+        const listed = yield* TestServer.within(
+          s.server,
+          Effect.flatMap(AccountClients, (c) => c.googleClientFor(account.id)).pipe(
+            Effect.flatMap((client) => client.calendarList)
+          )
+        ).pipe(Effect.orDie)
+        expect(listed.map((c) => c.id)).toContain("team@group.calendar.google.com")
+        const after = yield* storedTokens(s, account.id)
+        expect(after.access).not.toBe(before.access)
       })
   )
 })

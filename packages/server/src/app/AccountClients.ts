@@ -7,9 +7,11 @@
  */
 import { CalDavClient, type CalDavError } from "@almanac/caldav"
 import type { SyncStore } from "@almanac/core"
+import type { GoogleCalendarClient } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
 import { Context, type Duration, Effect, Layer, Option } from "effect"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
+import { GoogleAuth } from "./GoogleAuth.js"
 import { CalendarFailed, NeedsReauth, SecretUnreadable, Unsupported } from "./SchedulingError.js"
 
 export interface AccountClientsShape {
@@ -18,6 +20,16 @@ export interface AccountClientsShape {
     accountId: string
   ) => Effect.Effect<
     CalDavClient.CalDavClientShape,
+    NeedsReauth | SecretUnreadable | Unsupported | SyncStore.StoreError
+  >
+  /**
+   * A Calendar API client for a Google account, over its stored tokens; refreshed tokens are
+   * sealed and stored before they are used. For the engine's Google provider.
+   */
+  readonly googleClientFor: (
+    accountId: string
+  ) => Effect.Effect<
+    GoogleCalendarClient.GoogleCalendarClientShape,
     NeedsReauth | SecretUnreadable | Unsupported | SyncStore.StoreError
   >
   /**
@@ -51,6 +63,8 @@ export const make = (
   Effect.gen(function* () {
     const accounts = yield* Accounts
     const context = yield* Effect.context<HttpClient.HttpClient>()
+    // Present only when a Google client is configured.
+    const google = yield* Effect.serviceOption(GoogleAuth)
 
     const refused = (accountId: string, detail: string) =>
       accounts
@@ -108,7 +122,39 @@ export const make = (
               })
             )
 
-    return { clientFor, failure }
+    const googleClientFor = (accountId: string) =>
+      Effect.gen(function* () {
+        const account = yield* accounts.byId(accountId)
+        if (Option.isNone(account))
+          return yield* new NeedsReauth({ accountId, detail: "the account was removed" })
+        if (account.value.kind !== "google")
+          return yield* new Unsupported({ accountId, detail: "not a Google account" })
+        if (account.value.status === "needs-reauth")
+          return yield* new NeedsReauth({
+            accountId,
+            detail: Option.getOrElse(account.value.lastError, () => "Google refused the stored access")
+          })
+        if (Option.isNone(google))
+          return yield* new Unsupported({
+            accountId,
+            detail: "no Google client is configured on this server (ALMANAC_GOOGLE_CLIENT_ID)"
+          })
+        const credential = yield* accounts.credential(accountId).pipe(
+          Effect.catchTags({
+            VaultError: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message })),
+            CredentialUnreadable: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message }))
+          })
+        )
+        if (Option.isNone(credential) || credential.value._tag !== "oauth")
+          return yield* refused(accountId, "no Google tokens are stored for it")
+        return yield* google.value.calendarClient({
+          accountId,
+          tokens: credential.value,
+          onRefresh: (next) => accounts.saveTokens(accountId, next)
+        })
+      })
+
+    return { clientFor, googleClientFor, failure }
   })
 
 export const layer = (

@@ -6,6 +6,7 @@
  * and a public URL are configured; without them, nothing offers Google.
  */
 import type { SyncStore } from "@almanac/core"
+import type { GoogleCalendarClient } from "@almanac/providers"
 import { Context, type Effect, type Option, type Redacted, Schema } from "effect"
 import type { OAuthTokens } from "../store/Credential.js"
 
@@ -74,6 +75,16 @@ export interface GoogleAuthShape {
     tokens: OAuthTokens,
     onRefresh: (tokens: OAuthTokens) => Effect.Effect<void, SyncStore.StoreError>
   ) => Effect.Effect<ReadonlyArray<GoogleCalendar>, GoogleAuthFailed>
+  /**
+   * A Calendar API client for one account (the engine's Google provider runs over it): its token
+   * source refreshes before expiry and once on a 401, and reports every refreshed set to
+   * `onRefresh` first; a refused refresh is ProviderError.Unauthorized, which parks the account.
+   */
+  readonly calendarClient: (input: {
+    readonly accountId: string
+    readonly tokens: OAuthTokens
+    readonly onRefresh: (tokens: OAuthTokens) => Effect.Effect<void, SyncStore.StoreError>
+  }) => Effect.Effect<GoogleCalendarClient.GoogleCalendarClientShape>
 }
 
 export class GoogleAuth extends Context.Tag("@almanac/server/GoogleAuth")<GoogleAuth, GoogleAuthShape>() {}

@@ -81,7 +81,28 @@ export const make = (
     if (Either.isLeft(made)) return yield* Effect.die(made.left)
     const oauth = made.right
 
+    const calendarClient: GoogleAuthShape["calendarClient"] = ({ accountId, tokens, onRefresh }) =>
+      Effect.gen(function* () {
+        const source = yield* GoogleTokenSource.make({
+          oauth,
+          initial: toTokenSet(tokens),
+          onRefresh: (next) => onRefresh(fromTokenSet(next)),
+          account: accountId
+        })
+        return yield* GoogleCalendarClient.make({
+          tokens: source,
+          apiUrl: config.google.apiUrl,
+          timeout: config.requestTimeout,
+          account: accountId
+        }).pipe(
+          Effect.provide(http),
+          // An EndpointRefused: Config.load refused such a URL already, so this is a bug.
+          Effect.catchAll((e) => Effect.die(e))
+        )
+      })
+
     return {
+      calendarClient,
       authorize: Effect.map(oauth.authorize, (p) => ({
         url: p.url,
         state: Redacted.make(p.state),
@@ -94,22 +115,11 @@ export const make = (
       revoke: (token) => oauth.revoke(token).pipe(Effect.mapError(fromOAuth("revoke"))),
       calendars: (tokens, onRefresh) =>
         Effect.gen(function* () {
-          const source = yield* GoogleTokenSource.make({
-            oauth,
-            initial: toTokenSet(tokens),
-            onRefresh: (next) => onRefresh(fromTokenSet(next)),
-            account: "the account being connected"
+          const calendar = yield* calendarClient({
+            accountId: "the account being connected",
+            tokens,
+            onRefresh
           })
-          const calendar = yield* GoogleCalendarClient.make({
-            tokens: source,
-            apiUrl: config.google.apiUrl,
-            timeout: config.requestTimeout,
-            account: "the account being connected"
-          }).pipe(
-            Effect.provide(http),
-            // An EndpointRefused: Config.load refused such a URL already, so this is a bug.
-            Effect.catchAll((e) => Effect.die(e))
-          )
           const listed = yield* calendar.calendarList.pipe(Effect.mapError(fromClient))
           return listed
             .filter((c) => c.accessRole !== "freeBusyReader")
