@@ -58,7 +58,7 @@ const freePort = Effect.promise(
 )
 
 /** The fake (closed with the scope) and a server configured for it, with Ann and Bob. */
-const setup = (options: { readonly configured?: boolean } = {}) =>
+const setup = (options: { readonly configured?: boolean; readonly logs?: Array<string> } = {}) =>
   Effect.gen(function* () {
     const fake = yield* Effect.acquireRelease(
       Effect.promise(() => GoogleFake.start({ calendars })),
@@ -66,17 +66,20 @@ const setup = (options: { readonly configured?: boolean } = {}) =>
     )
     const port = yield* freePort
     const publicUrl = `http://127.0.0.1:${port}`
-    const server = yield* TestServer.start({
-      ALMANAC_PORT: String(port),
-      ALMANAC_PUBLIC_URL: publicUrl,
-      ALMANAC_GOOGLE_AUTH_URL: fake.authUrl,
-      ALMANAC_GOOGLE_TOKEN_URL: fake.tokenUrl,
-      ALMANAC_GOOGLE_REVOKE_URL: fake.revokeUrl,
-      ALMANAC_GOOGLE_API_URL: fake.apiUrl,
-      ...(options.configured === false
-        ? {}
-        : { ALMANAC_GOOGLE_CLIENT_ID: fake.clientId, ALMANAC_GOOGLE_CLIENT_SECRET: fake.clientSecret })
-    })
+    const server = yield* TestServer.start(
+      {
+        ALMANAC_PORT: String(port),
+        ALMANAC_PUBLIC_URL: publicUrl,
+        ALMANAC_GOOGLE_AUTH_URL: fake.authUrl,
+        ALMANAC_GOOGLE_TOKEN_URL: fake.tokenUrl,
+        ALMANAC_GOOGLE_REVOKE_URL: fake.revokeUrl,
+        ALMANAC_GOOGLE_API_URL: fake.apiUrl,
+        ...(options.configured === false
+          ? {}
+          : { ALMANAC_GOOGLE_CLIENT_ID: fake.clientId, ALMANAC_GOOGLE_CLIENT_SECRET: fake.clientSecret })
+      },
+      options.logs === undefined ? {} : { logs: options.logs }
+    )
     const { ann, bob } = yield* Effect.promise(async () => ({
       ann: await server.createUser("Ann"),
       bob: await server.createUser("Bob")
@@ -149,7 +152,7 @@ const storedTokens = (s: Setup, accountId: string) =>
   )
 
 describe("connecting Google", () => {
-  it.scoped(
+  it.scopedLive(
     "through the redirect: the account with kind google, named by its primary calendar, calendars with writable",
     () =>
       Effect.gen(function* () {
@@ -227,7 +230,7 @@ describe("connecting Google", () => {
       })
   )
 
-  it.scoped("an empty body is fine, a bad one is a 400, and no token means 401", () =>
+  it.scopedLive("an empty body is fine, a bad one is a 400, and no token means 401", () =>
     Effect.gen(function* () {
       const s = yield* setup()
       const bare = yield* Effect.promise(() =>
@@ -247,7 +250,7 @@ describe("connecting Google", () => {
     })
   )
 
-  it.scoped("an expired state is refused, and so is a state from another provider's flow or none", () =>
+  it.scopedLive("an expired state is refused, and so is a state from another provider's flow or none", () =>
     Effect.gen(function* () {
       const s = yield* setup()
       const callback = yield* consent(yield* start(s, s.ann.token))
@@ -272,28 +275,30 @@ describe("connecting Google", () => {
     })
   )
 
-  it.scoped("Ann's flow cannot be finished in a browser signed in as Bob, and the state is then spent", () =>
-    Effect.gen(function* () {
-      const s = yield* setup()
-      const callback = yield* consent(yield* start(s, s.ann.token))
-      const asBob = yield* get(callback, { cookie: `almanac_session=${s.bob.token}` })
-      expect(asBob.status).toBe(403)
-      expect(asBob.text).toContain("started by another Almanac user")
-      expect(yield* accountsOf(s, s.bob.token)).toEqual([])
-      expect(yield* accountsOf(s, s.ann.token)).toEqual([])
-      const later = yield* get(callback)
-      expect(later.status).toBe(400)
-      expect(yield* accountsOf(s, s.ann.token)).toEqual([])
-      // Signed in as Ann herself, her own flow finishes.
-      const own = yield* get(yield* consent(yield* start(s, s.ann.token)), {
-        cookie: `almanac_session=${s.ann.token}`
+  it.scopedLive(
+    "Ann's flow cannot be finished in a browser signed in as Bob, and the state is then spent",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup()
+        const callback = yield* consent(yield* start(s, s.ann.token))
+        const asBob = yield* get(callback, { cookie: `almanac_session=${s.bob.token}` })
+        expect(asBob.status).toBe(403)
+        expect(asBob.text).toContain("started by another Almanac user")
+        expect(yield* accountsOf(s, s.bob.token)).toEqual([])
+        expect(yield* accountsOf(s, s.ann.token)).toEqual([])
+        const later = yield* get(callback)
+        expect(later.status).toBe(400)
+        expect(yield* accountsOf(s, s.ann.token)).toEqual([])
+        // Signed in as Ann herself, her own flow finishes.
+        const own = yield* get(yield* consent(yield* start(s, s.ann.token)), {
+          cookie: `almanac_session=${s.ann.token}`
+        })
+        expect(own.status).toBe(303)
+        expect(yield* accountsOf(s, s.ann.token)).toHaveLength(1)
       })
-      expect(own.status).toBe(303)
-      expect(yield* accountsOf(s, s.ann.token)).toHaveLength(1)
-    })
   )
 
-  it.scoped("a flow started in the settings pages needs that browser's flow cookie", () =>
+  it.scopedLive("a flow started in the settings pages needs that browser's flow cookie", () =>
     Effect.gen(function* () {
       const s = yield* setup()
       const startInPages = Effect.promise(async () => {
@@ -340,7 +345,7 @@ describe("connecting Google", () => {
     })
   )
 
-  it.scoped("a refused consent and a code Google does not accept end on a page that says so", () =>
+  it.scopedLive("a refused consent and a code Google does not accept end on a page that says so", () =>
     Effect.gen(function* () {
       const s = yield* setup()
       const stateOf = (url: string) => new URL(url).searchParams.get("state") ?? ""
@@ -358,20 +363,22 @@ describe("connecting Google", () => {
     })
   )
 
-  it.scoped("the accounts page offers Google with what it asks for, and allows its form to lead there", () =>
-    Effect.gen(function* () {
-      const s = yield* setup()
-      const page = yield* get(`${s.server.url}/accounts`, { cookie: `almanac_session=${s.ann.token}` })
-      expect(page.status).toBe(200)
-      expect(page.text).toContain('<form method="post" action="/accounts/google">')
-      expect(page.text).toContain("see your calendars and create, change and delete their events")
-      expect(page.headers.get("content-security-policy")).toContain(
-        `form-action 'self' ${new URL(s.fake.authUrl).origin};`
-      )
-    })
+  it.scopedLive(
+    "the accounts page offers Google with what it asks for, and allows its form to lead there",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup()
+        const page = yield* get(`${s.server.url}/accounts`, { cookie: `almanac_session=${s.ann.token}` })
+        expect(page.status).toBe(200)
+        expect(page.text).toContain('<form method="post" action="/accounts/google">')
+        expect(page.text).toContain("see your calendars and create, change and delete their events")
+        expect(page.headers.get("content-security-policy")).toContain(
+          `form-action 'self' ${new URL(s.fake.authUrl).origin};`
+        )
+      })
   )
 
-  it.scoped("without a client id, the API and the page say how to create one", () =>
+  it.scopedLive("without a client id, the API and the page say how to create one", () =>
     Effect.gen(function* () {
       const s = yield* setup({ configured: false })
       const res = yield* Effect.promise(() =>
@@ -395,7 +402,7 @@ describe("connecting Google", () => {
     })
   )
 
-  it.scoped(
+  it.scopedLive(
     "looking again refreshes an expired access token (stored sealed at once); a revoked grant parks the account until it is connected again",
     () =>
       Effect.gen(function* () {
@@ -441,7 +448,7 @@ describe("connecting Google", () => {
       })
   )
 
-  it.scoped(
+  it.scopedLive(
     "the engine's way in: a Calendar API client over the stored tokens, refreshing and storing them",
     () =>
       Effect.gen(function* () {
@@ -461,5 +468,35 @@ describe("connecting Google", () => {
         const after = yield* storedTokens(s, account.id)
         expect(after.access).not.toBe(before.access)
       })
+  )
+
+  it.scopedLive("no log line holds a token, a code, a state or the client secret", () =>
+    Effect.gen(function* () {
+      const logs: Array<string> = []
+      const s = yield* setup({ logs })
+      const authorizeUrl = yield* start(s, s.ann.token)
+      const callback = new URL(yield* consent(authorizeUrl))
+      expect((yield* get(callback.href)).status).toBe(303)
+      const [account] = yield* accountsOf(s, s.ann.token)
+      if (account === undefined) return yield* Effect.dieMessage("not connected")
+      const tokens = yield* storedTokens(s, account.id)
+      yield* Effect.promise(() =>
+        s.server.request("DELETE", `/api/accounts/${account.id}`, { token: s.ann.token })
+      )
+      const text = logs.join("\n")
+      // The callback's request was logged, without its query.
+      const line = logs.find((l) => l.includes("http.url=/oauth/google/callback"))
+      expect(line).toContain("http.status=303")
+      expect(line).not.toMatch(/callback\?/)
+      for (const secret of [
+        tokens.access,
+        tokens.refresh,
+        callback.searchParams.get("code") ?? "missing",
+        callback.searchParams.get("state") ?? "missing",
+        new URL(authorizeUrl).searchParams.get("code_challenge") ?? "missing",
+        s.fake.clientSecret
+      ])
+        expect(text).not.toContain(secret)
+    })
   )
 })

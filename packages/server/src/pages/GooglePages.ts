@@ -6,7 +6,7 @@
  * that top-level GET), only for the callback's path, for the ten minutes a state lives. The server
  * keeps only its hash beside the state.
  */
-import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Redacted } from "effect"
 import { callbackPath } from "../app/GoogleAuth.js"
 import { GoogleConnect, type GoogleConnectFailed } from "../app/GoogleConnect.js"
@@ -118,7 +118,8 @@ const header = (request: HttpServerRequest.HttpServerRequest, name: string) =>
 
 /**
  * GET /oauth/google/callback?code&state (or ?error&state): finishes the flow the state names and
- * sends the browser to the new account's page, or says in words why not.
+ * sends the browser to the new account's page, or says in words why not. The request log line
+ * is written here without the query: the code and the state are not for the log.
  */
 export const callback = Handler.anyone(
   Effect.gen(function* () {
@@ -172,4 +173,11 @@ export const callback = Handler.anyone(
         )
       )
   })
+).pipe(
+  Effect.tap((response) =>
+    Effect.logInfo("Sent HTTP response").pipe(
+      Effect.annotateLogs({ "http.method": "GET", "http.url": callbackPath, "http.status": response.status })
+    )
+  ),
+  HttpMiddleware.withLoggerDisabled
 )

@@ -44,7 +44,11 @@ export const within = <A, E>(
   return context === undefined ? Effect.die("not a running TestServer") : Effect.provide(effect, context)
 }
 
-export const start = (env: Record<string, string> = {}): Effect.Effect<TestServer, never, Scope.Scope> =>
+export const start = (
+  env: Record<string, string> = {},
+  /** Collects every log line (logfmt, from level Info) instead of showing warnings only. */
+  options: { readonly logs?: Array<string> } = {}
+): Effect.Effect<TestServer, never, Scope.Scope> =>
   Effect.gen(function* () {
     const dataDir = env.ALMANAC_DATA_DIR ?? mkdtempSync(join(tmpdir(), "almanac-server-"))
     const adminToken = env.ALMANAC_ADMIN_TOKEN ?? randomBytes(24).toString("hex")
@@ -58,9 +62,20 @@ export const start = (env: Record<string, string> = {}): Effect.Effect<TestServe
     })
     if (Either.isLeft(loaded)) return yield* Effect.die(loaded.left)
     const config = loaded.right
-    const context = yield* Layer.build(
-      Server.layer(config).pipe(Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)))
-    ).pipe(Effect.orDie)
+    const logs = options.logs
+    const logging =
+      logs === undefined
+        ? Logger.minimumLogLevel(LogLevel.Warning)
+        : Layer.merge(
+            Logger.replace(
+              Logger.defaultLogger,
+              Logger.map(Logger.logfmtLogger, (line) => {
+                logs.push(line)
+              })
+            ),
+            Logger.minimumLogLevel(LogLevel.Info)
+          )
+    const context = yield* Layer.build(Server.layer(config).pipe(Layer.provide(logging))).pipe(Effect.orDie)
     const address = Context.get(context, HttpServer.HttpServer).address
     if (address._tag !== "TcpAddress") return yield* Effect.die("the server is not on TCP")
     const url = `http://127.0.0.1:${address.port}`
