@@ -5,6 +5,9 @@
  * with kind google and its calendars' writable flags; the state rules (a replay, an expired state,
  * another user's browser, a pages-started flow without its browser cookie, a refused consent, a
  * code Google does not accept); tokens only sealed in the database; removal revokes at Google.
+ * In headless Chromium, with the consent page on another site (localhost against 127.0.0.1): the
+ * accounts page's form leads there (CSP form-action), and after a click on Allow there the flow
+ * cookie (SameSite=Lax) finishes the flow and a page of ours brings the session back.
  */
 import { existsSync, readFileSync } from "node:fs"
 import { createServer } from "node:net"
@@ -15,6 +18,7 @@ import { Effect, Option, Redacted, Schema } from "effect"
 import * as GoogleFake from "../../providers/test/fakes/GoogleFake.js"
 import { AccountClients } from "../src/app/AccountClients.js"
 import { Accounts } from "../src/store/Accounts.js"
+import * as Chromium from "./support/Browser.js"
 import * as TestServer from "./support/TestServer.js"
 
 const Account = Schema.Struct({
@@ -58,7 +62,14 @@ const freePort = Effect.promise(
 )
 
 /** The fake (closed with the scope) and a server configured for it, with Ann and Bob. */
-const setup = (options: { readonly configured?: boolean; readonly logs?: Array<string> } = {}) =>
+const setup = (
+  options: {
+    readonly configured?: boolean
+    readonly logs?: Array<string>
+    /** The consent page on another site than the server (localhost against 127.0.0.1), as Google is. */
+    readonly crossSite?: boolean
+  } = {}
+) =>
   Effect.gen(function* () {
     const fake = yield* Effect.acquireRelease(
       Effect.promise(() => GoogleFake.start({ calendars })),
@@ -70,7 +81,8 @@ const setup = (options: { readonly configured?: boolean; readonly logs?: Array<s
       {
         ALMANAC_PORT: String(port),
         ALMANAC_PUBLIC_URL: publicUrl,
-        ALMANAC_GOOGLE_AUTH_URL: fake.authUrl,
+        ALMANAC_GOOGLE_AUTH_URL:
+          options.crossSite === true ? fake.authUrl.replace("127.0.0.1", "localhost") : fake.authUrl,
         ALMANAC_GOOGLE_TOKEN_URL: fake.tokenUrl,
         ALMANAC_GOOGLE_REVOKE_URL: fake.revokeUrl,
         ALMANAC_GOOGLE_API_URL: fake.apiUrl,
@@ -338,10 +350,15 @@ describe("connecting Google", () => {
       expect(swapped.status).toBe(403)
       // The same browser, with its cookie: connected, named as asked, and the cookie cleared.
       const back = yield* get(yield* consent(third.location), { cookie: cookieOf(third.setCookie) })
-      expect(back.status).toBe(303)
+      // Back from Google without the (Strict) session cookie: a page of ours takes the browser on,
+      // so that the account's page gets the session again.
+      expect(back.status).toBe(200)
       expect(back.headers.get("set-cookie")).toMatch(/^almanac_google_flow=;/)
       const accounts = yield* accountsOf(s, s.ann.token)
       expect(accounts.map((a) => [a.kind, a.name])).toEqual([["google", "Home"]])
+      expect(back.text).toContain(
+        `<meta http-equiv="refresh" content="0; url=/accounts/${accounts[0]?.id}?notice=account-connected">`
+      )
     })
   )
 
@@ -498,5 +515,81 @@ describe("connecting Google", () => {
       ])
         expect(text).not.toContain(secret)
     })
+  )
+
+  it.scopedLive(
+    "in a browser: Connect Google on the accounts page, consent on another site, back on the account's page",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup({ crossSite: true })
+        const browser = yield* Chromium.launch
+        yield* Effect.promise(async () => {
+          const page = await Chromium.newPage(browser)
+          await page.goto(`${s.server.url}/`)
+          await page.getByLabel("API token").fill(s.ann.token)
+          await page.getByRole("button", { name: "Sign in" }).click()
+          await page.waitForURL(`${s.server.url}/`)
+          await page.goto(`${s.server.url}/accounts`)
+          await page.getByLabel("Name on these pages (optional)").last().fill("Ann's Google")
+          await page.getByRole("button", { name: "Connect Google" }).click()
+          await page.waitForURL(/\/accounts\/[0-9a-f-]{36}\?notice=account-connected$/)
+          await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Ann's Google")
+          await expect(page.getByRole("status").textContent()).resolves.toContain("Account connected")
+          await expect(page.getByRole("cell", { name: "Team", exact: true }).count()).resolves.toBe(1)
+          await Chromium.screenshot(page, "google-connected")
+          // The flow cookie was used and cleared.
+          expect((await page.context().cookies()).map((c) => c.name)).not.toContain("almanac_google_flow")
+        })
+        expect(s.fake.authorizations).toHaveLength(1)
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "in a browser: the person clicks Allow on the consent page (another site), and the flow cookie brings the browser home",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup({ crossSite: true })
+        const browser = yield* Chromium.launch
+        yield* Effect.promise(async () => {
+          const page = await Chromium.newPage(browser)
+          await page.goto(`${s.server.url}/`)
+          await page.getByLabel("API token").fill(s.ann.token)
+          await page.getByRole("button", { name: "Sign in" }).click()
+          await page.waitForURL(`${s.server.url}/`)
+          // Google's consent page waits for a click on Allow (the fake would redirect at once), so the
+          // way back is a navigation that Google's site starts: the session cookie (Strict) stays home.
+          await page.route(`${s.server.url}/accounts/google`, async (route) => {
+            const answer = await route.fetch({ maxRedirects: 0 })
+            const headers = answer.headers()
+            await route.fulfill({
+              status: 200,
+              headers: { "content-type": "text/html", "set-cookie": headers["set-cookie"] ?? "" },
+              body: `<!doctype html><a href="${(headers.location ?? "").replace(/&/g, "&amp;")}">To Google</a>`
+            })
+          })
+          const consentOrigin = new URL(s.fake.authUrl.replace("127.0.0.1", "localhost")).origin
+          await page.route(`${consentOrigin}/**`, async (route) => {
+            const answer = await fetch(route.request().url().replace("localhost", "127.0.0.1"), {
+              redirect: "manual"
+            })
+            const back = (answer.headers.get("location") ?? "").replace(/&/g, "&amp;")
+            await route.fulfill({
+              contentType: "text/html",
+              body: `<!doctype html><a href="${back}">Allow</a>`
+            })
+          })
+          await page.goto(`${s.server.url}/accounts`)
+          await page.getByRole("button", { name: "Connect Google" }).click()
+          await page.getByRole("link", { name: "To Google" }).click()
+          await page.getByRole("link", { name: "Allow" }).click()
+          await page.waitForURL(/\/accounts\/[0-9a-f-]{36}\?notice=account-connected$/)
+          await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toMatch(/^Google \(/)
+          await expect(page.getByRole("status").textContent()).resolves.toContain("Account connected")
+        })
+        const accounts = yield* accountsOf(s, s.ann.token)
+        expect(accounts.map((a) => a.kind)).toEqual(["google"])
+      }),
+    60_000
   )
 })

@@ -70,6 +70,8 @@ export class GoogleConnectFailed extends Schema.TaggedError<GoogleConnectFailed>
 export interface Connected extends AccountWithCalendars {
   /** The account was connected before: its access was renewed. */
   readonly renewed: boolean
+  /** The flow was started in the settings pages (with a flow cookie), not through the API. */
+  readonly startedInPages: boolean
 }
 
 export interface GoogleConnectShape {
@@ -208,7 +210,7 @@ export const make = (
               ...whose,
               detail: "the calendar list has no primary calendar"
             })
-          return yield* service.adopt({
+          const adopted = yield* service.adopt({
             userId: flow.userId,
             kind: "google",
             url: config.google.apiUrl,
@@ -217,6 +219,7 @@ export const make = (
             credential: Credential.OAuth.make(latest),
             calendars: googleFound(listed)
           })
+          return { ...adopted, startedInPages: Option.isSome(flow.browserHash) }
         })
     }
   })

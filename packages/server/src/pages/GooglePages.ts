@@ -4,7 +4,8 @@
  * does not send it on the redirect back from Google (a cross-site navigation); a flow started here
  * is bound to its browser by a cookie of its own instead: random, HttpOnly, SameSite=Lax (sent on
  * that top-level GET), only for the callback's path, for the ten minutes a state lives. The server
- * keeps only its hash beside the state.
+ * keeps only its hash beside the state. For the same reason the account's page after such a flow is
+ * reached through a page of ours (a navigation it starts carries the session again), not a 303.
  */
 import { HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Redacted } from "effect"
@@ -142,17 +143,29 @@ export const callback = Handler.anyone(
         signedIn: Option.map(signedIn, (u) => u.id)
       })
       .pipe(
-        Effect.map(({ account, renewed }) =>
-          done(
-            HttpServerResponse.redirect(
-              Notice.location(
-                `/accounts/${encodeURIComponent(account.id)}`,
-                renewed ? "google-renewed" : "account-connected"
-              ),
-              { status: 303, headers: { "cache-control": "no-store" } }
-            )
+        Effect.map(({ account, renewed, startedInPages }) => {
+          const location = Notice.location(
+            `/accounts/${encodeURIComponent(account.id)}`,
+            renewed ? "google-renewed" : "account-connected"
           )
-        ),
+          // Back from Google's site, a browser leaves the Strict session cookie out of every request
+          // of the redirect chain; a navigation our own page starts has it again. A flow started
+          // through the API gets the plain redirect scripts rely on.
+          if (startedInPages && Option.isNone(signedIn))
+            return done(
+              respond(
+                page({
+                  title: "Google connected",
+                  user: undefined,
+                  continueTo: location,
+                  body: html`<p><a href="${location}">Continue to the account</a></p>`
+                })
+              )
+            )
+          return done(
+            HttpServerResponse.redirect(location, { status: 303, headers: { "cache-control": "no-store" } })
+          )
+        }),
         Effect.catchTag("GoogleConnectFailed", (e) =>
           Effect.logInfo("Google connection not finished", e.reason).pipe(
             Effect.as(

@@ -70,6 +70,8 @@ export interface PageOptions {
   readonly error?: string | undefined
   /** Seconds after which the browser reloads the page (the status page watches the engine). */
   readonly refresh?: number
+  /** A page of ours the browser goes on to at once (a navigation this page starts). */
+  readonly continueTo?: string
   readonly body: Fragment
 }
 
@@ -79,6 +81,7 @@ export const page = (options: PageOptions): Html => html`<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${options.refresh === undefined ? "" : html`<meta http-equiv="refresh" content="${options.refresh}">`}
+${options.continueTo === undefined ? "" : html`<meta http-equiv="refresh" content="0; url=${options.continueTo}">`}
 <title>${options.title} · Almanac</title>
 <style>${style}</style>
 </head>
