@@ -19,6 +19,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
@@ -127,7 +128,30 @@ export interface GoogleCalendarClientShape {
     readonly timeMax: Date
     readonly calendars: ReadonlyArray<string>
   }) => Effect.Effect<ReadonlyMap<string, FreeBusyAnswer>, ClientError>
+  /**
+   * Opens a push channel on the calendar's events (`events.watch`, type web_hook): Google then
+   * POSTs to `address` after changes, echoing `token` in X-Goog-Channel-Token. The address must be
+   * https (Google's rule).
+   */
+  readonly watch: (
+    calendarId: string,
+    channel: {
+      readonly id: string
+      readonly address: string
+      readonly token: Redacted.Redacted<string>
+      readonly ttlSeconds?: number | undefined
+    }
+  ) => Effect.Effect<Channel, ClientError>
+  /** `channels.stop`: no more messages on this channel. */
+  readonly stopChannel: (channel: Pick<Channel, "id" | "resourceId">) => Effect.Effect<void, ClientError>
   readonly stats: Effect.Effect<ExchangeStats>
+}
+
+export interface Channel {
+  readonly id: string
+  readonly resourceId: string
+  /** Epoch milliseconds; renew before. */
+  readonly expiration: number
 }
 
 export class GoogleCalendarClient extends Context.Tag("@almanac/providers/GoogleCalendarClient")<
@@ -212,6 +236,12 @@ const FreeBusyBody = Schema.Struct({
     }),
     { default: () => ({}) }
   )
+})
+
+const ChannelBody = Schema.Struct({
+  id: Schema.String,
+  resourceId: Schema.String,
+  expiration: Schema.optional(Schema.Union(Schema.String, Schema.Number))
 })
 
 interface Answer {
@@ -493,6 +523,34 @@ export const make = (
           }
           return out
         }),
+      watch: (calendarId, channel) =>
+        Effect.gen(function* () {
+          const a = yield* send("POST", `${eventsUrl(calendarId)}/watch`, {
+            id: channel.id,
+            type: "web_hook",
+            address: channel.address,
+            token: Redacted.value(channel.token),
+            ...(channel.ttlSeconds !== undefined ? { params: { ttl: String(channel.ttlSeconds) } } : {})
+          }).pipe(Effect.flatMap((a) => expect("write", channel.id, a)))
+          const body = yield* json(ChannelBody, "events.watch", a)
+          const expiration = Number(body.expiration ?? Number.NaN)
+          return {
+            id: body.id,
+            resourceId: body.resourceId,
+            expiration: Number.isFinite(expiration) ? expiration : 0
+          }
+        }),
+      stopChannel: (channel) =>
+        send("POST", `${root}/channels/stop`, { id: channel.id, resourceId: channel.resourceId }).pipe(
+          Effect.flatMap((a) =>
+            a.status === 404 ? Effect.void : Effect.asVoid(expect("write", channel.id, a))
+          )
+        ),
       stats: Ref.get(counters)
     }
   })
+
+export const layer = (
+  options: ClientOptions
+): Layer.Layer<GoogleCalendarClient, EndpointRefused, HttpClient.HttpClient> =>
+  Layer.effect(GoogleCalendarClient, make(options))

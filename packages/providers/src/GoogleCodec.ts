@@ -17,7 +17,7 @@
  * See docs/providers.md A.3, A.6, A.7, A.8 and C for the documented field semantics.
  */
 import { createHash } from "node:crypto"
-import { CoreError, EventModel } from "@almanac/core"
+import { CoreError, EventModel, Recurrence } from "@almanac/core"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -543,6 +543,40 @@ export const excludedInstanceIds = (
     })
   )
 
+/**
+ * Overrides whose RECURRENCE-ID is not an occurrence of their series. iCalendar allows them (an
+ * extra instance); Google has no instance there to change (its instance ids name occurrences of
+ * the rule), so a series with one cannot be written. `encode` leaves this check to the writer:
+ * it needs the rule expanded.
+ */
+export const strayOverrides = (
+  resource: EventModel.EventResource,
+  calendarZone: string
+): ReadonlyArray<EventModel.DateValue> => {
+  const r = normalize(resource, calendarZone)
+  if (Option.isNone(r.master)) return []
+  const bare: EventModel.EventResource = {
+    ...r,
+    master: Option.some({ ...r.master.value, exdates: [] }),
+    overrides: []
+  }
+  const stray: Array<EventModel.DateValue> = []
+  for (const o of r.overrides) {
+    if (Option.isNone(o.recurrenceId)) continue
+    const rid = o.recurrenceId.value
+    const around = Zones.toWallMs(wallOf(rid))
+    const found = Recurrence.instances(
+      bare,
+      { start: new Date(around - 2 * DAY_MS), end: new Date(around + 2 * DAY_MS) },
+      { floatingZone: Zones.isKnown(calendarZone) ? calendarZone : "UTC" }
+    ).some((i) =>
+      Option.match(i.recurrenceId, { onNone: () => false, onSome: (x) => valueKey(x) === valueKey(rid) })
+    )
+    if (!found) stray.push(rid)
+  }
+  return stray
+}
+
 // ---------------------------------------------------------------------------------------------
 // decode
 
@@ -630,7 +664,7 @@ const recurrenceValues = (
   return Either.right(out)
 }
 
-interface Recurrence {
+interface RecurrenceLines {
   readonly rrule: Option.Option<string>
   readonly rdates: ReadonlyArray<EventModel.DateValue>
   readonly exdates: ReadonlyArray<EventModel.DateValue>
@@ -640,7 +674,7 @@ const decodeRecurrence = (
   lines: ReadonlyArray<string>,
   frame: EventModel.DateValue,
   zone: string
-): Either.Either<Recurrence, Bad> =>
+): Either.Either<RecurrenceLines, Bad> =>
   Either.gen(function* () {
     let rrule: Option.Option<string> = Option.none()
     const rdates: Array<EventModel.DateValue> = []

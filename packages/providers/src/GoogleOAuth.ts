@@ -17,6 +17,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -267,3 +268,6 @@ export const make = (config: OAuthConfig): Either.Either<GoogleOAuthShape, Endpo
         })
     }
   })
+
+export const layer = (config: OAuthConfig): Layer.Layer<GoogleOAuth, EndpointRefused> =>
+  Layer.effect(GoogleOAuth, Either.match(make(config), { onLeft: Effect.fail, onRight: Effect.succeed }))

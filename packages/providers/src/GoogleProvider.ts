@@ -216,10 +216,19 @@ export const make = (client: GoogleCalendarClientShape, calendar: GoogleCalendar
           new ProviderError.Rejected({ href: ref, detail: "the calendar is read-only for this account" })
         )
 
+  /** Refused before anything is written: what Google cannot hold, and instances it does not have. */
   const encode = (resource: EventModel.EventResource, masterId: string) =>
-    Either.match(GoogleCodec.encode(resource, { masterId, calendarZone: zone }), {
-      onLeft: (e) => Effect.fail(new ProviderError.Rejected({ href: masterId, detail: e.reason })),
-      onRight: Effect.succeed
+    Effect.gen(function* () {
+      const encoded = GoogleCodec.encode(resource, { masterId, calendarZone: zone })
+      if (Either.isLeft(encoded))
+        return yield* new ProviderError.Rejected({ href: masterId, detail: encoded.left.reason })
+      const stray = GoogleCodec.strayOverrides(resource, zone)
+      if (stray.length > 0)
+        return yield* new ProviderError.Rejected({
+          href: masterId,
+          detail: `${stray.length} changed instance(s) at a time the series does not repeat on, which Google cannot hold`
+        })
+      return encoded.right
     })
 
   const create = (
@@ -275,8 +284,10 @@ export const make = (client: GoogleCalendarClientShape, calendar: GoogleCalendar
       }
       const excluded = GoogleCodec.excludedInstanceIds(resource, { masterId: ref, calendarZone: zone })
       let removed = false
+      // A series made a single event: Google drops its instances with the rule.
+      const recurs = encoded.master.recurrence !== undefined
       for (const [id, there] of existing) {
-        if (written.has(id)) continue
+        if (written.has(id) || !recurs) continue
         const original = GoogleCodec.decodeWire(there.json)
         const originalStart = Either.isRight(original) ? original.right.originalStartTime : undefined
         if (originalStart === undefined) continue
@@ -297,6 +308,10 @@ export const make = (client: GoogleCalendarClientShape, calendar: GoogleCalendar
       }
       if (removed) {
         // A deleted exception is a cancelled instance now, with an etag no answer told us.
+        const after = yield* readSeries(ref)
+        if (Option.isSome(after)) return { ref, version: versionOf(after.value) }
+      }
+      if (!recurs && existing.size > 0) {
         const after = yield* readSeries(ref)
         if (Option.isSome(after)) return { ref, version: versionOf(after.value) }
       }

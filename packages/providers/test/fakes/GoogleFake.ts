@@ -15,8 +15,12 @@
  * revoked refresh token; the revoke endpoint; a record of the invitations Google would have sent (any
  * write without sendUpdates=none on an event with attendees); a log of every request.
  *
- * What it does not model: `singleEvents=true` (400 here; Almanac never asks for it), push channels,
- * `q` search, ACLs, quotas beyond what a test asks for.
+ * Push: `events.watch` opens a channel (a `sync` message first, then `exists` after every change
+ * of the calendar, with the channel's token echoed), `channels.stop` closes it. Google requires an
+ * https address; the fake also takes http on loopback, where tests listen.
+ *
+ * What it does not model: `singleEvents=true` (400 here; Almanac never asks for it), `q` search,
+ * ACLs, quotas beyond what a test asks for.
  */
 import { createHash, randomBytes } from "node:crypto"
 import * as Http from "node:http"
@@ -72,6 +76,23 @@ export interface Failure {
   readonly retryAfter?: string
 }
 
+export interface Notification {
+  readonly channelId: string
+  readonly state: "sync" | "exists"
+  /** The receiver's answer, or 0 when it could not be reached. */
+  readonly status: number
+}
+
+interface Channel {
+  readonly id: string
+  readonly calendarId: string
+  readonly address: string
+  readonly token: string | undefined
+  readonly resourceId: string
+  readonly expiration: number
+  messageNumber: number
+}
+
 export interface GoogleFakeOptions {
   /** Largest page events.list and calendarList answer with (default 3: short pages on purpose). */
   readonly pageSize?: number
@@ -122,6 +143,16 @@ export interface GoogleFake {
   /** Authorization requests the fake answered, with their parameters. */
   readonly authorizations: ReadonlyArray<Readonly<Record<string, string>>>
   readonly revoked: ReadonlyArray<string>
+  /** Push messages sent, in order, with the receiver's answer. */
+  readonly notifications: ReadonlyArray<Notification>
+  /** Open channels. */
+  readonly channels: () => ReadonlyArray<{
+    readonly id: string
+    readonly resourceId: string
+    readonly calendarId: string
+  }>
+  /** Resolves when every push message sent so far has been answered. */
+  readonly pushesSettled: () => Promise<void>
 }
 
 const FORBIDDEN_WITH_SYNC_TOKEN = [
@@ -213,6 +244,35 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
   const authorizations: Array<Record<string, string>> = []
   const revoked: Array<string> = []
   const failures: Array<Failure> = []
+  const channels = new Map<string, Channel>()
+  const notifications: Array<Notification> = []
+  const inFlight = new Set<Promise<void>>()
+
+  const notify = (channel: Channel, state: "sync" | "exists") => {
+    if (channel.expiration <= Date.now()) return
+    const messageNumber = channel.messageNumber++
+    const p = fetch(channel.address, {
+      method: "POST",
+      headers: {
+        "x-goog-channel-id": channel.id,
+        ...(channel.token !== undefined ? { "x-goog-channel-token": channel.token } : {}),
+        "x-goog-channel-expiration": new Date(channel.expiration).toUTCString(),
+        "x-goog-resource-id": channel.resourceId,
+        "x-goog-resource-uri": `/calendar/v3/calendars/${encodeURIComponent(channel.calendarId)}/events`,
+        "x-goog-resource-state": state,
+        "x-goog-message-number": String(messageNumber)
+      }
+    }).then(
+      (res) => {
+        notifications.push({ channelId: channel.id, state, status: res.status })
+      },
+      () => {
+        notifications.push({ channelId: channel.id, state, status: 0 })
+      }
+    )
+    inFlight.add(p)
+    void p.finally(() => inFlight.delete(p))
+  }
 
   const newAccessToken = (refreshToken: string) => {
     const token = `ya29.${b64url(randomBytes(18))}`
@@ -245,6 +305,7 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
     const updated = new Date().toISOString()
     const stored: Stored = { json: { ...json, etag, updated }, seq, deleted }
     state.events.set(id, stored)
+    for (const c of channels.values()) if (c.calendarId === state.calendar.id) notify(c, "exists")
     return stored
   }
 
@@ -529,7 +590,13 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
     if (merged.recurrence === undefined) delete merged.recurrence
     if (merged.status !== "cancelled") validateEvent(state, merged)
     recordInvitations(state.calendar.id, id, patch ? "patch" : "update", merged, query)
-    return touch(state, id, materialize(state, id, merged, previous)).json
+    const written = touch(state, id, materialize(state, id, merged, previous)).json
+    // A master that no longer recurs has no instances: its exceptions and cancelled instances go.
+    if (Array.isArray(previous?.recurrence) && merged.recurrence === undefined)
+      for (const [otherId, s] of state.events)
+        if (s.json.recurringEventId === id && !s.deleted)
+          touch(state, otherId, { ...s.json, status: "cancelled" }, true)
+    return written
   }
 
   const deleteEvent = (
@@ -688,6 +755,57 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
       }
     }
     if (method === "POST" && path === "/freeBusy") return { status: 200, json: freeBusy(parsed()) }
+    if (method === "POST" && path === "/channels/stop") {
+      const b = parsed()
+      const c = typeof b.id === "string" ? channels.get(b.id) : undefined
+      if (c === undefined || c.resourceId !== b.resourceId)
+        throw new HttpError(404, "notFound", "Channel not found")
+      channels.delete(c.id)
+      return { status: 204 }
+    }
+    const watch = /^\/calendars\/([^/]+)\/events\/watch$/.exec(path)
+    if (method === "POST" && watch !== null && watch[1] !== undefined) {
+      const state = calendarOf(decodeURIComponent(watch[1]))
+      const b = parsed()
+      if (typeof b.id !== "string" || !/^[A-Za-z0-9\-_+/=]{1,64}$/.test(b.id))
+        throw new HttpError(400, "invalid", "Invalid channel id.")
+      if (channels.has(b.id)) throw new HttpError(400, "channelIdNotUnique", "Channel id not unique.")
+      if (b.type !== "web_hook") throw new HttpError(400, "invalid", "Unsupported channel type.")
+      const address = typeof b.address === "string" ? b.address : ""
+      let target: URL
+      try {
+        target = new URL(address)
+      } catch {
+        throw new HttpError(400, "invalid", "Invalid address.")
+      }
+      const loopback = target.protocol === "http:" && target.hostname === "127.0.0.1"
+      if (target.protocol !== "https:" && !loopback)
+        throw new HttpError(400, "push.webhookUrlNotHttps", "WebHook callback must be HTTPS.")
+      const params = isObject(b.params) ? b.params : {}
+      const ttl = Number(typeof params.ttl === "string" ? params.ttl : "604800")
+      const channel: Channel = {
+        id: b.id,
+        calendarId: state.calendar.id,
+        address,
+        token: typeof b.token === "string" ? b.token : undefined,
+        resourceId: b64url(randomBytes(12)),
+        expiration: Date.now() + (Number.isFinite(ttl) ? ttl : 604800) * 1000,
+        messageNumber: 1
+      }
+      channels.set(channel.id, channel)
+      notify(channel, "sync")
+      return {
+        status: 200,
+        json: {
+          kind: "api#channel",
+          id: channel.id,
+          resourceId: channel.resourceId,
+          resourceUri: `${url.origin}/calendar/v3/calendars/${encodeURIComponent(channel.calendarId)}/events`,
+          ...(channel.token !== undefined ? { token: channel.token } : {}),
+          expiration: String(channel.expiration)
+        }
+      }
+    }
     const m = /^\/calendars\/([^/]+)\/events(?:\/([^/]+))?$/.exec(path)
     if (m === null || m[1] === undefined) throw new HttpError(404, "notFound", "Not Found")
     const state = calendarOf(decodeURIComponent(m[1]))
@@ -920,7 +1038,17 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
           requests.length = 0
         },
         authorizations,
-        revoked
+        revoked,
+        notifications,
+        channels: () =>
+          [...channels.values()].map((c) => ({
+            id: c.id,
+            resourceId: c.resourceId,
+            calendarId: c.calendarId
+          })),
+        pushesSettled: async () => {
+          while (inFlight.size > 0) await Promise.all([...inFlight])
+        }
       })
     })
   })

@@ -3,6 +3,8 @@
  * paging, sync tokens, 410, 412, 409, rate limits with Retry-After, 401 → refresh → retry,
  * invalid_grant → Unauthorized, and never an invitation.
  */
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -159,6 +161,21 @@ describe("GoogleCalendarClient against the Google fake", () => {
     })
   )
 
+  it.scoped("requests that meet a 401 together share one refresh", () =>
+    Effect.gen(function* () {
+      const { fake, client, sealed } = yield* wired()
+      fake.expireAccessTokens()
+      fake.resetLog()
+      const lists = yield* Effect.all(
+        Array.from({ length: 5 }, () => client.listAll(CAL)),
+        { concurrency: "unbounded" }
+      )
+      expect(lists).toHaveLength(5)
+      expect(fake.requests.filter((r) => r.path === "/token")).toHaveLength(1)
+      expect(sealed).toHaveLength(1)
+    })
+  )
+
   it.scoped("refreshes before expiry, without a 401 first", () =>
     Effect.gen(function* () {
       const { fake, client, sealed } = yield* wired({ expiresInMillis: 60_000 })
@@ -205,6 +222,57 @@ describe("GoogleCalendarClient against the Google fake", () => {
       ])
       expect(answer.get("unknown@example.org")?.errors).toEqual(["notFound"])
     })
+  )
+})
+
+describe("Google push channels against the Google fake", () => {
+  it.scoped(
+    "watch opens a channel (sync first, then a message per change, token echoed); stop closes it",
+    () =>
+      Effect.gen(function* () {
+        const { fake, client } = yield* wired()
+        const received: Array<Record<string, string | undefined>> = []
+        const receiver = yield* Effect.acquireRelease(
+          Effect.promise(
+            () =>
+              new Promise<Http.Server>((resolve) => {
+                const server = Http.createServer((req, res) => {
+                  const h = req.headers
+                  const one = (k: string) => (typeof h[k] === "string" ? h[k] : undefined)
+                  received.push({
+                    id: one("x-goog-channel-id"),
+                    token: one("x-goog-channel-token"),
+                    state: one("x-goog-resource-state"),
+                    number: one("x-goog-message-number")
+                  })
+                  res.writeHead(200)
+                  res.end()
+                })
+                server.listen(0, "127.0.0.1", () => resolve(server))
+              })
+          ),
+          (s) => Effect.promise(() => new Promise<void>((done) => s.close(() => done())))
+        )
+        const address = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/push/google`
+        const refused = yield* Effect.flip(
+          client.watch(CAL, { id: "ch-0", address: "http://push.example.org/x", token: Redacted.make("t") })
+        )
+        expect(refused._tag).toBe("Rejected")
+        const channel = yield* client.watch(CAL, { id: "ch-1", address, token: Redacted.make("secret-1") })
+        expect(channel.expiration).toBeGreaterThan(Date.now())
+        yield* Effect.promise(() => fake.pushesSettled())
+        yield* client.insert(CAL, event("push00000", 1))
+        yield* Effect.promise(() => fake.pushesSettled())
+        expect(received).toEqual([
+          { id: "ch-1", token: "secret-1", state: "sync", number: "1" },
+          { id: "ch-1", token: "secret-1", state: "exists", number: "2" }
+        ])
+        yield* client.stopChannel(channel)
+        yield* client.insert(CAL, event("push00001", 2))
+        yield* Effect.promise(() => fake.pushesSettled())
+        expect(received).toHaveLength(2)
+        expect(fake.channels()).toEqual([])
+      })
   )
 })
 
