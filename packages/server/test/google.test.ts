@@ -259,6 +259,10 @@ describe("connecting Google", () => {
       expect(JSON.stringify(bad.body)).toContain("name: must not be empty")
       const anonymous = yield* Effect.promise(() => s.server.request("POST", "/api/accounts/google"))
       expect(anonymous.status).toBe(401)
+      // The endpoint is in the OpenAPI document, with its answer.
+      const openapi = yield* Effect.promise(() => s.server.request("GET", "/openapi.json"))
+      expect(JSON.stringify(openapi.body)).toContain('"/api/accounts/google"')
+      expect(JSON.stringify(openapi.body)).toContain("GoogleAuthorization")
     })
   )
 
