@@ -312,7 +312,10 @@ describe("almanac serve, end to end", () => {
         expect(failed.every((l) => l.annotations.error === "Unauthorized" && l.logLevel === "WARN")).toBe(
           true
         )
-        expect(parsed.filter((l) => JSON.stringify(l).includes("Unauthorized"))).toEqual(failed)
+        // (each calendar of the parked account may meet the refusal once: source and target alike)
+        const failedPolls = polls.filter((l) => l.annotations.outcome === "failed")
+        expect(parsed.filter((l) => JSON.stringify(l).includes("Unauthorized"))).toEqual(failedPolls)
+        expect(new Set(failedPolls.map((l) => l.annotations.calendar)).size).toBe(failedPolls.length)
         // The favicon and the unknown path: their status, and no trace with them.
         const requestOf = (path: string) => parsed.filter((l) => l.annotations["http.url"] === path)
         expect(requestOf("/favicon.ico").map((l) => l.annotations["http.status"])).toEqual([204])
