@@ -322,7 +322,8 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
     if (recurrence !== undefined) {
       if (!Array.isArray(recurrence) || recurrence.some((l) => typeof l !== "string"))
         throw new HttpError(400, "invalid", "Invalid recurrence rule.")
-      if (recurrence.some((l: string) => /^DT(START|END)/i.test(l)))
+      // GDISC Event.recurrence: "RRULE, EXRULE, RDATE and EXDATE lines", DTSTART/DTEND not allowed.
+      if (recurrence.some((l: string) => !/^(RRULE|EXRULE|RDATE|EXDATE)[;:]/i.test(l)))
         throw new HttpError(400, "invalid", "Invalid recurrence rule.")
       if (!allDay && !(isObject(body.start) && typeof body.start.timeZone === "string"))
         throw new HttpError(400, "required", "Missing time zone definition for start time.")
@@ -1015,7 +1016,26 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
               : b64url(randomBytes(12))
                   .toLowerCase()
                   .replace(/[^a-v0-9]/g, "a")
-          return touch(state, id, materialize(state, id, { ...event, id }, undefined)).json
+          // A person's change to one instance of their series: the instance keeps the series'
+          // identity (one iCalUID for every instance, GDISC Event.iCalUID), as `update` gives it.
+          const occurrence = state.events.has(id) ? undefined : occurrenceOf(state, id)
+          const m = occurrence?.master.json
+          const body: Json =
+            occurrence === undefined || m === undefined
+              ? { ...event, id }
+              : {
+                  ...event,
+                  id,
+                  recurringEventId: m.id,
+                  originalStartTime: occurrence.originalStartTime
+                }
+          const previous =
+            m === undefined
+              ? undefined
+              : { iCalUID: m.iCalUID, organizer: m.organizer, creator: m.creator, created: m.created }
+          // What a person's client sends is checked as any client's: Google stores nothing it refuses.
+          if (body.status !== "cancelled") validateEvent(state, body)
+          return touch(state, id, materialize(state, id, body, previous)).json
         },
         expireSyncTokens: () => {
           tokenGeneration += 1
