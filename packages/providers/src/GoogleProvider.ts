@@ -162,8 +162,15 @@ export const make = (client: GoogleCalendarClientShape, calendar: GoogleCalendar
 
   const changes = (cursor: Option.Option<string>): Effect.Effect<Port.Changes, Port.PollError> =>
     Effect.gen(function* () {
-      const state = Option.flatMap(cursor, decodeCursor)
-      if (Option.isNone(state)) return yield* snapshot
+      if (Option.isNone(cursor)) return yield* snapshot
+      // A cursor that is not ours (another provider's, a damaged one) is rejected like a token
+      // Google refused: the engine then resyncs by merge, rather than take a snapshot for a delta.
+      const state = decodeCursor(cursor.value)
+      if (Option.isNone(state))
+        return yield* new ProviderError.TokenInvalid({
+          calendar: cal,
+          detail: "the cursor is not a Google sync token this provider gave"
+        })
       const listing = yield* client.listChanges(cal, state.value.syncToken).pipe(Effect.mapError(asPoll))
       if (listing.items.length === 0) return { _tag: "Unchanged" as const }
       const changed: Array<Port.ItemVersion> = []

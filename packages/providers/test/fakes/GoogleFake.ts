@@ -216,6 +216,57 @@ const instantOfEdt = (edt: unknown, zone: string): number | undefined => {
   return Zones.isUtc(tz) ? Zones.toWallMs(p.wall) : Zones.wallToUtc(tz, p.wall)
 }
 
+/** A dateTime as Google answers it: RFC 3339 with the calendar zone's offset. */
+const render = (edt: unknown, zone: string): unknown => {
+  if (!isObject(edt) || typeof edt.dateTime !== "string") return edt
+  const instant = instantOfEdt(edt, zone)
+  if (instant === undefined) throw new HttpError(400, "invalid", `Invalid dateTime "${edt.dateTime}".`)
+  return { ...edt, dateTime: Zones.formatRfc3339(zone, instant) }
+}
+
+/**
+ * The event as stored after a write: Google's own fields kept (from `previous`, the stored event or,
+ * for an instance's first write, its series), the rest as the client sent it, every time in the
+ * calendar zone's offset. Exported so that the codec's laws can be checked on what Google hands back.
+ */
+export const materialized = (
+  calendar: FakeCalendar,
+  id: string,
+  body: Json,
+  previous: Json | undefined
+): Json => {
+  const zone = calendar.timeZone
+  const { etag: _etag, updated: _updated, organizer: _organizer, creator: _creator, ...rest } = body
+  const json: Json = {
+    kind: "calendar#event",
+    ...rest,
+    id,
+    status: typeof body.status === "string" ? body.status : "confirmed",
+    iCalUID: previous?.iCalUID ?? (typeof body.iCalUID === "string" ? body.iCalUID : `${id}@google.com`),
+    created: previous?.created ?? new Date().toISOString(),
+    organizer: previous?.organizer ?? { email: calendar.id, self: true },
+    creator: previous?.creator ?? { email: calendar.id, self: true },
+    sequence: typeof body.sequence === "number" ? body.sequence : 0
+  }
+  for (const k of ["start", "end", "originalStartTime"])
+    if (json[k] !== undefined) json[k] = render(json[k], zone)
+  return json
+}
+
+/** A series as Google holds it once its master and then each exception were written (one iCalUID). */
+export const storedSeries = (calendar: FakeCalendar, members: ReadonlyArray<Json>): ReadonlyArray<Json> => {
+  const [first, ...rest] = members
+  if (first === undefined) return []
+  const master = materialized(calendar, String(first.id), first, undefined)
+  const series = {
+    iCalUID: master.iCalUID,
+    organizer: master.organizer,
+    creator: master.creator,
+    created: master.created
+  }
+  return [master, ...rest.map((x) => materialized(calendar, String(x.id), x, series))]
+}
+
 export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
   const pageSize = options.pageSize ?? 3
   const ttl = options.accessTokenTtlSeconds ?? 3600
@@ -291,14 +342,6 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
     return c
   }
 
-  /** A dateTime as Google answers it: RFC 3339 with the calendar zone's offset. */
-  const render = (edt: unknown, zone: string): unknown => {
-    if (!isObject(edt) || typeof edt.dateTime !== "string") return edt
-    const instant = instantOfEdt(edt, zone)
-    if (instant === undefined) throw new HttpError(400, "invalid", `Invalid dateTime "${edt.dateTime}".`)
-    return { ...edt, dateTime: Zones.formatRfc3339(zone, instant) }
-  }
-
   const touch = (state: CalendarState, id: string, json: Json, deleted = false) => {
     seq += 1
     const etag = `"${3181161784712000 + seq}"`
@@ -322,7 +365,8 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
     if (recurrence !== undefined) {
       if (!Array.isArray(recurrence) || recurrence.some((l) => typeof l !== "string"))
         throw new HttpError(400, "invalid", "Invalid recurrence rule.")
-      if (recurrence.some((l: string) => /^DT(START|END)/i.test(l)))
+      // GDISC Event.recurrence: "RRULE, EXRULE, RDATE and EXDATE lines", DTSTART/DTEND not allowed.
+      if (recurrence.some((l: string) => !/^(RRULE|EXRULE|RDATE|EXDATE)[;:]/i.test(l)))
         throw new HttpError(400, "invalid", "Invalid recurrence rule.")
       if (!allDay && !(isObject(body.start) && typeof body.start.timeZone === "string"))
         throw new HttpError(400, "required", "Missing time zone definition for start time.")
@@ -349,25 +393,8 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
     }
   }
 
-  /** The event as stored after a write: Google's own fields kept, the rest as the client sent it. */
-  const materialize = (state: CalendarState, id: string, body: Json, previous: Json | undefined): Json => {
-    const zone = state.calendar.timeZone
-    const { etag: _etag, updated: _updated, organizer: _organizer, creator: _creator, ...rest } = body
-    const json: Json = {
-      kind: "calendar#event",
-      ...rest,
-      id,
-      status: typeof body.status === "string" ? body.status : "confirmed",
-      iCalUID: previous?.iCalUID ?? (typeof body.iCalUID === "string" ? body.iCalUID : `${id}@google.com`),
-      created: previous?.created ?? new Date().toISOString(),
-      organizer: previous?.organizer ?? { email: state.calendar.id, self: true },
-      creator: previous?.creator ?? { email: state.calendar.id, self: true },
-      sequence: typeof body.sequence === "number" ? body.sequence : 0
-    }
-    for (const k of ["start", "end", "originalStartTime"])
-      if (json[k] !== undefined) json[k] = render(json[k], zone)
-    return json
-  }
+  const materialize = (state: CalendarState, id: string, body: Json, previous: Json | undefined): Json =>
+    materialized(state.calendar, id, body, previous)
 
   /** The master an instance id belongs to, when it names an occurrence of a stored recurring master. */
   const occurrenceOf = (
@@ -1015,7 +1042,26 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
               : b64url(randomBytes(12))
                   .toLowerCase()
                   .replace(/[^a-v0-9]/g, "a")
-          return touch(state, id, materialize(state, id, { ...event, id }, undefined)).json
+          // A person's change to one instance of their series: the instance keeps the series'
+          // identity (one iCalUID for every instance, GDISC Event.iCalUID), as `update` gives it.
+          const occurrence = state.events.has(id) ? undefined : occurrenceOf(state, id)
+          const m = occurrence?.master.json
+          const body: Json =
+            occurrence === undefined || m === undefined
+              ? { ...event, id }
+              : {
+                  ...event,
+                  id,
+                  recurringEventId: m.id,
+                  originalStartTime: occurrence.originalStartTime
+                }
+          const previous =
+            m === undefined
+              ? undefined
+              : { iCalUID: m.iCalUID, organizer: m.organizer, creator: m.creator, created: m.created }
+          // What a person's client sends is checked as any client's: Google stores nothing it refuses.
+          if (body.status !== "cancelled") validateEvent(state, body)
+          return touch(state, id, materialize(state, id, body, previous)).json
         },
         expireSyncTokens: () => {
           tokenGeneration += 1

@@ -265,6 +265,46 @@ describe("GoogleFake (a fake of Calendar API v3)", () => {
     expect(items(delta.json).map((e) => e.status)).toEqual(["cancelled", "cancelled", "cancelled"])
   })
 
+  it("takes the recurrence lines Google documents (RRULE, EXRULE, RDATE, EXDATE) and refuses others", async () => {
+    const series = (id: string, recurrence: ReadonlyArray<string>) => ({ ...single(id), recurrence })
+    for (const ok of [
+      ["RRULE:FREQ=DAILY;COUNT=9", "EXRULE:FREQ=WEEKLY;BYDAY=SU"],
+      ["RDATE;VALUE=DATE:20261224", "EXDATE;TZID=Europe/Berlin:20261202T100000", "RRULE:FREQ=DAILY"]
+    ])
+      expect((await call("POST", events, { body: series(`ok${ok.length}00000`, ok) })).status).toBe(200)
+    for (const [i, bad] of [["DTSTART:20261201T100000Z"], ["RRULE:FREQ=DAILY", "X-NOTE:never"]].entries()) {
+      const r = await call("POST", events, { body: series(`bad${i}00000`, bad) })
+      expect([r.status, reason(r.json)]).toEqual([400, "invalid"])
+    }
+    // A person's client is held to the same rules.
+    expect(() => fake.insertAsPerson(CAL, series("bad900000", ["DTEND:20261201T110000Z"]))).toThrow(
+      "Invalid recurrence rule"
+    )
+    expect(() =>
+      fake.insertAsPerson(CAL, { id: "bad800000", start: { dateTime: "soon" }, end: { dateTime: "later" } })
+    ).toThrow()
+  })
+
+  it("gives an instance a person changed the identity of its series", () => {
+    fake.insertAsPerson(CAL, {
+      id: "mine00000",
+      start: { dateTime: "2026-12-01T10:00:00", timeZone: "Europe/Berlin" },
+      end: { dateTime: "2026-12-01T11:00:00", timeZone: "Europe/Berlin" },
+      recurrence: ["RRULE:FREQ=WEEKLY;COUNT=4"]
+    })
+    const moved = fake.insertAsPerson(CAL, {
+      id: "mine00000_20261208T090000Z",
+      summary: "moved",
+      start: { dateTime: "2026-12-08T14:00:00", timeZone: "Europe/Berlin" },
+      end: { dateTime: "2026-12-08T15:00:00", timeZone: "Europe/Berlin" }
+    })
+    expect(moved).toMatchObject({
+      iCalUID: "mine00000@google.com",
+      recurringEventId: "mine00000",
+      originalStartTime: { dateTime: "2026-12-08T10:00:00+01:00", timeZone: "Europe/Berlin" }
+    })
+  })
+
   it("answers rate limits and 5xx on demand, with Retry-After", async () => {
     fake.failNext(1, { status: 429, reason: "rateLimitExceeded", retryAfter: "7" })
     fake.failNext(1, { status: 403, reason: "userRateLimitExceeded" })
