@@ -9,7 +9,7 @@
  * it with bare `node` before anything is built. `node packages/server/build.mjs` builds; with
  * `--if-stale` it builds only when a source is newer than the last build.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -94,6 +94,57 @@ const externalNpm = {
   }
 }
 
+// `import { Effect, Schema } from "effect"` goes through the package's index, which re-exports every
+// module. With code splitting, esbuild places a module by which entry points import it, and through
+// an index every command "imports" everything: the 3 MB /docs page of @effect/platform landed in the
+// chunk that `sync once` loads. So in our own sources each name an index re-exports as a module is
+// imported from that module directly (`import * as Effect from "effect/Effect"`), which is what the
+// index does anyway; other names (`pipe`) stay on the index.
+const barrel = /import\s+(type\s+)?\{([^}]*)\}\s+from\s+"(effect|@effect\/[a-z-]+)"/g
+
+const deepImports = {
+  name: "deep-imports",
+  setup(build) {
+    const isModule = new Map()
+    const resolvesTo = async (specifier, resolveDir) => {
+      if (!isModule.has(specifier)) {
+        const r = await build.resolve(specifier, { resolveDir, kind: "import-statement" })
+        isModule.set(specifier, r.errors.length === 0)
+      }
+      return isModule.get(specifier)
+    }
+    build.onLoad({ filter: /[\\/]packages[\\/][a-z]+[\\/]src[\\/].*\.ts$/ }, async (args) => {
+      const source = readFileSync(args.path, "utf8")
+      const resolveDir = dirname(args.path)
+      let out = ""
+      let last = 0
+      for (const m of source.matchAll(barrel)) {
+        out += source.slice(last, m.index)
+        last = m.index + m[0].length
+        if (m[1] !== undefined) {
+          out += m[0]
+          continue
+        }
+        const pkg = m[3]
+        const kept = []
+        const deep = []
+        for (const raw of m[2].split(",")) {
+          const spec = raw.trim()
+          if (spec === "") continue
+          const [name, alias] = spec.replace(/^type\s+/, "").split(/\s+as\s+/)
+          if (!spec.startsWith("type ") && (await resolvesTo(`${pkg}/${name}`, resolveDir)))
+            deep.push(`import * as ${alias ?? name} from "${pkg}/${name}"`)
+          else kept.push(spec)
+        }
+        out += [...(kept.length > 0 ? [`import { ${kept.join(", ")} } from "${pkg}"`] : []), ...deep].join(
+          "; "
+        )
+      }
+      return { contents: out + source.slice(last), loader: "ts" }
+    })
+  }
+}
+
 /** Each file goes to a temporary name first, then is renamed: a process starting meanwhile never reads half a file. */
 const writeAtomically = (path, contents) => {
   mkdirSync(dirname(path), { recursive: true })
@@ -115,7 +166,7 @@ export const build = async () => {
     platform: "node",
     target: "node20",
     sourcemap: "linked",
-    plugins: [externalNpm],
+    plugins: [externalNpm, deepImports],
     // Bundled CommonJS (yaml, pg-cursor, …) calls require() for Node's own modules; ESM has none.
     banner: {
       js: 'import { createRequire as __almanacRequire } from "node:module"; const require = __almanacRequire(import.meta.url);'

@@ -1,7 +1,9 @@
 import { ValidationError } from "@effect/cli"
-import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Console, Effect, Option } from "effect"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import { Console, Effect, Layer, Option } from "effect"
 import * as Cli from "./cli/Cli.js"
 import * as Help from "./cli/Help.js"
 import { describeError } from "./cli/Output.js"
@@ -18,7 +20,9 @@ const program = Effect.gen(function* () {
     ValidationError.isValidationError(e) ? Effect.void : Console.error(`almanac: ${describeError(e)}`)
   ),
   Help.plainWhenPiped,
-  Effect.provide(NodeContext.layer)
+  // What @effect/cli and the password prompt use; not NodeContext, whose process and worker
+  // services no command needs.
+  Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer))
 )
 
 NodeRuntime.runMain(program, { disableErrorReporting: true, disablePrettyLogger: true })
