@@ -40,5 +40,9 @@ export const serve = (args: Cli.ServeArgs) =>
     // Loaded here, not at the top: user and vault commands share this module's configuration
     // loading and must not pay for the HTTP server and the cluster.
     const Server = yield* Effect.promise(() => import("../Server.js"))
-    return yield* Layer.launch(Server.layer(config))
+    // SIGTERM/SIGINT interrupt the launch; by the time this logs, the layer is closed: running
+    // polls finished, the HTTP server and the database closed. Operators look for this line.
+    return yield* Layer.launch(Server.layer(config)).pipe(
+      Effect.onInterrupt(() => Effect.logInfo("stopped: running polls finished, database closed"))
+    )
   }).pipe(Effect.provide(loggerLayer))
