@@ -1,9 +1,9 @@
 /**
  * Builds the `almanac` program into packages/server/dist: esbuild bundles src/bin.ts with the
- * workspace packages and the Effect packages inlined (one copy of Effect, a few large files instead
- * of hundreds of small modules, which is what made `node` slow to start), and every other npm
- * package external (native addons, drivers with optional native parts, undici). `--splitting` keeps
- * each dynamic `import()` a chunk of its own, so a command loads only what it uses.
+ * workspace packages, the Effect packages and their pure-JS libraries inlined (one copy of Effect,
+ * a few large files instead of hundreds of small modules, which is what made `node` slow to start),
+ * and the packages listed in `external` left to node_modules. `--splitting` keeps each dynamic
+ * `import()` a chunk of its own, so a command loads only what it uses.
  *
  * Plain JavaScript on purpose: `npm ci` (the `prepare` script), `npm start` and the `almanac` bin run
  * it with bare `node` before anything is built. `node packages/server/build.mjs` builds; with

@@ -150,7 +150,7 @@ export const run = (options: {
       yield* Effect.promise(() => build())
     }
     const almanac = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-      timedRun(process.execPath, [bin, ...args], { NO_COLOR: "1", ...env }, 10 * 60_000)
+      timedRun(process.execPath, [bin, ...args], { NO_COLOR: "1", ...env }, 40 * 60_000)
 
     log(`start: almanac --help vs vdirsyncer --help, ${runs} runs each`)
     const help = yield* alternate(
@@ -191,7 +191,7 @@ export const run = (options: {
         Vdirsyncer.make(
           { url: sourceUrl },
           { url: vdirTarget, username: radicale.user, password: Redacted.value(password) },
-          10 * 60_000
+          40 * 60_000
         )
       ),
       (v) => Effect.sync(() => v.cleanup())
