@@ -5,9 +5,13 @@ import { randomUUID } from "node:crypto"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import { caldavServer as server } from "../../../scripts/test-servers/context.js"
 import { almanac, start } from "./support/cli.js"
+
+// Each test starts the real binary one or more times: generous, so that a busy two-core machine
+// cannot turn a slow start into a failure (a start takes about a second; 30 s was once too little).
+vi.setConfig({ testTimeout: 180_000 })
 
 const xandikos = server("xandikos")
 const radicale = server("radicale")
@@ -59,343 +63,305 @@ const countItems = async (calendar: string, user?: string) => {
   return (res.text.match(/\.ics</g) ?? []).length
 }
 
-// Each test starts the real binary one or more times: generous, so that a busy two-core machine
-// cannot turn a slow start into a failure (a start takes about a second; 30 s was once too little).
-const spawnTimeout = 180_000
-
 const stateFile = () => join(mkdtempSync(join(tmpdir(), "almanac-cli-")), "state.db")
 
 describe("almanac caldav", () => {
-  it(
-    "discovers the calendars of both servers, as a table and as JSON",
-    async () => {
-      const cal = await mkcalendar(radicale.home, radicale.user)
-      const table = await almanac(["caldav", "discover", "--url", radicale.url, "--user", radicale.user], {
-        ALMANAC_PASSWORD: RADICALE_PASSWORD
-      })
-      expect(table.code).toBe(0)
-      expect(table.stdout).toContain(cal)
-      const json = await almanac(["caldav", "discover", "--url", xandikos.url, "--json"])
-      expect(json.code).toBe(0)
-      const parsed = JSON.parse(json.stdout) as {
-        calendars: Array<{ url: string; components: Array<string> }>
-      }
-      expect(parsed.calendars.some((c) => c.url === `${xandikos.home}calendar/`)).toBe(true)
-      expect(parsed.calendars.every((c) => c.components.includes("VEVENT"))).toBe(true)
-    },
-    spawnTimeout
-  )
+  it("discovers the calendars of both servers, as a table and as JSON", async () => {
+    const cal = await mkcalendar(radicale.home, radicale.user)
+    const table = await almanac(["caldav", "discover", "--url", radicale.url, "--user", radicale.user], {
+      ALMANAC_PASSWORD: RADICALE_PASSWORD
+    })
+    expect(table.code).toBe(0)
+    expect(table.stdout).toContain(cal)
+    const json = await almanac(["caldav", "discover", "--url", xandikos.url, "--json"])
+    expect(json.code).toBe(0)
+    const parsed = JSON.parse(json.stdout) as { calendars: Array<{ url: string; components: Array<string> }> }
+    expect(parsed.calendars.some((c) => c.url === `${xandikos.home}calendar/`)).toBe(true)
+    expect(parsed.calendars.every((c) => c.components.includes("VEVENT"))).toBe(true)
+  })
 
-  it(
-    "prints one clear line and exits non-zero when the server is not there",
-    async () => {
-      const res = await almanac(["caldav", "discover", "--url", "http://127.0.0.1:9/"])
-      expect(res.code).not.toBe(0)
-      const lines = res.stderr.trim().split("\n")
-      expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatch(/^almanac: /)
-    },
-    spawnTimeout
-  )
+  it("prints one clear line and exits non-zero when the server is not there", async () => {
+    const res = await almanac(["caldav", "discover", "--url", "http://127.0.0.1:9/"])
+    expect(res.code).not.toBe(0)
+    const lines = res.stderr.trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^almanac: /)
+  })
 
-  it(
-    "refuses to run without a password for a named user when there is no terminal",
-    async () => {
-      const res = await almanac(["caldav", "discover", "--url", radicale.url, "--user", radicale.user])
-      expect(res.code).not.toBe(0)
-      expect(res.stderr).toContain("ALMANAC_PASSWORD")
-    },
-    spawnTimeout
-  )
+  it("refuses to run without a password for a named user when there is no terminal", async () => {
+    const res = await almanac(["caldav", "discover", "--url", radicale.url, "--user", radicale.user])
+    expect(res.code).not.toBe(0)
+    expect(res.stderr).toContain("ALMANAC_PASSWORD")
+  })
 
-  it(
-    "lists changes since a token and prints an event",
-    async () => {
-      const cal = await mkcalendar(xandikos.home)
-      await putEvent(
-        cal,
-        "a.ics",
-        ics("cli-a@test", ["DTSTART:20261124T090000Z", "DTEND:20261124T100000Z", "SUMMARY:alpha"])
-      )
-      const all = await almanac(["caldav", "changes", "--calendar", cal, "--json"])
-      const first = JSON.parse(all.stdout) as { token: string; changed: Array<{ href: string }> }
-      expect(first.changed.map((c) => c.href)).toEqual([`${cal}a.ics`])
-      await putEvent(
-        cal,
-        "b.ics",
-        ics("cli-b@test", ["DTSTART:20261125T090000Z", "DTEND:20261125T100000Z", "SUMMARY:beta"])
-      )
-      const since = await almanac(["caldav", "changes", "--calendar", cal, "--since", first.token, "--json"])
-      expect(
-        (JSON.parse(since.stdout) as { changed: Array<{ href: string }> }).changed.map((c) => c.href)
-      ).toEqual([`${cal}b.ics`])
-      const got = await almanac(["caldav", "get", "--href", `${cal}b.ics`])
-      expect(got.stdout).toContain("SUMMARY:beta")
-    },
-    spawnTimeout
-  )
+  it("lists changes since a token and prints an event", async () => {
+    const cal = await mkcalendar(xandikos.home)
+    await putEvent(
+      cal,
+      "a.ics",
+      ics("cli-a@test", ["DTSTART:20261124T090000Z", "DTEND:20261124T100000Z", "SUMMARY:alpha"])
+    )
+    const all = await almanac(["caldav", "changes", "--calendar", cal, "--json"])
+    const first = JSON.parse(all.stdout) as { token: string; changed: Array<{ href: string }> }
+    expect(first.changed.map((c) => c.href)).toEqual([`${cal}a.ics`])
+    await putEvent(
+      cal,
+      "b.ics",
+      ics("cli-b@test", ["DTSTART:20261125T090000Z", "DTEND:20261125T100000Z", "SUMMARY:beta"])
+    )
+    const since = await almanac(["caldav", "changes", "--calendar", cal, "--since", first.token, "--json"])
+    expect(
+      (JSON.parse(since.stdout) as { changed: Array<{ href: string }> }).changed.map((c) => c.href)
+    ).toEqual([`${cal}b.ics`])
+    const got = await almanac(["caldav", "get", "--href", `${cal}b.ics`])
+    expect(got.stdout).toContain("SUMMARY:beta")
+  })
 })
 
 describe("almanac sync once", () => {
-  it(
-    "syncs Xandikos to Radicale, then writes nothing on a second run",
-    async () => {
-      const from = await mkcalendar(xandikos.home)
-      const to = await mkcalendar(radicale.home, radicale.user)
-      for (let i = 0; i < 3; i++) {
-        await putEvent(
-          from,
-          `e${i}.ics`,
-          ics(`once-${i}@test`, [
-            `DTSTART;TZID=Europe/Berlin:2026112${i}T090000`,
-            `DTEND;TZID=Europe/Berlin:2026112${i}T100000`,
-            `SUMMARY:secret ${i}`
-          ])
-        )
-      }
-      const state = stateFile()
-      const args = [
-        "sync",
-        "once",
-        "--from",
+  it("syncs Xandikos to Radicale, then writes nothing on a second run", async () => {
+    const from = await mkcalendar(xandikos.home)
+    const to = await mkcalendar(radicale.home, radicale.user)
+    for (let i = 0; i < 3; i++) {
+      await putEvent(
         from,
-        "--to",
-        to,
-        "--to-user",
-        radicale.user,
-        "--private",
-        "--state",
-        state,
-        "--json"
-      ]
-      const env = { ALMANAC_TO_PASSWORD: RADICALE_PASSWORD }
-      const first = await almanac(args, env)
-      expect(first.code).toBe(0)
-      const summary = JSON.parse(first.stdout) as Record<string, unknown>
-      expect(Object.keys(summary).sort()).toEqual(
-        [
-          "conflicts",
-          "created",
-          "deleted",
-          "fullResync",
-          "quarantined",
-          "requests",
-          "unchanged",
-          "updated"
-        ].sort()
+        `e${i}.ics`,
+        ics(`once-${i}@test`, [
+          `DTSTART;TZID=Europe/Berlin:2026112${i}T090000`,
+          `DTEND;TZID=Europe/Berlin:2026112${i}T100000`,
+          `SUMMARY:secret ${i}`
+        ])
       )
-      expect(summary.created).toBe(3)
-      const second = JSON.parse((await almanac(args, env)).stdout) as {
-        created: number
-        updated: number
-        deleted: number
-        requests: { from: number; to: number }
-      }
-      expect([second.created, second.updated, second.deleted]).toEqual([0, 0, 0])
-      expect(second.requests).toEqual({ from: 1, to: 1 })
-      expect(await countItems(to, radicale.user)).toBe(3)
-    },
-    spawnTimeout
-  )
+    }
+    const state = stateFile()
+    const args = [
+      "sync",
+      "once",
+      "--from",
+      from,
+      "--to",
+      to,
+      "--to-user",
+      radicale.user,
+      "--private",
+      "--state",
+      state,
+      "--json"
+    ]
+    const env = { ALMANAC_TO_PASSWORD: RADICALE_PASSWORD }
+    const first = await almanac(args, env)
+    expect(first.code).toBe(0)
+    const summary = JSON.parse(first.stdout) as Record<string, unknown>
+    expect(Object.keys(summary).sort()).toEqual(
+      [
+        "conflicts",
+        "created",
+        "deleted",
+        "fullResync",
+        "quarantined",
+        "requests",
+        "unchanged",
+        "updated"
+      ].sort()
+    )
+    expect(summary.created).toBe(3)
+    const second = JSON.parse((await almanac(args, env)).stdout) as {
+      created: number
+      updated: number
+      deleted: number
+      requests: { from: number; to: number }
+    }
+    expect([second.created, second.updated, second.deleted]).toEqual([0, 0, 0])
+    expect(second.requests).toEqual({ from: 1, to: 1 })
+    expect(await countItems(to, radicale.user)).toBe(3)
+  })
 
-  it(
-    "a sync killed in the middle converges on the next run, with no duplicates",
-    async () => {
-      const from = await mkcalendar(radicale.home, radicale.user)
-      const to = await mkcalendar(xandikos.home)
-      const n = 40
-      for (let i = 0; i < n; i++) {
-        await putEvent(
-          from,
-          `k${i}.ics`,
-          ics(`kill-${i}@test`, [
-            `DTSTART:202612${String((i % 28) + 1).padStart(2, "0")}T0${i % 10}0000Z`,
-            `DTEND:202612${String((i % 28) + 1).padStart(2, "0")}T0${i % 10}3000Z`,
-            `SUMMARY:k${i}`
-          ]),
-          radicale.user
-        )
-      }
-      const state = stateFile()
-      const args = [
-        "sync",
-        "once",
-        "--from",
+  it("a sync killed in the middle converges on the next run, with no duplicates", async () => {
+    const from = await mkcalendar(radicale.home, radicale.user)
+    const to = await mkcalendar(xandikos.home)
+    const n = 40
+    for (let i = 0; i < n; i++) {
+      await putEvent(
         from,
-        "--from-user",
-        radicale.user,
-        "--to",
-        to,
-        "--state",
-        state,
-        "--json"
-      ]
-      const env = { ALMANAC_FROM_PASSWORD: RADICALE_PASSWORD }
-      const child = start(args, env)
-      // Kill it hard once some copies exist (Xandikos commits each PUT, so this is mid-sync).
-      const deadline = Date.now() + 30_000
-      while (Date.now() < deadline && (await countItems(to)) < 5) await new Promise((r) => setTimeout(r, 50))
-      child.kill("SIGKILL")
-      await new Promise((r) => child.once("close", r))
-      const partial = await countItems(to)
-      expect(partial).toBeGreaterThanOrEqual(5)
-      expect(partial).toBeLessThan(n)
-      const rerun = await almanac(args, env)
-      expect(rerun.code).toBe(0)
-      expect(await countItems(to)).toBe(n)
-      const again = JSON.parse((await almanac(args, env)).stdout) as { created: number; updated: number }
-      expect([again.created, again.updated]).toEqual([0, 0])
-      expect(await countItems(to)).toBe(n)
-    },
-    spawnTimeout
-  )
+        `k${i}.ics`,
+        ics(`kill-${i}@test`, [
+          `DTSTART:202612${String((i % 28) + 1).padStart(2, "0")}T0${i % 10}0000Z`,
+          `DTEND:202612${String((i % 28) + 1).padStart(2, "0")}T0${i % 10}3000Z`,
+          `SUMMARY:k${i}`
+        ]),
+        radicale.user
+      )
+    }
+    const state = stateFile()
+    const args = [
+      "sync",
+      "once",
+      "--from",
+      from,
+      "--from-user",
+      radicale.user,
+      "--to",
+      to,
+      "--state",
+      state,
+      "--json"
+    ]
+    const env = { ALMANAC_FROM_PASSWORD: RADICALE_PASSWORD }
+    const child = start(args, env)
+    // Kill it hard once some copies exist (Xandikos commits each PUT, so this is mid-sync).
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline && (await countItems(to)) < 5) await new Promise((r) => setTimeout(r, 50))
+    child.kill("SIGKILL")
+    await new Promise((r) => child.once("close", r))
+    const partial = await countItems(to)
+    expect(partial).toBeGreaterThanOrEqual(5)
+    expect(partial).toBeLessThan(n)
+    const rerun = await almanac(args, env)
+    expect(rerun.code).toBe(0)
+    expect(await countItems(to)).toBe(n)
+    const again = JSON.parse((await almanac(args, env)).stdout) as { created: number; updated: number }
+    expect([again.created, again.updated]).toEqual([0, 0])
+    expect(await countItems(to)).toBe(n)
+  })
 })
 
 describe("almanac freebusy", () => {
-  it(
-    "merges recurring, all-day, moved and cancelled events from a real server into UTC intervals",
-    async () => {
-      const cal = await mkcalendar(radicale.home, radicale.user)
-      const u = radicale.user
-      // Weekly Monday 09:00–10:00 Berlin from 2026-11-02: Nov 16 moved to Tuesday 14:00, Nov 23
-      // removed by EXDATE, Nov 30 cancelled by an override, Dec 7 as the rule says.
-      await putEvent(
+  it("merges recurring, all-day, moved and cancelled events from a real server into UTC intervals", async () => {
+    const cal = await mkcalendar(radicale.home, radicale.user)
+    const u = radicale.user
+    // Weekly Monday 09:00–10:00 Berlin from 2026-11-02: Nov 16 moved to Tuesday 14:00, Nov 23
+    // removed by EXDATE, Nov 30 cancelled by an override, Dec 7 as the rule says.
+    await putEvent(
+      cal,
+      "weekly.ics",
+      [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//test//EN",
+        "BEGIN:VEVENT",
+        "UID:fb-weekly@test",
+        "DTSTAMP:20261101T000000Z",
+        "DTSTART;TZID=Europe/Berlin:20261102T090000",
+        "DTEND;TZID=Europe/Berlin:20261102T100000",
+        "RRULE:FREQ=WEEKLY;COUNT=6",
+        "EXDATE;TZID=Europe/Berlin:20261123T090000",
+        "SUMMARY:standup",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:fb-weekly@test",
+        "DTSTAMP:20261101T000000Z",
+        "RECURRENCE-ID;TZID=Europe/Berlin:20261116T090000",
+        "DTSTART;TZID=Europe/Berlin:20261117T140000",
+        "DTEND;TZID=Europe/Berlin:20261117T150000",
+        "SUMMARY:standup (moved)",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:fb-weekly@test",
+        "DTSTAMP:20261101T000000Z",
+        "RECURRENCE-ID;TZID=Europe/Berlin:20261130T090000",
+        "DTSTART;TZID=Europe/Berlin:20261130T090000",
+        "DTEND;TZID=Europe/Berlin:20261130T100000",
+        "STATUS:CANCELLED",
+        "SUMMARY:standup",
+        "END:VEVENT",
+        "END:VCALENDAR",
+        ""
+      ].join("\r\n"),
+      u
+    )
+    await putEvent(
+      cal,
+      "allday.ics",
+      ics("fb-allday@test", ["DTSTART;VALUE=DATE:20261119", "DTEND;VALUE=DATE:20261120", "SUMMARY:offsite"]),
+      u
+    )
+    await putEvent(
+      cal,
+      "free.ics",
+      ics("fb-free@test", [
+        "DTSTART:20261118T120000Z",
+        "DTEND:20261118T130000Z",
+        "TRANSP:TRANSPARENT",
+        "SUMMARY:reminder"
+      ]),
+      u
+    )
+    await putEvent(
+      cal,
+      "cancelled.ics",
+      ics("fb-cancel@test", [
+        "DTSTART:20261118T150000Z",
+        "DTEND:20261118T160000Z",
+        "STATUS:CANCELLED",
+        "SUMMARY:off"
+      ]),
+      u
+    )
+    const res = await almanac(
+      [
+        "freebusy",
+        "--calendar",
         cal,
-        "weekly.ics",
-        [
-          "BEGIN:VCALENDAR",
-          "VERSION:2.0",
-          "PRODID:-//test//EN",
-          "BEGIN:VEVENT",
-          "UID:fb-weekly@test",
-          "DTSTAMP:20261101T000000Z",
-          "DTSTART;TZID=Europe/Berlin:20261102T090000",
-          "DTEND;TZID=Europe/Berlin:20261102T100000",
-          "RRULE:FREQ=WEEKLY;COUNT=6",
-          "EXDATE;TZID=Europe/Berlin:20261123T090000",
-          "SUMMARY:standup",
-          "END:VEVENT",
-          "BEGIN:VEVENT",
-          "UID:fb-weekly@test",
-          "DTSTAMP:20261101T000000Z",
-          "RECURRENCE-ID;TZID=Europe/Berlin:20261116T090000",
-          "DTSTART;TZID=Europe/Berlin:20261117T140000",
-          "DTEND;TZID=Europe/Berlin:20261117T150000",
-          "SUMMARY:standup (moved)",
-          "END:VEVENT",
-          "BEGIN:VEVENT",
-          "UID:fb-weekly@test",
-          "DTSTAMP:20261101T000000Z",
-          "RECURRENCE-ID;TZID=Europe/Berlin:20261130T090000",
-          "DTSTART;TZID=Europe/Berlin:20261130T090000",
-          "DTEND;TZID=Europe/Berlin:20261130T100000",
-          "STATUS:CANCELLED",
-          "SUMMARY:standup",
-          "END:VEVENT",
-          "END:VCALENDAR",
-          ""
-        ].join("\r\n"),
-        u
-      )
-      await putEvent(
+        "--user",
+        u,
+        "--start",
+        "2026-11-16T00:00:00Z",
+        "--end",
+        "2026-12-08T00:00:00Z",
+        "--json"
+      ],
+      { ALMANAC_PASSWORD: RADICALE_PASSWORD }
+    )
+    expect(res.code).toBe(0)
+    expect(JSON.parse(res.stdout)).toEqual({
+      busy: [
+        { start: "2026-11-17T13:00:00.000Z", end: "2026-11-17T14:00:00.000Z" },
+        { start: "2026-11-19T00:00:00.000Z", end: "2026-11-20T00:00:00.000Z" },
+        { start: "2026-12-07T08:00:00.000Z", end: "2026-12-07T09:00:00.000Z" }
+      ]
+    })
+    // The all-day event falls on the 19th where the person is.
+    const berlin = await almanac(
+      [
+        "freebusy",
+        "--calendar",
         cal,
-        "allday.ics",
-        ics("fb-allday@test", [
-          "DTSTART;VALUE=DATE:20261119",
-          "DTEND;VALUE=DATE:20261120",
-          "SUMMARY:offsite"
-        ]),
-        u
-      )
-      await putEvent(
+        "--user",
+        u,
+        "--start",
+        "2026-11-19T00:00:00Z",
+        "--end",
+        "2026-11-21T00:00:00Z",
+        "--zone",
+        "Europe/Berlin",
+        "--json"
+      ],
+      { ALMANAC_PASSWORD: RADICALE_PASSWORD }
+    )
+    expect(JSON.parse(berlin.stdout)).toEqual({
+      busy: [{ start: "2026-11-19T00:00:00.000Z", end: "2026-11-19T23:00:00.000Z" }]
+    })
+    // In Auckland the 19th starts at 11:00 UTC on the 18th: an hour the server, reading the
+    // all-day event in UTC, would not match unless asked a wider range.
+    const auckland = await almanac(
+      [
+        "freebusy",
+        "--calendar",
         cal,
-        "free.ics",
-        ics("fb-free@test", [
-          "DTSTART:20261118T120000Z",
-          "DTEND:20261118T130000Z",
-          "TRANSP:TRANSPARENT",
-          "SUMMARY:reminder"
-        ]),
-        u
-      )
-      await putEvent(
-        cal,
-        "cancelled.ics",
-        ics("fb-cancel@test", [
-          "DTSTART:20261118T150000Z",
-          "DTEND:20261118T160000Z",
-          "STATUS:CANCELLED",
-          "SUMMARY:off"
-        ]),
-        u
-      )
-      const res = await almanac(
-        [
-          "freebusy",
-          "--calendar",
-          cal,
-          "--user",
-          u,
-          "--start",
-          "2026-11-16T00:00:00Z",
-          "--end",
-          "2026-12-08T00:00:00Z",
-          "--json"
-        ],
-        { ALMANAC_PASSWORD: RADICALE_PASSWORD }
-      )
-      expect(res.code).toBe(0)
-      expect(JSON.parse(res.stdout)).toEqual({
-        busy: [
-          { start: "2026-11-17T13:00:00.000Z", end: "2026-11-17T14:00:00.000Z" },
-          { start: "2026-11-19T00:00:00.000Z", end: "2026-11-20T00:00:00.000Z" },
-          { start: "2026-12-07T08:00:00.000Z", end: "2026-12-07T09:00:00.000Z" }
-        ]
-      })
-      // The all-day event falls on the 19th where the person is.
-      const berlin = await almanac(
-        [
-          "freebusy",
-          "--calendar",
-          cal,
-          "--user",
-          u,
-          "--start",
-          "2026-11-19T00:00:00Z",
-          "--end",
-          "2026-11-21T00:00:00Z",
-          "--zone",
-          "Europe/Berlin",
-          "--json"
-        ],
-        { ALMANAC_PASSWORD: RADICALE_PASSWORD }
-      )
-      expect(JSON.parse(berlin.stdout)).toEqual({
-        busy: [{ start: "2026-11-19T00:00:00.000Z", end: "2026-11-19T23:00:00.000Z" }]
-      })
-      // In Auckland the 19th starts at 11:00 UTC on the 18th: an hour the server, reading the
-      // all-day event in UTC, would not match unless asked a wider range.
-      const auckland = await almanac(
-        [
-          "freebusy",
-          "--calendar",
-          cal,
-          "--user",
-          u,
-          "--start",
-          "2026-11-18T10:00:00Z",
-          "--end",
-          "2026-11-18T12:00:00Z",
-          "--zone",
-          "Pacific/Auckland",
-          "--json"
-        ],
-        { ALMANAC_PASSWORD: RADICALE_PASSWORD }
-      )
-      expect(JSON.parse(auckland.stdout)).toEqual({
-        busy: [{ start: "2026-11-18T11:00:00.000Z", end: "2026-11-18T12:00:00.000Z" }]
-      })
-    },
-    spawnTimeout
-  )
+        "--user",
+        u,
+        "--start",
+        "2026-11-18T10:00:00Z",
+        "--end",
+        "2026-11-18T12:00:00Z",
+        "--zone",
+        "Pacific/Auckland",
+        "--json"
+      ],
+      { ALMANAC_PASSWORD: RADICALE_PASSWORD }
+    )
+    expect(JSON.parse(auckland.stdout)).toEqual({
+      busy: [{ start: "2026-11-18T11:00:00.000Z", end: "2026-11-18T12:00:00.000Z" }]
+    })
+  })
 })
