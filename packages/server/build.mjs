@@ -56,8 +56,13 @@ export const isStale = () => {
 // Bundled: our packages, the Effect family and the small pure-JS libraries they use (one copy of
 // Effect; and tree-shaking drops what a module never uses, e.g. most of fast-check). External:
 // native addons and packages with optional native parts, which must be resolved in node_modules at
-// run time, and the large leaf libraries that only lazily loaded chunks import.
+// run time, and the large leaf libraries that only lazily loaded chunks import. OpenTelemetry (only
+// serve's /metrics loads it) is CommonJS that MetricsExport imports with `import()`: bundled, such a
+// chunk exports only `default` (the named `PrometheusExporter` came out undefined), while Node's
+// own loader gives the named exports; and all of it stays external so there is one copy of its
+// classes for @effect/opentelemetry and the exporter.
 const external = [
+  "@opentelemetry",
   "better-sqlite3",
   "bufferutil",
   "msgpackr",

@@ -70,8 +70,8 @@ export const make = (
         url: target.serverUrl,
         username: Option.some(target.user)
       })
-      yield* store.ensureCalendar({ id: "A", accountId: "from", url: source.calendarUrl })
-      yield* store.ensureCalendar({ id: "B", accountId: "to", url: target.calendarUrl })
+      yield* store.ensureCalendar({ id: "A", accountId: "from", ref: source.calendarUrl })
+      yield* store.ensureCalendar({ id: "B", accountId: "to", ref: target.calendarUrl })
       yield* store.saveRelationship({
         id: "bench",
         sourceCalendarId: "A",

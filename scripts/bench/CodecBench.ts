@@ -3,7 +3,8 @@
  * model) with and without serialize, next to ical.js's own ICAL.parse (text to jCal) of the same
  * texts; then FreeBusy.busy over five parsed calendars.
  */
-import { FreeBusy, ICalCodec } from "@almanac/core"
+import { FreeBusy } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import { Either } from "effect"
 import ICAL from "ical.js"
 import type { CorpusItem } from "./Corpus.js"

@@ -3,7 +3,8 @@
  * weekly series, and weekly series with a moved instance (RECURRENCE-ID override) and a
  * cancelled one (EXDATE), built with the event model and written with the codec.
  */
-import { EventModel, ICalCodec } from "@almanac/core"
+import { EventModel } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import { Option } from "effect"
 
 export interface CorpusItem {

@@ -15,6 +15,7 @@ import { type CalDavError, ProtocolError } from "./CalDavError.js"
 import type { DiscoveryResult } from "./Discovery.js"
 import * as Calendars from "./internal/calendars.js"
 import { type Call, classify, conditionElements, ok, protocolError } from "./internal/classify.js"
+import * as DiscoverySteps from "./internal/discovery.js"
 import * as Exchange from "./internal/exchange.js"
 import * as Multistatus from "./internal/multistatus.js"
 import { type PropName, prop } from "./internal/props.js"
@@ -189,6 +190,9 @@ export const make = (
       )
 
     const multistatus = (call: Call, res: Exchange.RawResponse) => {
+      if (DiscoverySteps.isHtml(res.headers["content-type"], res.body)) {
+        return Effect.fail(protocolError(call, res, "an HTML page, not a CalDAV answer"))
+      }
       if (res.status !== 207) {
         return Effect.fail(protocolError(call, res, `expected 207 Multi-Status, got ${res.status}`))
       }
@@ -225,11 +229,24 @@ export const make = (
 
     // --- discovery -----------------------------------------------------------------------------
 
-    const entryProps: ReadonlyArray<PropName> = [
-      prop.currentUserPrincipal,
-      prop.calendarHomeSet,
-      ...Calendars.calendarProps
-    ]
+    /** A PROPFIND asked with each property set in turn while the failure is one fewer properties may cure. */
+    const propfindLeaning = (
+      url: string,
+      depth: "0" | "1",
+      sets: ReadonlyArray<ReadonlyArray<PropName>>,
+      anchor: string
+    ): Effect.Effect<
+      { readonly ms: Multistatus.Multistatus; readonly res: Exchange.RawResponse },
+      CalDavError
+    > => {
+      const [first = [], ...rest] = sets
+      return propfind(url, depth, first, anchor).pipe(
+        Effect.catchIf(
+          (e) => rest.length > 0 && DiscoverySteps.fewerMayHelp(e),
+          () => propfindLeaning(url, depth, rest, anchor)
+        )
+      )
+    }
 
     const discover = (url: string): Effect.Effect<DiscoveryResult, CalDavError> =>
       Effect.gen(function* () {
@@ -243,39 +260,80 @@ export const make = (
               reason: "not an absolute URL"
             })
         })
-        // RFC 6764: a bare server URL is where /.well-known/caldav is meant to be asked. Servers
-        // that do not offer it (404, 405, HTML pages) are asked at the URL itself, and so are
-        // those whose well-known answer sent us to another domain, which gets no credentials.
+        // RFC 6764: a bare server URL is where /.well-known/caldav is meant to be asked; servers
+        // that do not offer it (404, HTML pages, a redirect to another domain, which gets no
+        // credentials) are asked at the URL itself, then where common servers keep their DAV tree.
         const bare = start.pathname === "/" || start.pathname === ""
-        const viaWellKnown = bare
-          ? yield* propfind(new URL("/.well-known/caldav", start).href, "0", entryProps, url).pipe(
-              Effect.map(Option.some),
-              Effect.catchIf(
-                (e) =>
-                  e._tag === "NotFound" ||
-                  e._tag === "Unauthorized" ||
-                  e._tag === "Rejected" ||
-                  e._tag === "ProtocolError" ||
-                  (e._tag === "Transient" && Option.isSome(e.status)),
-                () => Effect.succeed(Option.none())
-              )
-            )
-          : Option.none()
-        const entry = Option.isSome(viaWellKnown)
-          ? viaWellKnown.value
-          : yield* propfind(url, "0", entryProps, url)
-        const here = entry.res.url
-        const row = selfRow(entry.ms, url, here)
+        const wellKnown = new URL("/.well-known/caldav", start).href
+        const candidates = bare
+          ? [wellKnown, url, ...DiscoverySteps.conventionalPaths.map((p) => new URL(p, start).href)]
+          : [url]
+        const tried: Array<string> = []
+        let collection: Option.Option<{
+          readonly ms: Multistatus.Multistatus
+          readonly res: Exchange.RawResponse
+          readonly at: string
+        }> = Option.none()
+        for (const candidate of candidates) {
+          const answer = yield* propfindLeaning(candidate, "0", DiscoverySteps.entrySets, url).pipe(
+            Effect.either
+          )
+          if (Either.isLeft(answer)) {
+            const e = answer.left
+            const passOver =
+              DiscoverySteps.tryNext(e) || (candidate === wellKnown && e._tag === "Unauthorized")
+            if (!passOver || candidates.length === 1) return yield* e
+            tried.push(`${Exchange.displayUrl(candidate)} (${DiscoverySteps.outcome(e)})`)
+            continue
+          }
+          const { ms, res } = answer.right
+          const row = selfRow(ms, candidate, res.url)
+          if (row === undefined) {
+            tried.push(`${Exchange.displayUrl(candidate)} (a multistatus with no response)`)
+            continue
+          }
+          const davAnswer =
+            Calendars.isCalendar(row) ||
+            Option.isSome(Calendars.hrefIn(row, Xml.DAV, "current-user-principal", res.url)) ||
+            Option.isSome(Calendars.hrefIn(row, Xml.CALDAV, "calendar-home-set", res.url))
+          if (davAnswer || candidates.length === 1) return yield* settle(candidate, ms, res, url)
+          // A plain collection may be the home itself; it is used only if no candidate does better.
+          if (Calendars.isCollection(row) && Option.isNone(collection))
+            collection = Option.some({ ms, res, at: candidate })
+          tried.push(`${Exchange.displayUrl(candidate)} (no principal, calendar home or calendar there)`)
+        }
+        if (Option.isSome(collection)) {
+          const c = collection.value
+          return yield* settle(c.at, c.ms, c.res, url)
+        }
+        return yield* new ProtocolError({
+          method: "PROPFIND",
+          url: Exchange.displayUrl(url),
+          status: Option.none(),
+          reason: `no CalDAV service found; tried ${tried.join(", ")}`
+        })
+      })
+
+    /** From a resource that answered: its principal, home and calendars. */
+    const settle = (
+      asked: string,
+      ms: Multistatus.Multistatus,
+      res: Exchange.RawResponse,
+      anchor: string
+    ): Effect.Effect<DiscoveryResult, CalDavError> =>
+      Effect.gen(function* () {
+        const here = res.url
+        const row = selfRow(ms, asked, here)
         if (row === undefined) {
           return yield* protocolError(
-            { method: "PROPFIND", url },
-            entry.res,
+            { method: "PROPFIND", url: asked },
+            res,
             "the multistatus has no response"
           )
         }
         const principal = Calendars.hrefIn(row, Xml.DAV, "current-user-principal", here)
         const homeOf = (principalUrl: string) =>
-          propfind(principalUrl, "0", [prop.calendarHomeSet], url).pipe(
+          propfindLeaning(principalUrl, "0", [[prop.calendarHomeSet]], anchor).pipe(
             Effect.map(({ ms, res }) =>
               Option.flatMap(Option.fromNullable(selfRow(ms, principalUrl, res.url)), (r) =>
                 Calendars.hrefIn(r, Xml.CALDAV, "calendar-home-set", res.url)
@@ -284,7 +342,9 @@ export const make = (
           )
 
         if (Calendars.isCalendar(row)) {
-          const info = Calendars.toCalendarInfo(row)
+          const described = yield* propfindLeaning(row.href, "0", DiscoverySteps.calendarSets, anchor)
+          const self = selfRow(described.ms, row.href, described.res.url) ?? row
+          const info = Calendars.toCalendarInfo(self)
           const home = Option.isSome(principal)
             ? yield* homeOf(principal.value).pipe(Effect.orElseSucceed(() => Option.none<string>()))
             : Option.none<string>()
@@ -296,7 +356,7 @@ export const make = (
         }
 
         let home = Calendars.hrefIn(row, Xml.CALDAV, "calendar-home-set", here)
-        if (Option.isNone(home) && Option.isSome(principal) && !isSelf(principal.value, url, here)) {
+        if (Option.isNone(home) && Option.isSome(principal) && !isSelf(principal.value, asked, here)) {
           home = yield* homeOf(principal.value)
         }
         if (Option.isNone(home) && Calendars.isCollection(row)) {
@@ -305,12 +365,12 @@ export const make = (
         }
         if (Option.isNone(home)) {
           return yield* protocolError(
-            { method: "PROPFIND", url },
-            entry.res,
+            { method: "PROPFIND", url: asked },
+            res,
             "no calendar-home-set on the principal and the URL is not a collection"
           )
         }
-        const listing = yield* propfind(home.value, "1", Calendars.calendarProps, url)
+        const listing = yield* propfindLeaning(home.value, "1", DiscoverySteps.calendarSets, anchor)
         return {
           principal: Option.getOrElse(principal, () => row.href),
           home: home.value,

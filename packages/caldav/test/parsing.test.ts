@@ -151,6 +151,10 @@ describe("credentials across hosts", () => {
     expect(registrableDomain("dav.example.co.uk")).toBe("example.co.uk")
     expect(registrableDomain("127.0.0.1")).toBe("127.0.0.1")
     expect(registrableDomain("localhost")).toBe("localhost")
+    // the public suffix list's private section: each of these is someone else's domain
+    expect(registrableDomain("alice.duckdns.org")).toBe("alice.duckdns.org")
+    expect(registrableDomain("dav.alice.github.io")).toBe("alice.github.io")
+    expect(registrableDomain("Caldav.iCloud.com.")).toBe("icloud.com")
   })
 
   it("forwards only within the domain and never down to plain http", () => {
@@ -159,6 +163,12 @@ describe("credentials across hosts", () => {
     expect(mayCarryCredentials(from, new URL("https://caldav.icloud.com.evil.example/"))).toBe(false)
     expect(mayCarryCredentials(from, new URL("https://icloud.com.cn/"))).toBe(false)
     expect(mayCarryCredentials(from, new URL("http://p62-caldav.icloud.com/"))).toBe(false)
+    expect(
+      mayCarryCredentials(new URL("https://alice.duckdns.org/"), new URL("https://mallory.duckdns.org/"))
+    ).toBe(false)
+    expect(
+      mayCarryCredentials(new URL("https://alice.duckdns.org/"), new URL("https://dav.alice.duckdns.org/"))
+    ).toBe(true)
     expect(mayCarryCredentials(new URL("http://127.0.0.1:5232/"), new URL("http://localhost:5232/"))).toBe(
       false
     )
@@ -216,6 +226,12 @@ describe("status to error", () => {
     )
     expect(classify({ method: "PUT", url: BASE }, res(403, body))._tag).toBe("UidConflict")
     expect(classify({ method: "PUT", url: BASE }, res(412))._tag).toBe("EtagMismatch")
+    const scheduling = `<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:unique-scheduling-object-resource><D:href>/cal/other.ics</D:href></C:unique-scheduling-object-resource></D:error>`
+    const unique = classify({ method: "PUT", url: BASE }, res(403, scheduling))
+    expect(unique._tag).toBe("UidConflict")
+    expect(unique._tag === "UidConflict" && unique.existing).toEqual(
+      Option.some("https://dav.example.com/cal/other.ics")
+    )
     const invalid = `<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><C:valid-calendar-data/></D:error>`
     expect(classify({ method: "PUT", url: BASE }, res(412, invalid))._tag).toBe("Rejected")
   })

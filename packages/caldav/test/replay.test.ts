@@ -127,6 +127,19 @@ layer(httpClientLayer, { excludeTestServices: true })("iCloud replay", (it) => {
     })
   )
 
+  it.effect("a redirect to a neighbour under the same public suffix never carries the credentials", () =>
+    Effect.gen(function* () {
+      const c = yield* client()
+      const mark = replay.seen.length
+      const err = yield* Effect.flip(c.collectionState(replay.url("alice.duckdns.org", "/neighbour/cal/")))
+      expect(err._tag).toBe("Unauthorized")
+      const requests = seenSince(mark)
+      expect(requests.map((r) => r.host)).toEqual(["alice.duckdns.org", "mallory.duckdns.org"])
+      expect(requests[0]?.authorization).toBeDefined()
+      expect(requests[1]?.authorization).toBeUndefined()
+    })
+  )
+
   it.effect("endless redirects end in a ProtocolError", () =>
     Effect.gen(function* () {
       const c = yield* client({ maxRedirects: 3 })

@@ -7,6 +7,7 @@
 import { Cause, Duration, Effect, Option, Queue, Random, Ref } from "effect"
 import type { PollError } from "./ProviderError.js"
 import type { CycleReport } from "./SyncCycle.js"
+import * as SyncMetrics from "./SyncMetrics.js"
 import type { StoreError } from "./SyncStore.js"
 
 export interface ActorConfig {
@@ -127,6 +128,7 @@ export const make = (options: {
           Effect.succeed<PollOutcome>({ _tag: "Defect", cause: Cause.pretty(Cause.die(defect)) })
         )
       )
+      yield* SyncMetrics.countPoll(outcome)
       if (outcome._tag === "Ok" && reconcile) yield* Ref.set(lastReconcile, now)
       const previous = yield* Ref.get(state)
       const failures = outcome._tag === "Ok" ? 0 : previous.failures + 1
@@ -137,10 +139,9 @@ export const make = (options: {
         parked: wait._tag === "Park",
         lastOutcome: Option.some(outcome)
       })
-      if (outcome._tag === "Defect")
-        yield* Effect.logError("calendar actor defect", calendarId, outcome.cause)
-      else if (outcome._tag === "Failed")
-        yield* Effect.logWarning("poll failed", calendarId, outcome.error._tag)
+      // A failure is the caller's to report (onOutcome has it, in its words): logged here too, it
+      // would be printed twice. A defect has no words but its cause, so it is logged here, once.
+      if (outcome._tag === "Defect") yield* Effect.logError("calendar actor defect", outcome.cause)
       if (options.onOutcome) yield* options.onOutcome(outcome, wait)
       return wait
     }).pipe(Effect.annotateLogs("calendar", calendarId))

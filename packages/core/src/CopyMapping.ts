@@ -1,6 +1,7 @@
 /**
  * How a relationship turns one original into the copy it writes: the policy (fields, privacy),
- * a UID derived from the relationship and the original's UID, and the origin marker.
+ * a UID derived from the relationship and the original's UID, and the origin marker; then what
+ * the target can hold (its provider's normalize), before the content hash is taken.
  */
 import { Option } from "effect"
 import * as ContentHash from "./ContentHash.js"
@@ -36,14 +37,16 @@ export const sourceEvent = (
     readonly policy: Policy.SyncPolicy
     readonly window: Option.Option<SyncWindow>
   },
-  item: { readonly href: string; readonly etag: string; readonly resource: EventResource },
-  now: Date
+  item: { readonly ref: string; readonly version: string; readonly resource: EventResource },
+  now: Date,
+  /** The target's normalize: the copy is hashed as the target will hold it. */
+  normalize: (resource: EventResource) => EventResource
 ): SourceEvent => {
   const isCopy = Option.isSome(item.resource.origin)
-  const copy = copyOf(relationship.id, relationship.policy, item.resource)
+  const copy = normalize(copyOf(relationship.id, relationship.policy, item.resource))
   return {
-    href: item.href,
-    etag: item.etag,
+    ref: item.ref,
+    version: item.version,
     uid: item.resource.uid,
     isCopy,
     inWindow: Option.match(relationship.window, {

@@ -6,14 +6,14 @@
 import * as Schema from "effect/Schema"
 
 /**
- * One calendar object could not be read. The actor quarantines it (by href), syncs the rest
+ * One calendar object could not be read. The actor quarantines it (by ref), syncs the rest
  * and shows `reason` in the calendar's status.
  */
 export class BadItem extends Schema.TaggedError<BadItem>()("BadItem", {
-  href: Schema.String,
+  ref: Schema.String,
   reason: Schema.String
 }) {
   override get message(): string {
-    return `${this.href}: ${this.reason}`
+    return `${this.ref}: ${this.reason}`
   }
 }

@@ -13,7 +13,15 @@ export class TokenInvalid extends Schema.TaggedError<TokenInvalid>()("TokenInval
 
 /** A conditional write lost a race (HTTP 412): refetch, re-plan, retry once. */
 export class EtagMismatch extends Schema.TaggedError<EtagMismatch>()("EtagMismatch", {
-  href: Schema.String
+  ref: Schema.String
+}) {}
+
+/**
+ * A create found a copy already under its key (most often our own create that crashed before it
+ * was recorded): `ref` is where it is, so the engine can adopt it when it is ours.
+ */
+export class AlreadyExists extends Schema.TaggedError<AlreadyExists>()("AlreadyExists", {
+  ref: Schema.String
 }) {}
 
 /** Credentials were refused: park the calendar and ask for re-authentication. */
@@ -34,26 +42,27 @@ export class Transient extends Schema.TaggedError<Transient>()("Transient", {
   detail: Schema.String
 }) {}
 
-/** The item is not there (a write to a copy someone deleted, a GET of a vanished href). */
+/** The item is not there (a write to a copy someone deleted, a GET of a vanished item). */
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
-  href: Schema.String
+  ref: Schema.String
 }) {}
 
 /** The target already holds another object with this UID (a write that would duplicate). */
 export class UidConflict extends Schema.TaggedError<UidConflict>()("UidConflict", {
-  href: Schema.String,
+  ref: Schema.String,
   detail: Schema.String
 }) {}
 
 /** The server refused this one item for a reason retrying will not fix (invalid data, 403): recorded, not retried. */
 export class Rejected extends Schema.TaggedError<Rejected>()("Rejected", {
-  href: Schema.String,
+  ref: Schema.String,
   detail: Schema.String
 }) {}
 
 export type ProviderError =
   | TokenInvalid
   | EtagMismatch
+  | AlreadyExists
   | Unauthorized
   | RateLimited
   | Transient

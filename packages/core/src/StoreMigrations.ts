@@ -4,7 +4,8 @@
  * is NVARCHAR(MAX)); times are epoch milliseconds in BIGINT everywhere.
  */
 import { Migrator, SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
+import { copyKey } from "./SyncPlanner.js"
 
 interface Types {
   readonly key: string
@@ -153,6 +154,39 @@ export const peopleStatements = (t: Types): ReadonlyArray<string> => [
   `CREATE UNIQUE INDEX bookings_idempotency ON bookings (user_id, idempotency_key)`
 ]
 
+/**
+ * The third migration: the provider port. Each link keeps the creation key its copy was written
+ * under (Graph and Google turn it into their own ids; a retried create finds its copy by it).
+ * Existing links get the key they were created with, computed here because SQL has no SHA-256
+ * common to the three dialects.
+ */
+export const portStatements = (t: Types): ReadonlyArray<string> => [`ALTER TABLE links ADD copy_key ${t.key}`]
+
+/**
+ * The fourth migration: failed polls are recorded as such — when the last one failed and how many
+ * failed in a row — so that the status can say "failing since" and a recovery can clear it.
+ */
+export const failureStatements = (t: Types): ReadonlyArray<string> => [
+  `ALTER TABLE calendars ADD last_error_at ${t.time}`,
+  `ALTER TABLE calendars ADD failures ${t.int} NOT NULL DEFAULT 0`
+]
+
+const LinkIdentity = Schema.Array(
+  Schema.Struct({ relationship_id: Schema.String, source_uid: Schema.String })
+)
+
+const backfillKeys = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql`SELECT relationship_id, source_uid FROM links`.pipe(
+    Effect.flatMap(Schema.decodeUnknown(LinkIdentity)),
+    Effect.orDie
+  )
+  for (const r of rows) {
+    yield* sql`UPDATE links SET copy_key = ${copyKey(r.relationship_id, r.source_uid)}
+      WHERE relationship_id = ${r.relationship_id} AND source_uid = ${r.source_uid}`
+  }
+})
+
 const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -161,10 +195,15 @@ const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
     }
   })
 
-export const loader = Migrator.fromRecord({
+/** Every migration by id, in order. Applied ones are never edited: a change is a new migration. */
+export const migrations = {
   "1_initial": statementsOf(initialStatements),
-  "2_people": statementsOf(peopleStatements)
-})
+  "2_people": statementsOf(peopleStatements),
+  "3_provider_port": Effect.zipRight(statementsOf(portStatements), backfillKeys),
+  "4_poll_failures": statementsOf(failureStatements)
+}
+
+export const loader = Migrator.fromRecord(migrations)
 
 /** Runs the migrations that have not run yet. */
 export const run = Migrator.make({})({ loader, table: "almanac_migrations" })

@@ -1,19 +1,25 @@
 /**
- * One poll of one calendar, end to end: find what changed (cheaply), fetch only what we do not
- * already know, plan every relationship the calendar takes part in, write the plans, and move the
- * cursor only once every write it covers is recorded. The calendar actor runs this on a cadence.
+ * One poll of one calendar, end to end, in named phases: observe (the change feed, cheaply) →
+ * fetch unknown (only versions we do not know, and absences a window listing cannot prove) →
+ * plan (every relationship the calendar takes part in; pure, in SyncPlanner) → write (each action
+ * with its one retry) → commit (the cursor moves only once every write it covers is recorded).
+ * Each phase returns what it did, and the report is put together from those outcomes. The
+ * calendar actor runs this on a cadence.
  */
-import { Effect, Option } from "effect"
+import { Effect, Either, Metric, Option } from "effect"
 import type { CalendarProvider, Changes, Fetched } from "./CalendarProvider.js"
 import { ProviderRegistry } from "./CalendarProvider.js"
+import * as ConditionalWrite from "./ConditionalWrite.js"
 import * as ContentHash from "./ContentHash.js"
 import * as CopyMapping from "./CopyMapping.js"
 import type { EventResource } from "./EventModel.js"
 import * as Policy from "./Policy.js"
 import { type PollError, Transient } from "./ProviderError.js"
+import * as SyncMetrics from "./SyncMetrics.js"
 import type { Action, Link, Plan } from "./SyncPlan.js"
 import * as SyncPlan from "./SyncPlan.js"
 import * as SyncPlanner from "./SyncPlanner.js"
+import { fetchBatch, SyncProgress } from "./SyncProgress.js"
 import { type CalendarRecord, type Relationship, type StoreError, SyncStore } from "./SyncStore.js"
 
 export interface CycleOptions {
@@ -68,23 +74,326 @@ export const unchangedReport = (calendarId: string): CycleReport => ({
   plans: []
 })
 
-interface Tally {
-  created: number
-  updated: number
-  deleted: number
-  conflicts: number
-  /** Originals whose copy the target refused; quarantined until they change. */
-  refused: number
-  /** Writes that lost a race twice: the cursor stays so the next poll tries again. */
-  retry: number
+type Found = Extract<Fetched, { _tag: "Found" }>
+type Listing = Exclude<Changes, { _tag: "Unchanged" }>
+
+/** What one poll works on: the calendar, its provider, and the relationships it takes part in with their links. */
+interface Subject {
+  readonly calendar: CalendarRecord
+  readonly provider: CalendarProvider
+  readonly asSource: ReadonlyArray<{
+    readonly relationship: Relationship
+    readonly links: ReadonlyArray<Link>
+  }>
+  readonly asTarget: ReadonlyArray<{
+    readonly relationship: Relationship
+    readonly links: ReadonlyArray<Link>
+  }>
 }
 
-type Found = Extract<Fetched, { _tag: "Found" }>
+const openRecord = (calendarId: string) =>
+  Effect.gen(function* () {
+    const store = yield* SyncStore
+    const registry = yield* ProviderRegistry
+    const record = yield* store.calendar(calendarId)
+    if (Option.isNone(record)) return yield* Effect.dieMessage(`calendar ${calendarId} is not in the store`)
+    return { record: record.value, provider: yield* registry.open(record.value) }
+  })
 
-const viewOf = (changes: Exclude<Changes, { _tag: "Unchanged" }>): SyncPlanner.CalendarView =>
-  changes._tag === "Snapshot"
-    ? { complete: true, listed: changes.items, deleted: [] }
-    : { complete: false, listed: changes.changed, deleted: changes.deleted }
+const subjectOf = (calendarId: string) =>
+  Effect.gen(function* () {
+    const store = yield* SyncStore
+    const { record, provider } = yield* openRecord(calendarId)
+    const relationships = yield* store.relationshipsOf(calendarId)
+    const withLinks = (rs: ReadonlyArray<Relationship>) =>
+      Effect.forEach(
+        rs.filter((r) => !r.paused),
+        (relationship) => Effect.map(store.links(relationship.id), (links) => ({ relationship, links }))
+      )
+    return {
+      calendar: record,
+      provider,
+      asSource: yield* withLinks(relationships.asSource),
+      asTarget: yield* withLinks(relationships.asTarget)
+    } satisfies Subject
+  })
+
+// ---- 1. observe ------------------------------------------------------------------------------
+
+type Observed =
+  | { readonly _tag: "Unchanged"; readonly fullResync: boolean }
+  | { readonly _tag: "Listed"; readonly listing: Listing; readonly fullResync: boolean }
+
+/**
+ * The feed from our cursor, or a complete listing when we have none, when the server rejected the
+ * cursor (a merge against the links, never delete-and-recreate), or on reconcile.
+ */
+const observe = (subject: Subject, options: CycleOptions): Effect.Effect<Observed, PollError> => {
+  const { provider, calendar } = subject
+  const listed = (listing: Changes, fullResync: boolean): Observed =>
+    listing._tag === "Unchanged" ? { _tag: "Unchanged", fullResync } : { _tag: "Listed", listing, fullResync }
+  if (Option.isNone(calendar.cursor) || options.reconcile)
+    return Effect.map(provider.snapshot, (l) => listed(l, false))
+  return provider.changes(calendar.cursor).pipe(
+    Effect.map((l) => listed(l, false)),
+    Effect.catchTag("TokenInvalid", (e) =>
+      Effect.logWarning("sync token rejected; resyncing by merge", e.detail).pipe(
+        Effect.zipRight(Metric.increment(SyncMetrics.error("TokenInvalid"))),
+        Effect.zipRight(provider.snapshot),
+        Effect.map((l) => listed(l, true))
+      )
+    )
+  )
+}
+
+// ---- 2. fetch unknown ------------------------------------------------------------------------
+
+interface Fetch {
+  readonly view: SyncPlanner.CalendarView
+  readonly found: ReadonlyArray<Found>
+  readonly bad: number
+  /** Listed items not there when fetched: retried next poll. */
+  readonly missing: number
+}
+
+/**
+ * Fetches what the planner asks for: listed items whose version we do not know (as an original,
+ * a copy, or a quarantined bad item), and under a window scope the absent items our links point
+ * at, whose absence only a fetch can prove. Bad items are quarantined, good ones released.
+ */
+const fetchUnknown = (
+  subject: Subject,
+  listing: Listing,
+  dryRun: boolean
+): Effect.Effect<Fetch, PollError | StoreError, SyncStore> =>
+  Effect.gen(function* () {
+    const store = yield* SyncStore
+    const { calendar, provider } = subject
+    const first = SyncPlanner.viewOf(listing)
+    const quarantined = yield* store.quarantined(calendar.id)
+    const sourceSide = subject.asSource.flatMap((s) =>
+      s.links.map((l) => ({ ref: l.sourceRef, version: l.sourceVersion }))
+    )
+    const targetSide = subject.asTarget.flatMap((s) =>
+      s.links.map((l) => ({ ref: l.targetRef, version: l.targetVersion }))
+    )
+    const unknown = SyncPlanner.toFetch(first, [...sourceSide, ...targetSide, ...quarantined])
+    const confirm = SyncPlanner.toConfirm(
+      first,
+      [...sourceSide, ...targetSide].map((k) => k.ref)
+    ).filter((ref) => !unknown.includes(ref))
+    const refs = [...unknown, ...confirm]
+    const progress = yield* SyncProgress
+    // in batches, so that a long first sync reports between them
+    const fetched: Array<Fetched> = []
+    for (let i = 0; i < refs.length; i += fetchBatch) {
+      fetched.push(...(yield* provider.fetch(refs.slice(i, i + fetchBatch))))
+      yield* progress.report({
+        calendarId: calendar.id,
+        phase: "fetch",
+        done: fetched.length,
+        total: refs.length
+      })
+    }
+    const probes = new Set(confirm)
+    const found = fetched.filter((f): f is Found => f._tag === "Found")
+    const bad = fetched.filter((f) => f._tag === "Bad")
+    const confirmedGone = new Set(
+      fetched.flatMap((f) => (f._tag === "Missing" && probes.has(f.ref) ? [f.ref] : []))
+    )
+    const missing = fetched.filter((f) => f._tag === "Missing" && !probes.has(f.ref)).length
+    if (!dryRun) {
+      for (const b of bad) {
+        yield* Effect.logWarning("quarantined a malformed item", b.ref, b.reason)
+        yield* Metric.increment(SyncMetrics.error("BadItem"))
+        yield* store.quarantine(calendar.id, { ref: b.ref, version: b.version, reason: b.reason })
+      }
+      const wasBad = new Set(quarantined.map((q) => q.ref))
+      for (const f of found) if (wasBad.has(f.ref)) yield* store.release(calendar.id, f.ref)
+    }
+    return { view: { ...first, confirmedGone }, found, bad: bad.length, missing }
+  })
+
+// ---- 3. plan ---------------------------------------------------------------------------------
+
+interface Planned {
+  readonly plan: Plan
+  readonly target: CalendarProvider
+  readonly relationship: Relationship
+}
+
+/** Plans as the source of each relationship, then as its target (fetching the originals the planner asks for). */
+const plan = (
+  subject: Subject,
+  fetched: Fetch,
+  options: CycleOptions
+): Effect.Effect<ReadonlyArray<Planned>, PollError | StoreError, SyncStore | ProviderRegistry> =>
+  Effect.gen(function* () {
+    const { provider } = subject
+    const { view, found } = fetched
+    const plans: Array<Planned> = []
+    for (const { relationship: r, links } of subject.asSource) {
+      const { provider: target } = yield* openRecord(r.targetCalendarId)
+      const events = found.map((f) => CopyMapping.sourceEvent(r, f, options.now, target.normalize))
+      const p = SyncPlanner.planSource({
+        relationshipId: r.id,
+        links,
+        view,
+        events,
+        guard: { ...SyncPlanner.defaultGuard, confirmed: options.confirmDeletes },
+        targetReadOnly: target.capabilities.readOnly
+      })
+      plans.push({ plan: p, target, relationship: r })
+    }
+    for (const { relationship: r, links } of subject.asTarget) {
+      // A read-only calendar is never written, so there is nothing to put back on it.
+      if (provider.capabilities.readOnly) continue
+      const observed = found
+        .filter((f) => Option.exists(f.resource.origin, (o) => o.relationship === r.id))
+        .map((f) => ({
+          ref: f.ref,
+          version: f.version,
+          hash: ContentHash.of(provider.normalize(f.resource))
+        }))
+      const wanted = SyncPlanner.originalsToFetch({ links, view, observed })
+      const originals = new Map<string, SyncPlanner.SourceEvent>()
+      if (wanted.length > 0) {
+        const { provider: source } = yield* openRecord(r.sourceCalendarId)
+        for (const g of yield* source.fetch(wanted)) {
+          if (g._tag === "Found")
+            originals.set(g.ref, CopyMapping.sourceEvent(r, g, options.now, provider.normalize))
+        }
+      }
+      plans.push({
+        plan: SyncPlanner.planTarget({ relationshipId: r.id, links, view, observed, originals }),
+        target: provider,
+        relationship: r
+      })
+    }
+    return plans
+  })
+
+// ---- 4. write --------------------------------------------------------------------------------
+
+/** What one action came to. */
+type Written =
+  | "created"
+  | "updated"
+  | "deleted"
+  /** Bookkeeping only (Track), or nothing to do (Skip). */
+  | "recorded"
+  /** Lost a race twice (or refused for a reason a retry may fix): recorded, tried again next poll from the same cursor. */
+  | "conflict"
+  /** The target will not take this copy: the original is quarantined until it changes. */
+  | "refused"
+
+interface WriteCounts {
+  readonly created: number
+  readonly updated: number
+  readonly deleted: number
+  readonly conflicts: number
+  readonly refused: number
+  readonly retry: number
+}
+
+const countWritten = (outcomes: ReadonlyArray<Written>): WriteCounts => {
+  const n = (w: Written) => outcomes.filter((o) => o === w).length
+  return {
+    created: n("created"),
+    updated: n("updated"),
+    deleted: n("deleted"),
+    conflicts: n("conflict") + n("refused"),
+    refused: n("refused"),
+    retry: n("conflict")
+  }
+}
+
+/** An action that writes to the target (Track and Skip only touch the link table, or nothing). */
+const isWrite = (action: Action): boolean =>
+  action._tag === "Create" || action._tag === "Update" || action._tag === "Delete"
+
+const write = (
+  calendarId: string,
+  plans: ReadonlyArray<Planned>,
+  options: CycleOptions
+): Effect.Effect<WriteCounts, PollError | StoreError, SyncStore> =>
+  Effect.gen(function* () {
+    const progress = yield* SyncProgress
+    const total = plans.reduce((n, p) => n + p.plan.actions.filter(isWrite).length, 0)
+    let done = 0
+    const landed = { created: "create", updated: "update", deleted: "delete" } as const
+    const reported = (action: Action, outcome: Written) =>
+      (outcome === "created" || outcome === "updated" || outcome === "deleted"
+        ? Metric.increment(SyncMetrics.write(landed[outcome]))
+        : Effect.void
+      ).pipe(
+        Effect.zipRight(
+          isWrite(action)
+            ? Effect.suspend(() => progress.report({ calendarId, phase: "write", done: ++done, total })).pipe(
+                Effect.as(outcome)
+              )
+            : Effect.succeed(outcome)
+        )
+      )
+    const outcomes = yield* Effect.forEach(
+      plans,
+      ({ plan, target, relationship }) =>
+        Effect.forEach(
+          plan.actions,
+          (action) => Effect.flatMap(execute(relationship, target, action), (o) => reported(action, o)),
+          { concurrency: options.writeConcurrency }
+        ),
+      { concurrency: 1 }
+    )
+    return countWritten(outcomes.flat())
+  })
+
+// ---- 5. commit -------------------------------------------------------------------------------
+
+/**
+ * Moves the cursor only when nothing it covers is left undone: a halted plan, an item the server
+ * listed but did not return, or a write that lost its race twice must be seen again from the same
+ * cursor. (Refused copies are not retried: their originals are quarantined.) Then the poll and
+ * the run are recorded.
+ */
+const commit = (
+  subject: Subject,
+  listing: Listing,
+  report: CycleReport,
+  options: CycleOptions
+): Effect.Effect<void, StoreError, SyncStore> =>
+  Effect.gen(function* () {
+    const store = yield* SyncStore
+    const calendarId = subject.calendar.id
+    if (report.outcome === "synced") yield* store.saveCursor(calendarId, Option.some(listing.cursor))
+    yield* store.setHalted(
+      calendarId,
+      report.halted.length === 0 ? Option.none() : Option.some(report.halted.join("; "))
+    )
+    yield* store.recordPoll(calendarId, {
+      at: options.now.getTime(),
+      error: Option.none(),
+      reconciled: listing._tag === "Snapshot"
+    })
+    const finishedAt = yield* Effect.clockWith((c) => c.currentTimeMillis)
+    yield* store.recordRun({
+      calendarId,
+      startedAt: options.now.getTime(),
+      finishedAt,
+      outcome: report.outcome,
+      summary: {
+        fullResync: report.fullResync,
+        created: report.created,
+        updated: report.updated,
+        deleted: report.deleted,
+        unchanged: report.unchanged,
+        conflicts: report.conflicts,
+        quarantined: report.quarantined,
+        missing: report.missing,
+        halted: report.halted
+      }
+    })
+  })
 
 /** Runs one poll of `calendarId`. Fails only with errors that end a poll (the actor's to handle). */
 export const run = (
@@ -93,38 +402,10 @@ export const run = (
 ): Effect.Effect<CycleReport, PollError | StoreError, SyncStore | ProviderRegistry> =>
   Effect.gen(function* () {
     const store = yield* SyncStore
-    const registry = yield* ProviderRegistry
-    const calendar = yield* store.calendar(calendarId).pipe(
-      Effect.flatMap(
-        Option.match({
-          onNone: () => Effect.dieMessage(`calendar ${calendarId} is not in the store`),
-          onSome: Effect.succeed<CalendarRecord>
-        })
-      )
-    )
-    const provider = yield* registry.open(calendar)
-    const relationships = yield* store.relationshipsOf(calendarId)
-    const asSource = relationships.asSource.filter((r) => !r.paused)
-    const asTarget = relationships.asTarget.filter((r) => !r.paused)
-
-    // 1. What changed: the feed from our cursor, or a complete listing when we have none, when
-    //    the server rejected the cursor (a merge, never delete-and-recreate), or on reconcile.
-    let fullResync = false
-    const changes: Changes = yield* Option.isNone(calendar.cursor) || options.reconcile
-      ? provider.snapshot
-      : provider.changes(calendar.cursor).pipe(
-          Effect.catchTag("TokenInvalid", (e) =>
-            Effect.logWarning("sync token rejected; resyncing by merge", e.detail).pipe(
-              Effect.zipRight(
-                Effect.sync(() => {
-                  fullResync = true
-                })
-              ),
-              Effect.zipRight(provider.snapshot)
-            )
-          )
-        )
-    if (changes._tag === "Unchanged") {
+    yield* (yield* SyncProgress).report({ calendarId, phase: "list", done: 0, total: 0 })
+    const subject = yield* subjectOf(calendarId)
+    const observed = yield* observe(subject, options)
+    if (observed._tag === "Unchanged") {
       if (!options.dryRun) {
         yield* store.recordPoll(calendarId, {
           at: options.now.getTime(),
@@ -132,104 +413,27 @@ export const run = (
           reconciled: false
         })
       }
-      return { ...unchangedReport(calendarId), fullResync }
+      return { ...unchangedReport(calendarId), fullResync: observed.fullResync }
     }
-    const view = viewOf(changes)
-
-    // 2. Fetch only items whose version we do not already know as an original, a copy, or a
-    //    quarantined bad item.
-    const sourceLinks = new Map<string, ReadonlyArray<Link>>()
-    for (const r of asSource) sourceLinks.set(r.id, yield* store.links(r.id))
-    const targetLinks = new Map<string, ReadonlyArray<Link>>()
-    for (const r of asTarget) targetLinks.set(r.id, yield* store.links(r.id))
-    const quarantined = yield* store.quarantined(calendarId)
-    const known = new Map<string, Set<string>>()
-    const know = (href: string, etag: string) => {
-      const set = known.get(href) ?? new Set<string>()
-      set.add(etag)
-      known.set(href, set)
-    }
-    for (const links of sourceLinks.values()) for (const l of links) know(l.sourceHref, l.sourceEtag)
-    for (const links of targetLinks.values()) for (const l of links) know(l.targetHref, l.targetEtag)
-    for (const q of quarantined) know(q.href, q.etag)
-    const toFetch = view.listed.filter((i) => !(known.get(i.href)?.has(i.etag) ?? false)).map((i) => i.href)
-    const fetched = toFetch.length === 0 ? [] : yield* provider.fetch(toFetch)
-    const found = fetched.filter((f): f is Found => f._tag === "Found")
-    const bad = fetched.filter((f) => f._tag === "Bad")
-    const missing = fetched.filter((f) => f._tag === "Missing").length
-
-    if (!options.dryRun) {
-      for (const b of bad) {
-        yield* Effect.logWarning("quarantined a malformed item", b.href, b.reason)
-        yield* store.quarantine(calendarId, { href: b.href, etag: b.etag, reason: b.reason })
-      }
-      const wasBad = new Set(quarantined.map((q) => q.href))
-      for (const f of found) if (wasBad.has(f.href)) yield* store.release(calendarId, f.href)
-    }
-
-    // 3. Plan: as the source of its relationships, then as their target.
-    const plans: Array<{
-      readonly plan: Plan
-      readonly target: CalendarProvider
-      readonly relationship: Relationship
-    }> = []
-    for (const r of asSource) {
-      const target = yield* openCalendar(r.targetCalendarId)
-      const events = found.map((f) => CopyMapping.sourceEvent(r, f, options.now))
-      const plan = SyncPlanner.planSource({
-        relationshipId: r.id,
-        links: sourceLinks.get(r.id) ?? [],
-        view,
-        events,
-        guard: { ...SyncPlanner.defaultGuard, confirmed: options.confirmDeletes }
-      })
-      plans.push({ plan, target, relationship: r })
-    }
-    for (const r of asTarget) {
-      const links = targetLinks.get(r.id) ?? []
-      const byTarget = new Map(links.map((l) => [l.targetHref, l]))
-      const observed = found
-        .filter((f) => Option.exists(f.resource.origin, (o) => o.relationship === r.id))
-        .map((f) => ({ href: f.href, etag: f.etag, hash: ContentHash.of(f.resource) }))
-      const listed = new Set(view.listed.map((i) => i.href))
-      const deleted = new Set(view.deleted)
-      const needOriginal = [
-        ...links.filter((l) => (view.complete ? !listed.has(l.targetHref) : deleted.has(l.targetHref))),
-        ...observed.flatMap((o) => {
-          const l = byTarget.get(o.href)
-          return l !== undefined && o.hash !== l.contentHash ? [l] : []
-        })
-      ]
-      const originals = new Map<string, SyncPlanner.SourceEvent>()
-      if (needOriginal.length > 0) {
-        const source = yield* openCalendar(r.sourceCalendarId)
-        const got = yield* source.fetch(needOriginal.map((l) => l.sourceHref))
-        for (const g of got) {
-          if (g._tag === "Found") originals.set(g.href, CopyMapping.sourceEvent(r, g, options.now))
-        }
-      }
-      const plan = SyncPlanner.planTarget({ relationshipId: r.id, links, view, observed, originals })
-      plans.push({ plan, target: provider, relationship: r })
-    }
-
+    const fetched = yield* fetchUnknown(subject, observed.listing, options.dryRun)
+    const plans = yield* plan(subject, fetched, options)
     const halted = plans.flatMap((p) => (p.plan.halted === undefined ? [] : [p.plan.halted.reason]))
-    const unchanged = plans.reduce(
-      (n, p) => n + p.plan.actions.filter((a) => a._tag === "Skip" && a.reason === "unchanged").length,
-      0
-    )
-    const base = {
+    const planned = {
       calendarId,
-      fullResync,
-      unchanged,
-      quarantined: bad.length,
-      missing,
+      fullResync: observed.fullResync,
+      unchanged: plans.reduce(
+        (n, p) => n + p.plan.actions.filter((a) => a._tag === "Skip" && a.reason === "unchanged").length,
+        0
+      ),
+      quarantined: fetched.bad,
+      missing: fetched.missing,
       halted,
       plans: plans.map((p) => p.plan)
     }
     if (options.dryRun) {
       const counts = SyncPlan.count(plans.flatMap((p) => p.plan.actions))
       return {
-        ...base,
+        ...planned,
         outcome: "synced",
         created: counts.create,
         updated: counts.update,
@@ -237,278 +441,237 @@ export const run = (
         conflicts: 0
       } satisfies CycleReport
     }
-
-    // 4. Write, recording each write as it lands.
-    const tally: Tally = { created: 0, updated: 0, deleted: 0, conflicts: 0, refused: 0, retry: 0 }
-    for (const { plan, target, relationship } of plans) {
-      yield* Effect.forEach(plan.actions, (action) => execute(relationship, target, action, tally), {
-        concurrency: options.writeConcurrency,
-        discard: true
-      })
-    }
-
-    // 5. Move the cursor only when nothing it covers is left undone: a halted plan, an item the
-    //    server listed but did not return, or a write that lost its race twice must be seen again
-    //    from the same cursor. (Refused copies are not retried: their originals are quarantined.)
-    const complete = halted.length === 0 && missing === 0 && tally.retry === 0
-    if (complete) yield* store.saveCursor(calendarId, Option.some(changes.cursor))
-    yield* store.setHalted(calendarId, halted.length === 0 ? Option.none() : Option.some(halted.join("; ")))
-    yield* store.recordPoll(calendarId, {
-      at: options.now.getTime(),
-      error: Option.none(),
-      reconciled: changes._tag === "Snapshot"
-    })
-    const report = {
-      ...base,
-      created: tally.created,
-      updated: tally.updated,
-      deleted: tally.deleted,
-      conflicts: tally.conflicts,
-      quarantined: base.quarantined + tally.refused,
+    const written = yield* write(calendarId, plans, options)
+    const complete = halted.length === 0 && fetched.missing === 0 && written.retry === 0
+    const report: CycleReport = {
+      ...planned,
+      created: written.created,
+      updated: written.updated,
+      deleted: written.deleted,
+      conflicts: written.conflicts,
+      quarantined: planned.quarantined + written.refused,
       outcome: complete ? "synced" : "incomplete"
-    } satisfies CycleReport
-    const finishedAt = yield* Effect.clockWith((c) => c.currentTimeMillis)
-    yield* store.recordRun({
-      calendarId,
-      startedAt: options.now.getTime(),
-      finishedAt,
-      outcome: report.outcome,
-      summary: {
-        fullResync,
-        created: report.created,
-        updated: report.updated,
-        deleted: report.deleted,
-        unchanged,
-        conflicts: report.conflicts,
-        quarantined: report.quarantined,
-        missing,
-        halted
-      }
-    })
+    }
+    yield* commit(subject, observed.listing, report, options)
     return report
-  })
-
-const openCalendar = (calendarId: string) =>
-  Effect.gen(function* () {
-    const store = yield* SyncStore
-    const registry = yield* ProviderRegistry
-    const record = yield* store.calendar(calendarId)
-    if (Option.isNone(record)) return yield* Effect.dieMessage(`calendar ${calendarId} is not in the store`)
-    return yield* registry.open(record.value)
   })
 
 const withSequence = (copy: EventResource, sequence: number) => Policy.withSequence(copy, sequence)
 
 /**
- * One action against the target. A 412 means someone wrote the copy since we did: refetch, and
- * retry once with the version now there; a second loss is a recorded conflict. Errors that end a
- * poll (network, auth, rate limits) propagate: what was written so far is already recorded.
+ * One action against the target. A lost race takes the one retry of ConditionalWrite; a second
+ * loss is a recorded conflict. Errors that end a poll (network, auth, rate limits) propagate:
+ * what was written so far is already recorded.
  */
 const execute = (
   relationship: Relationship,
   target: CalendarProvider,
-  action: Action,
-  tally: Tally
-): Effect.Effect<void, PollError | StoreError, SyncStore> =>
+  action: Action
+): Effect.Effect<Written, PollError | StoreError, SyncStore> =>
   Effect.gen(function* () {
     const store = yield* SyncStore
-    const record = (sourceUid: string, targetHref: string, detail: string) =>
-      Effect.logWarning("conflict", relationship.id, targetHref, detail).pipe(
+    const record = (sourceUid: string, targetRef: string, detail: string) =>
+      Effect.logWarning("conflict", relationship.id, targetRef, detail).pipe(
+        Effect.zipRight(Metric.increment(SyncMetrics.error("Conflict"))),
         Effect.zipRight(
-          store.recordConflict({ relationshipId: relationship.id, sourceUid, targetHref, detail })
+          store.recordConflict({ relationshipId: relationship.id, sourceUid, targetRef, detail })
         )
       )
-    /** Lost a race twice: recorded, and tried again next poll from the same cursor. */
-    const conflict = (sourceUid: string, targetHref: string, detail: string) =>
-      record(sourceUid, targetHref, detail).pipe(
-        Effect.zipRight(
-          Effect.sync(() => {
-            tally.conflicts++
-            tally.retry++
-          })
-        )
-      )
+    const conflict = (sourceUid: string, targetRef: string, detail: string) =>
+      record(sourceUid, targetRef, detail).pipe(Effect.as<Written>("conflict"))
     /**
-     * The target will not take this copy (invalid for it, a UID it holds elsewhere, a name taken
+     * The target will not take this copy (invalid for it, a UID it holds elsewhere, a key taken
      * by something not ours). Retrying cannot help until the original changes, so the original is
-     * quarantined (by its etag) and the rest of the calendar goes on.
+     * quarantined (by its version) and the rest of the calendar goes on.
      */
     const refuse = (
-      original: { readonly uid: string; readonly href: string; readonly etag: string },
-      targetHref: string,
+      original: { readonly uid: string; readonly ref: string; readonly version: string },
+      targetRef: string,
       detail: string
     ) =>
-      record(original.uid, targetHref, detail).pipe(
+      record(original.uid, targetRef, detail).pipe(
         Effect.zipRight(
           store.quarantine(relationship.sourceCalendarId, {
-            href: original.href,
-            etag: original.etag,
+            ref: original.ref,
+            version: original.version,
             reason: `the target refused its copy: ${detail}`
           })
         ),
-        Effect.zipRight(
-          Effect.sync(() => {
-            tally.conflicts++
-            tally.refused++
-          })
-        )
+        Effect.as<Written>("refused")
       )
-    const targetGone = (href: string) =>
+    const targetGone = (ref: string) =>
       Effect.fail(
         new Transient({
-          calendar: target.calendarUrl,
-          detail: `the target calendar is not there (writing ${href})`
+          calendar: target.calendarRef,
+          detail: `the target calendar is not there (writing ${ref})`
         })
       )
-    const currentVersion = (href: string) =>
-      target.fetch([href]).pipe(
+    /** The item there now, if any (a bad one still has a version to write against). */
+    const current = (ref: string) =>
+      target.fetch([ref]).pipe(
         Effect.map((got) => {
           const g = got[0]
           return g === undefined || g._tag === "Missing" ? Option.none() : Option.some(g)
         })
       )
+    const versionNow = (ref: string) =>
+      Effect.map(
+        current(ref),
+        Option.map((g) => g.version)
+      )
+
+    /**
+     * Creates the copy under its key. AlreadyExists is most often our own earlier create that
+     * crashed before it was recorded: adopted when it is our copy of the same original (brought
+     * up to date if it differs), refused otherwise.
+     */
+    const createCopy = (
+      key: string,
+      body: EventResource,
+      hash: string,
+      from: { readonly uid: string; readonly ref: string; readonly version: string }
+    ) =>
+      target.create(key, body).pipe(
+        Effect.map(Either.right),
+        Effect.catchTag("AlreadyExists", (e) =>
+          Effect.gen(function* () {
+            const there = yield* current(e.ref)
+            const ours =
+              Option.isSome(there) &&
+              there.value._tag === "Found" &&
+              Option.exists(
+                there.value.resource.origin,
+                (o) => o.relationship === relationship.id && o.sourceUid === from.uid
+              )
+            if (!ours || Option.isNone(there)) {
+              return Either.left(
+                yield* refuse(from, e.ref, "another item, not our copy, already has the copy's key")
+              )
+            }
+            const v = there.value
+            if (v._tag === "Found" && ContentHash.of(target.normalize(v.resource)) === hash)
+              return Either.right({ ref: v.ref, version: v.version })
+            return yield* ConditionalWrite.retryOnce({
+              known: v.version,
+              attempt: (version) => target.update(v.ref, version, body),
+              refetch: versionNow(v.ref),
+              onGone: target.create(key, body)
+            }).pipe(
+              Effect.map(Either.right),
+              Effect.catchTag("EtagMismatch", () =>
+                conflict(from.uid, v.ref, "the copy changed twice while we wrote it").pipe(
+                  Effect.map(Either.left)
+                )
+              )
+            )
+          })
+        )
+      )
 
     switch (action._tag) {
       case "Skip":
-        return
+        return "recorded"
       case "Track":
-        return yield* store.saveLink({
+        yield* store.saveLink({
           ...action.link,
-          sourceHref: action.sourceHref,
-          sourceEtag: action.sourceEtag,
-          targetEtag: action.targetEtag
+          sourceRef: action.sourceRef,
+          sourceVersion: action.sourceVersion,
+          targetVersion: action.targetVersion
         })
+        return "recorded"
       case "Create": {
-        const body = withSequence(action.copy, 0)
-        const createdFrom = { uid: action.sourceUid, href: action.sourceHref, etag: action.sourceEtag }
-        const created = yield* target.create(action.name, body).pipe(
-          Effect.map(Option.some),
-          Effect.catchTag("EtagMismatch", (e) =>
-            // The name is taken: most often by our own earlier create that crashed before it was
-            // recorded. Adopt it when it is our copy of the same original; otherwise a conflict.
-            Effect.gen(function* () {
-              const there = yield* currentVersion(e.href)
-              if (
-                Option.isSome(there) &&
-                there.value._tag === "Found" &&
-                Option.exists(
-                  there.value.resource.origin,
-                  (o) => o.relationship === relationship.id && o.sourceUid === action.sourceUid
-                )
-              ) {
-                const v = there.value
-                if (ContentHash.of(v.resource) === action.hash)
-                  return Option.some({ href: v.href, etag: v.etag })
-                return yield* target.update(v.href, v.etag, body).pipe(
-                  Effect.map(Option.some),
-                  Effect.catchTag("EtagMismatch", () =>
-                    conflict(action.sourceUid, v.href, "the copy changed twice while we wrote it").pipe(
-                      Effect.as(Option.none())
-                    )
-                  )
-                )
-              }
-              yield* refuse(createdFrom, e.href, "another item, not our copy, already has the copy's name")
-              return Option.none()
-            })
-          ),
+        const from = { uid: action.sourceUid, ref: action.sourceRef, version: action.sourceVersion }
+        const created = yield* createCopy(action.key, withSequence(action.copy, 0), action.hash, from).pipe(
           Effect.catchTags({
-            UidConflict: (e) => refuse(createdFrom, e.href, e.detail).pipe(Effect.as(Option.none())),
-            Rejected: (e) => refuse(createdFrom, e.href, e.detail).pipe(Effect.as(Option.none())),
-            NotFound: (e) => targetGone(e.href)
+            UidConflict: (e) => refuse(from, e.ref, e.detail).pipe(Effect.map(Either.left)),
+            Rejected: (e) => refuse(from, e.ref, e.detail).pipe(Effect.map(Either.left)),
+            AlreadyExists: (e) =>
+              refuse(from, e.ref, "another item, not our copy, already has the copy's key").pipe(
+                Effect.map(Either.left)
+              ),
+            EtagMismatch: (e) =>
+              conflict(action.sourceUid, e.ref, "the copy changed twice while we wrote it").pipe(
+                Effect.map(Either.left)
+              ),
+            NotFound: (e) => targetGone(e.ref)
           })
         )
-        if (Option.isNone(created)) return
+        if (Either.isLeft(created)) return created.left
         yield* store.saveLink({
           relationshipId: relationship.id,
           sourceUid: action.sourceUid,
-          sourceHref: action.sourceHref,
-          sourceEtag: action.sourceEtag,
-          targetHref: created.value.href,
-          targetEtag: created.value.etag,
+          key: action.key,
+          sourceRef: action.sourceRef,
+          sourceVersion: action.sourceVersion,
+          targetRef: created.right.ref,
+          targetVersion: created.right.version,
           contentHash: action.hash,
           sequence: 0
         })
-        tally.created++
-        return
+        return "created"
       }
       case "Update": {
+        const { link } = action
         const body = withSequence(action.copy, action.sequence)
-        const updatedFrom = { uid: action.link.sourceUid, href: action.sourceHref, etag: action.sourceEtag }
-        const recreate = target.create(action.link.targetHref.split("/").pop() ?? "", body)
-        const written = yield* target.update(action.link.targetHref, action.link.targetEtag, body).pipe(
-          Effect.map(Option.some),
-          Effect.catchTag("EtagMismatch", () =>
-            Effect.gen(function* () {
-              const there = yield* currentVersion(action.link.targetHref)
-              if (Option.isNone(there)) return yield* recreate.pipe(Effect.map(Option.some))
-              return yield* target
-                .update(action.link.targetHref, there.value.etag, body)
-                .pipe(Effect.map(Option.some))
-            }).pipe(
-              Effect.catchTag("EtagMismatch", () =>
-                conflict(
-                  action.link.sourceUid,
-                  action.link.targetHref,
-                  "the copy changed again while we retried"
-                ).pipe(Effect.as(Option.none()))
-              )
-            )
-          ),
-          Effect.catchTag("NotFound", () => recreate.pipe(Effect.map(Option.some))),
+        const from = { uid: link.sourceUid, ref: action.sourceRef, version: action.sourceVersion }
+        // A copy someone deleted is written again under its key.
+        const recreate = createCopy(link.key, body, action.hash, from)
+        const written = yield* ConditionalWrite.retryOnce({
+          known: link.targetVersion,
+          attempt: (version) => target.update(link.targetRef, version, body),
+          refetch: versionNow(link.targetRef),
+          onGone: recreate
+        }).pipe(
+          Effect.map((w) => (Either.isEither(w) ? w : Either.right(w))),
+          Effect.catchTag("NotFound", () => recreate),
           Effect.catchTags({
-            UidConflict: (e) =>
-              conflict(action.link.sourceUid, e.href, e.detail).pipe(Effect.as(Option.none())),
-            Rejected: (e) => conflict(action.link.sourceUid, e.href, e.detail).pipe(Effect.as(Option.none())),
-            NotFound: (e) => targetGone(e.href),
-            EtagMismatch: (e) =>
-              refuse(updatedFrom, e.href, "another item, not our copy, took the copy's name").pipe(
-                Effect.as(Option.none())
-              )
+            EtagMismatch: () =>
+              conflict(link.sourceUid, link.targetRef, "the copy changed again while we retried").pipe(
+                Effect.map(Either.left)
+              ),
+            UidConflict: (e) => conflict(link.sourceUid, e.ref, e.detail).pipe(Effect.map(Either.left)),
+            Rejected: (e) => conflict(link.sourceUid, e.ref, e.detail).pipe(Effect.map(Either.left)),
+            AlreadyExists: (e) =>
+              refuse(from, e.ref, "another item, not our copy, took the copy's key").pipe(
+                Effect.map(Either.left)
+              ),
+            NotFound: (e) => targetGone(e.ref)
           })
         )
-        if (Option.isNone(written)) return
+        if (Either.isLeft(written)) return written.left
         yield* store.saveLink({
-          ...action.link,
-          sourceHref: action.sourceHref,
-          sourceEtag: action.sourceEtag,
-          targetHref: written.value.href,
-          targetEtag: written.value.etag,
+          ...link,
+          sourceRef: action.sourceRef,
+          sourceVersion: action.sourceVersion,
+          targetRef: written.right.ref,
+          targetVersion: written.right.version,
           contentHash: action.hash,
           sequence: action.sequence
         })
-        tally.updated++
-        return
+        return "updated"
       }
       case "Delete": {
         const { link } = action
-        const removed = yield* target.remove(link.targetHref, link.targetEtag).pipe(
+        const removed = yield* ConditionalWrite.retryOnce({
+          known: link.targetVersion,
+          attempt: (version) => target.remove(link.targetRef, version),
+          refetch: versionNow(link.targetRef),
+          onGone: Effect.void
+        }).pipe(
           Effect.as(true),
           Effect.catchTag("NotFound", () => Effect.succeed(true)),
-          Effect.catchTag("EtagMismatch", () =>
-            Effect.gen(function* () {
-              const there = yield* currentVersion(link.targetHref)
-              if (Option.isNone(there)) return true
-              yield* target.remove(link.targetHref, there.value.etag)
-              return true
-            }).pipe(
-              Effect.catchTag("NotFound", () => Effect.succeed(true)),
-              Effect.catchTag("EtagMismatch", () =>
-                conflict(link.sourceUid, link.targetHref, "the copy changed again while we deleted it").pipe(
-                  Effect.as(false)
-                )
-              )
-            )
-          ),
           Effect.catchTags({
-            UidConflict: (e) => conflict(link.sourceUid, e.href, e.detail).pipe(Effect.as(false)),
-            Rejected: (e) => conflict(link.sourceUid, e.href, e.detail).pipe(Effect.as(false))
+            EtagMismatch: () =>
+              conflict(link.sourceUid, link.targetRef, "the copy changed again while we deleted it").pipe(
+                Effect.as(false)
+              ),
+            UidConflict: (e) => conflict(link.sourceUid, e.ref, e.detail).pipe(Effect.as(false)),
+            Rejected: (e) => conflict(link.sourceUid, e.ref, e.detail).pipe(Effect.as(false))
           })
         )
-        if (!removed) return
+        if (!removed) return "conflict"
         yield* store.deleteLink(relationship.id, link.sourceUid)
-        tally.deleted++
-        return
+        return "deleted"
       }
     }
   })

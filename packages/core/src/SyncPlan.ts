@@ -8,10 +8,12 @@ import type { EventResource } from "./EventModel.js"
 export interface Link {
   readonly relationshipId: string
   readonly sourceUid: string
-  readonly sourceHref: string
-  readonly sourceEtag: string
-  readonly targetHref: string
-  readonly targetEtag: string
+  /** The creation key the copy was written under (deterministic from the relationship and the source UID). */
+  readonly key: string
+  readonly sourceRef: string
+  readonly sourceVersion: string
+  readonly targetRef: string
+  readonly targetVersion: string
   /** Hash of the copy as we last wrote it (policy applied), to tell "nothing changed" without a write. */
   readonly contentHash: string
   /** SEQUENCE of the copy as we last wrote it; every update we make increases it. */
@@ -19,23 +21,23 @@ export interface Link {
 }
 
 export type Action =
-  /** Write a new copy under a deterministic name; `replaces` when a deleted copy is put back. */
+  /** Write a new copy under the deterministic creation key; "copy-deleted" when a deleted copy is put back. */
   | {
       readonly _tag: "Create"
       readonly sourceUid: string
-      readonly sourceHref: string
-      readonly sourceEtag: string
-      readonly name: string
+      readonly sourceRef: string
+      readonly sourceVersion: string
+      readonly key: string
       readonly copy: EventResource
       readonly hash: string
       readonly reason: "new" | "copy-deleted"
     }
-  /** Overwrite an existing copy (If-Match the etag we know). */
+  /** Overwrite an existing copy (on condition that it is still at the version we know). */
   | {
       readonly _tag: "Update"
       readonly link: Link
-      readonly sourceHref: string
-      readonly sourceEtag: string
+      readonly sourceRef: string
+      readonly sourceVersion: string
       readonly copy: EventResource
       readonly hash: string
       readonly sequence: number
@@ -43,19 +45,19 @@ export type Action =
     }
   /** Remove a copy whose original is gone. */
   | { readonly _tag: "Delete"; readonly link: Link; readonly reason: "source-deleted" }
-  /** Bookkeeping only: an href or etag moved (a renamed original, a server-side etag change), the copy's content did not. */
+  /** Bookkeeping only: a ref or version moved (a renamed original, a server-side version change), the copy's content did not. */
   | {
       readonly _tag: "Track"
       readonly link: Link
-      readonly sourceHref: string
-      readonly sourceEtag: string
-      readonly targetEtag: string
+      readonly sourceRef: string
+      readonly sourceVersion: string
+      readonly targetVersion: string
     }
   /** Nothing to do for this item, and why. */
   | {
       readonly _tag: "Skip"
-      readonly href: string
-      readonly reason: "unchanged" | "is-a-copy" | "outside-window" | "duplicate-uid"
+      readonly ref: string
+      readonly reason: "unchanged" | "is-a-copy" | "outside-window" | "duplicate-uid" | "read-only-target"
     }
 
 /** A plan for one relationship. A halted plan is not executed at all. */
@@ -88,14 +90,14 @@ export const count = (actions: ReadonlyArray<Action>): PlanCounts => ({
 export const describe = (action: Action): string => {
   switch (action._tag) {
     case "Create":
-      return `create  ${action.name}  from ${action.sourceHref} (${action.reason})`
+      return `create  ${action.key}  from ${action.sourceRef} (${action.reason})`
     case "Update":
-      return `update  ${action.link.targetHref}  from ${action.sourceHref} (${action.reason}, sequence ${action.sequence})`
+      return `update  ${action.link.targetRef}  from ${action.sourceRef} (${action.reason}, sequence ${action.sequence})`
     case "Delete":
-      return `delete  ${action.link.targetHref}  (${action.reason}: ${action.link.sourceHref})`
+      return `delete  ${action.link.targetRef}  (${action.reason}: ${action.link.sourceRef})`
     case "Track":
-      return `track   ${action.link.targetHref}  (new version of ${action.sourceHref}, no change to the copy)`
+      return `track   ${action.link.targetRef}  (new version of ${action.sourceRef}, no change to the copy)`
     case "Skip":
-      return `skip    ${action.href}  (${action.reason})`
+      return `skip    ${action.ref}  (${action.reason})`
   }
 }

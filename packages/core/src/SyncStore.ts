@@ -10,6 +10,7 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import { Context, Effect, Layer, Option, type ParseResult, Schema } from "effect"
 import { SyncPolicy } from "./Policy.js"
 import type { Link } from "./SyncPlan.js"
+import { copyKey } from "./SyncPlanner.js"
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   operation: Schema.String,
@@ -19,13 +20,20 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
 export interface CalendarRecord {
   readonly id: string
   readonly accountId: string
-  readonly url: string
+  /** The provider's ref of the calendar (a CalDAV collection URL, a Google calendar id…). */
+  readonly ref: string
+  /** Its account's kind ("icloud", "caldav", "google"…): which provider opens it. */
+  readonly kind: string
   readonly cursor: Option.Option<string>
   readonly polls: number
   readonly lastPollAt: Option.Option<number>
   readonly lastSuccessAt: Option.Option<number>
   readonly lastReconcileAt: Option.Option<number>
   readonly lastError: Option.Option<string>
+  /** When the last failed poll ended; kept after a recovery, so "last failed at" stays answerable. */
+  readonly lastErrorAt: Option.Option<number>
+  /** Polls in a row that failed, this one included; 0 after a poll that worked. */
+  readonly failures: number
   readonly halted: Option.Option<string>
 }
 
@@ -52,8 +60,8 @@ export interface OwnedRelationship extends Relationship {
 }
 
 export interface QuarantinedItem {
-  readonly href: string
-  readonly etag: string
+  readonly ref: string
+  readonly version: string
   readonly reason: string
 }
 
@@ -64,16 +72,21 @@ const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
 const OptNum = Schema.NullOr(Num)
 const OptStr = Schema.NullOr(Schema.String)
 
+// Column names predate the provider port (url, href, etag): they are storage, renamed here, not in
+// SQL, because a column rename is spelt differently in each of the three dialects.
 const CalendarRow = Schema.Struct({
   id: Schema.String,
   account_id: Schema.String,
   url: Schema.String,
+  account_kind: Schema.String,
   cursor_value: OptStr,
   polls: Num,
   last_poll_at: OptNum,
   last_success_at: OptNum,
   last_reconcile_at: OptNum,
   last_error: OptStr,
+  last_error_at: OptNum,
+  failures: Num,
   halted: OptStr
 })
 
@@ -97,6 +110,7 @@ const OwnedRelationshipRow = Schema.Struct({
 const LinkRow = Schema.Struct({
   relationship_id: Schema.String,
   source_uid: Schema.String,
+  copy_key: OptStr,
   source_href: Schema.String,
   source_etag: Schema.String,
   target_href: Schema.String,
@@ -114,10 +128,11 @@ export interface SyncStoreShape {
     readonly url: string
     readonly username: Option.Option<string>
   }) => Effect.Effect<void, StoreError>
+  /** Registers a calendar of an account already saved (its kind comes from the account). */
   readonly ensureCalendar: (calendar: {
     readonly id: string
     readonly accountId: string
-    readonly url: string
+    readonly ref: string
   }) => Effect.Effect<CalendarRecord, StoreError>
   readonly calendar: (id: string) => Effect.Effect<Option.Option<CalendarRecord>, StoreError>
   /** Moves the cursor. Call only after every write the cursor covers is recorded. */
@@ -126,6 +141,16 @@ export interface SyncStoreShape {
     calendarId: string,
     poll: { readonly at: number; readonly error: Option.Option<string>; readonly reconciled: boolean }
   ) => Effect.Effect<void, StoreError>
+  /**
+   * A poll that failed (the server refused, could not be reached, answered 5xx…), with the words
+   * a person reads on the status; counts the failures in a row until a poll works again.
+   */
+  readonly recordFailure: (
+    calendarId: string,
+    failure: { readonly at: number; readonly error: string }
+  ) => Effect.Effect<void, StoreError>
+  /** When the calendar's actor means to poll next (None while parked). */
+  readonly setNextPoll: (calendarId: string, at: Option.Option<number>) => Effect.Effect<void, StoreError>
   readonly setHalted: (calendarId: string, reason: Option.Option<string>) => Effect.Effect<void, StoreError>
   readonly saveRelationship: (relationship: Relationship) => Effect.Effect<void, StoreError>
   readonly relationshipsOf: (calendarId: string) => Effect.Effect<
@@ -169,11 +194,11 @@ export interface SyncStoreShape {
   readonly deleteLink: (relationshipId: string, sourceUid: string) => Effect.Effect<void, StoreError>
   readonly quarantined: (calendarId: string) => Effect.Effect<ReadonlyArray<QuarantinedItem>, StoreError>
   readonly quarantine: (calendarId: string, item: QuarantinedItem) => Effect.Effect<void, StoreError>
-  readonly release: (calendarId: string, href: string) => Effect.Effect<void, StoreError>
+  readonly release: (calendarId: string, ref: string) => Effect.Effect<void, StoreError>
   readonly recordConflict: (conflict: {
     readonly relationshipId: string
     readonly sourceUid: string
-    readonly targetHref: string
+    readonly targetRef: string
     readonly detail: string
   }) => Effect.Effect<void, StoreError>
   readonly conflicts: (
@@ -212,18 +237,21 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
   const toCalendar = (row: typeof CalendarRow.Type): CalendarRecord => ({
     id: row.id,
     accountId: row.account_id,
-    url: row.url,
+    ref: row.url,
+    kind: row.account_kind,
     cursor: some(row.cursor_value),
     polls: row.polls,
     lastPollAt: some(row.last_poll_at),
     lastSuccessAt: some(row.last_success_at),
     lastReconcileAt: some(row.last_reconcile_at),
     lastError: some(row.last_error),
+    lastErrorAt: some(row.last_error_at),
+    failures: row.failures,
     halted: some(row.halted)
   })
 
   const calendar = (id: string) =>
-    sql`SELECT * FROM calendars WHERE id = ${id}`.pipe(
+    sql`SELECT c.*, a.kind AS account_kind FROM calendars c JOIN accounts a ON a.id = c.account_id WHERE c.id = ${id}`.pipe(
       Effect.flatMap((rows) =>
         rows[0] === undefined
           ? Effect.succeed(Option.none())
@@ -282,7 +310,7 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
       Effect.gen(function* () {
         const existing = yield* calendar(c.id)
         if (Option.isSome(existing)) return existing.value
-        yield* sql`INSERT INTO calendars (id, account_id, url, polls) VALUES (${c.id}, ${c.accountId}, ${c.url}, ${0})`.pipe(
+        yield* sql`INSERT INTO calendars (id, account_id, url, polls) VALUES (${c.id}, ${c.accountId}, ${c.ref}, ${0})`.pipe(
           guard("save calendar")
         )
         const created = yield* calendar(c.id)
@@ -300,10 +328,20 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
     recordPoll: (calendarId, poll) =>
       (Option.isNone(poll.error)
         ? poll.reconciled
-          ? sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_reconcile_at = ${poll.at}, last_error = ${null} WHERE id = ${calendarId}`
-          : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_error = ${null} WHERE id = ${calendarId}`
-        : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_error = ${poll.error.value} WHERE id = ${calendarId}`
+          ? sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_reconcile_at = ${poll.at}, last_error = ${null}, failures = ${0} WHERE id = ${calendarId}`
+          : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_error = ${null}, failures = ${0} WHERE id = ${calendarId}`
+        : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_error = ${poll.error.value}, last_error_at = ${poll.at}, failures = failures + 1 WHERE id = ${calendarId}`
       ).pipe(Effect.asVoid, guard("record poll")),
+    recordFailure: (calendarId, failure) =>
+      sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${failure.at}, last_error = ${failure.error}, last_error_at = ${failure.at}, failures = failures + 1 WHERE id = ${calendarId}`.pipe(
+        Effect.asVoid,
+        guard("record a failed poll")
+      ),
+    setNextPoll: (calendarId, at) =>
+      sql`UPDATE calendars SET next_poll_at = ${Option.getOrNull(at)} WHERE id = ${calendarId}`.pipe(
+        Effect.asVoid,
+        guard("record next poll")
+      ),
     setHalted: (calendarId, reason) =>
       sql`UPDATE calendars SET halted = ${Option.getOrNull(reason)} WHERE id = ${calendarId}`.pipe(
         Effect.asVoid,
@@ -383,10 +421,12 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
             (r): Link => ({
               relationshipId: r.relationship_id,
               sourceUid: r.source_uid,
-              sourceHref: r.source_href,
-              sourceEtag: r.source_etag,
-              targetHref: r.target_href,
-              targetEtag: r.target_etag,
+              // Links written before the key was stored were created under today's key.
+              key: r.copy_key ?? copyKey(r.relationship_id, r.source_uid),
+              sourceRef: r.source_href,
+              sourceVersion: r.source_etag,
+              targetRef: r.target_href,
+              targetVersion: r.target_etag,
               contentHash: r.content_hash,
               sequence: r.sequence_number
             })
@@ -398,8 +438,8 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
       const key = keyOf(l.sourceUid)
       return Effect.gen(function* () {
         yield* sql`DELETE FROM links WHERE relationship_id = ${l.relationshipId} AND source_key = ${key}`
-        yield* sql`INSERT INTO links (relationship_id, source_key, source_uid, source_href, source_etag, target_href, target_etag, content_hash, sequence_number, updated_at)
-          VALUES (${l.relationshipId}, ${key}, ${l.sourceUid}, ${l.sourceHref}, ${l.sourceEtag}, ${l.targetHref}, ${l.targetEtag}, ${l.contentHash}, ${l.sequence}, ${Date.now()})`
+        yield* sql`INSERT INTO links (relationship_id, source_key, source_uid, copy_key, source_href, source_etag, target_href, target_etag, content_hash, sequence_number, updated_at)
+          VALUES (${l.relationshipId}, ${key}, ${l.sourceUid}, ${l.key}, ${l.sourceRef}, ${l.sourceVersion}, ${l.targetRef}, ${l.targetVersion}, ${l.contentHash}, ${l.sequence}, ${Date.now()})`
       }).pipe(sql.withTransaction, guard("save link"))
     },
     deleteLink: (relationshipId, sourceUid) =>
@@ -410,24 +450,27 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
     quarantined: (calendarId) =>
       sql`SELECT href, etag, reason FROM quarantine WHERE calendar_id = ${calendarId}`.pipe(
         Effect.flatMap(decodeQuarantine),
+        Effect.map((rows) =>
+          rows.map((r): QuarantinedItem => ({ ref: r.href, version: r.etag, reason: r.reason }))
+        ),
         guard("read quarantine")
       ),
     quarantine: (calendarId, item) => {
-      const key = keyOf(item.href)
+      const key = keyOf(item.ref)
       return Effect.gen(function* () {
         yield* sql`DELETE FROM quarantine WHERE calendar_id = ${calendarId} AND href_key = ${key}`
         yield* sql`INSERT INTO quarantine (calendar_id, href_key, href, etag, reason, seen_at)
-          VALUES (${calendarId}, ${key}, ${item.href}, ${item.etag}, ${item.reason}, ${Date.now()})`
+          VALUES (${calendarId}, ${key}, ${item.ref}, ${item.version}, ${item.reason}, ${Date.now()})`
       }).pipe(sql.withTransaction, guard("quarantine item"))
     },
-    release: (calendarId, href) =>
-      sql`DELETE FROM quarantine WHERE calendar_id = ${calendarId} AND href_key = ${keyOf(href)}`.pipe(
+    release: (calendarId, ref) =>
+      sql`DELETE FROM quarantine WHERE calendar_id = ${calendarId} AND href_key = ${keyOf(ref)}`.pipe(
         Effect.asVoid,
         guard("release item")
       ),
     recordConflict: (c) =>
       sql`INSERT INTO conflicts (id, relationship_id, source_uid, target_href, detail, at)
-          VALUES (${randomUUID()}, ${c.relationshipId}, ${c.sourceUid}, ${c.targetHref}, ${c.detail}, ${Date.now()})`.pipe(
+          VALUES (${randomUUID()}, ${c.relationshipId}, ${c.sourceUid}, ${c.targetRef}, ${c.detail}, ${Date.now()})`.pipe(
         Effect.asVoid,
         guard("record conflict")
       ),

@@ -6,10 +6,8 @@ import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as EventModel from "../src/EventModel.js"
 import * as FreeBusy from "../src/FreeBusy.js"
-import * as ICalCodec from "../src/ICalCodec.js"
 import * as Recurrence from "../src/Recurrence.js"
 import * as EventArbitraries from "./support/EventArbitraries.js"
-import { parseOrThrow } from "./support/Fixtures.js"
 import * as ReferenceExpander from "./support/ReferenceExpander.js"
 
 const fc = FastCheck
@@ -211,7 +209,7 @@ const HOUR = 3_600_000
 
 describe("recurrence expansion agrees with a reference expander", () => {
   it.prop(
-    "DAILY/WEEKLY with INTERVAL, COUNT/UNTIL and BYDAY, in UTC and in zones, directly and through the codec",
+    "DAILY/WEEKLY with INTERVAL, COUNT/UNTIL and BYDAY, in UTC and in zones",
     [simpleCase],
     ([c]) => {
       const s = c.start
@@ -241,8 +239,8 @@ describe("recurrence expansion agrees with a reference expander", () => {
           .map((i) => i.start.getTime())
           .sort((a, b) => a - b)
           .map((t) => new Date(t).toISOString())
+      // Through the iCalendar codec too: providers/test/CodecProperties expands what it reads back.
       expect(actual(resource)).toEqual(expected)
-      expect(actual(parseOrThrow(ICalCodec.serialize(resource)))).toEqual(expected)
     },
     EventArbitraries.propOptions()
   )

@@ -1,5 +1,8 @@
+import { Migrator, SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { StoreMigrations } from "../src/index.js"
+import { Effect } from "effect"
+import { StoreMigrations, SyncPlanner, SyncStore } from "../src/index.js"
 
 // There is no SQL Server on these machines. What can be checked without one: SQL Server cannot
 // index NVARCHAR(MAX) or TEXT, so every key and indexed column must have a bounded type, and the
@@ -7,7 +10,9 @@ import { StoreMigrations } from "../src/index.js"
 describe("the migrations' SQL Server dialect", () => {
   const statements = [
     ...StoreMigrations.initialStatements(StoreMigrations.sqlServerTypes),
-    ...StoreMigrations.peopleStatements(StoreMigrations.sqlServerTypes)
+    ...StoreMigrations.peopleStatements(StoreMigrations.sqlServerTypes),
+    ...StoreMigrations.portStatements(StoreMigrations.sqlServerTypes),
+    ...StoreMigrations.failureStatements(StoreMigrations.sqlServerTypes)
   ]
 
   const columnTypes = (create: string): Map<string, string> =>
@@ -56,4 +61,30 @@ describe("the migrations' SQL Server dialect", () => {
       expect(type, `${table}.${column}`).not.toBe("NVARCHAR(MAX)")
     }
   })
+})
+
+describe("migrating a database of an earlier version", () => {
+  it.effect("links written before the port get the creation key their copies were made under", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const { "1_initial": initial, "2_people": people } = StoreMigrations.migrations
+      yield* Migrator.make({})({
+        loader: Migrator.fromRecord({ "1_initial": initial, "2_people": people }),
+        table: "almanac_migrations"
+      })
+      yield* sql`INSERT INTO links (relationship_id, source_key, source_uid, source_href, source_etag, target_href, target_etag, content_hash, sequence_number, updated_at)
+        VALUES (${"r1"}, ${"k"}, ${"uid-1@old"}, ${"/a/1.ics"}, ${'"1"'}, ${"/b/almanac-x.ics"}, ${'"2"'}, ${"h"}, ${0}, ${0})`
+      yield* StoreMigrations.run
+      const rows = yield* sql<{ readonly copyKey: string | null }>`SELECT copy_key AS "copyKey" FROM links`
+      expect(rows.map((r) => r.copyKey)).toEqual([SyncPlanner.copyKey("r1", "uid-1@old")])
+      const store = yield* SyncStore.make
+      const [link] = yield* store.links("r1")
+      expect(link?.key).toBe(SyncPlanner.copyKey("r1", "uid-1@old"))
+      expect([link?.sourceRef, link?.targetRef, link?.targetVersion]).toEqual([
+        "/a/1.ics",
+        "/b/almanac-x.ics",
+        '"2"'
+      ])
+    }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" })), Effect.orDie)
+  )
 })

@@ -1,12 +1,27 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { ContentHash, CopyMapping, EventModel, SyncStore } from "../src/index.js"
+import {
+  ContentHash,
+  CopyMapping,
+  EventModel,
+  type MemoryProvider,
+  SyncPlanner,
+  SyncProgress,
+  SyncStore
+} from "../src/index.js"
 import { Calendars, connect, engineLayer, event, policy, poll, syncBoth } from "./support/Harness.js"
 
-const setup = (opts: { twoWay?: boolean; markPrivate?: boolean } = {}) => {
+const setup = (
+  opts: {
+    twoWay?: boolean
+    markPrivate?: boolean
+    a?: MemoryProvider.Options
+    b?: MemoryProvider.Options
+  } = {}
+) => {
   const calendars = new Calendars()
-  const a = calendars.add("mem://a/")
-  const b = calendars.add("mem://b/")
+  const a = calendars.add("mem://a/", opts.a)
+  const b = calendars.add("mem://b/", opts.b)
   const layer = engineLayer(calendars)
   const rel = policy({ markPrivate: opts.markPrivate ?? false })
   const run = <A, E>(
@@ -56,7 +71,7 @@ describe("SyncCycle on in-memory calendars", () => {
     return run(
       Effect.gen(function* () {
         yield* syncBoth()
-        const original = a.items.get(one)?.resource
+        const original = a.resourceAt(one)
         if (original === undefined) throw new Error("missing")
         const changed = {
           ...original,
@@ -132,7 +147,7 @@ describe("SyncCycle on in-memory calendars", () => {
       Effect.gen(function* () {
         yield* syncBoth()
         const copyHref = [...b.items.keys()][0] ?? ""
-        const source = a.items.get(href)?.resource
+        const source = a.resourceAt(href)
         if (source === undefined) throw new Error("missing")
         a.put("x.ics", {
           ...source,
@@ -156,7 +171,7 @@ describe("SyncCycle on in-memory calendars", () => {
       Effect.gen(function* () {
         yield* syncBoth()
         const copyHref = [...b.items.keys()][0] ?? ""
-        const source = a.items.get(href)?.resource
+        const source = a.resourceAt(href)
         if (source === undefined) throw new Error("missing")
         a.put("x.ics", {
           ...source,
@@ -189,7 +204,7 @@ describe("SyncCycle on in-memory calendars", () => {
           const first = yield* poll("A")
           expect([first.created, first.quarantined, first.outcome]).toEqual([1, 1, "synced"])
           const store = yield* SyncStore.SyncStore
-          expect((yield* store.quarantined("A")).map((q) => q.href)).toEqual([href])
+          expect((yield* store.quarantined("A")).map((q) => q.ref)).toEqual([href])
           // Not retried while the original is unchanged…
           const writes = b.requests
           a.put("other.ics", event("other"))
@@ -197,7 +212,7 @@ describe("SyncCycle on in-memory calendars", () => {
           expect(b.requests - writes).toBe(1)
           // …and tried again once it changes.
           b.faults.refuse.clear()
-          const original = a.items.get(href)?.resource
+          const original = a.resourceAt(href)
           if (original === undefined) throw new Error("missing")
           a.put("refused.ics", {
             ...original,
@@ -235,9 +250,8 @@ describe("SyncCycle on in-memory calendars", () => {
     a.put("lost.ics", source)
     return run(
       Effect.gen(function* () {
-        // The PUT landed, the process died before recording it: the copy sits at its deterministic name.
-        const { copyName } = yield* Effect.promise(() => import("../src/SyncPlanner.js"))
-        b.put(copyName("a-to-b", source.uid), CopyMapping.copyOf("a-to-b", rel, source))
+        // The PUT landed, the process died before recording it: the copy sits under its creation key.
+        b.put(SyncPlanner.copyKey("a-to-b", source.uid), CopyMapping.copyOf("a-to-b", rel, source))
         const report = yield* poll("A")
         expect(report.conflicts).toBe(0)
         expect(b.items.size).toBe(1)
@@ -305,11 +319,12 @@ describe("SyncCycle on in-memory calendars", () => {
     return run(
       Effect.gen(function* () {
         yield* syncBoth()
-        const [copy] = [...b.items.entries()]
-        if (copy === undefined) throw new Error("no copy")
-        b.put(copy[0].slice("mem://b/".length), {
-          ...copy[1].resource,
-          master: Option.map(copy[1].resource.master, (m) => ({ ...m, summary: Option.some("edited copy") }))
+        const [ref] = [...b.items.keys()]
+        const copy = ref === undefined ? undefined : b.resourceAt(ref)
+        if (ref === undefined || copy === undefined) throw new Error("no copy")
+        b.put(ref.slice("mem://b/".length), {
+          ...copy,
+          master: Option.map(copy.master, (m) => ({ ...m, summary: Option.some("edited copy") }))
         })
         yield* syncBoth()
         yield* syncBoth()
@@ -347,16 +362,18 @@ describe("SyncCycle on in-memory calendars", () => {
     return run(
       Effect.gen(function* () {
         yield* syncBoth()
-        const [first, second] = [...b.items.entries()]
-        if (first === undefined || second === undefined) throw new Error("missing copies")
-        b.put(first[0].slice("mem://b/".length), {
-          ...first[1].resource,
-          master: Option.map(first[1].resource.master, (m) => ({
+        const [first, second] = [...b.items.keys()]
+        const copy = first === undefined ? undefined : b.resourceAt(first)
+        if (first === undefined || second === undefined || copy === undefined)
+          throw new Error("missing copies")
+        b.put(first.slice("mem://b/".length), {
+          ...copy,
+          master: Option.map(copy.master, (m) => ({
             ...m,
             summary: Option.some("edited by hand")
           }))
         })
-        b.delete(second[0])
+        b.delete(second)
         const report = yield* poll("B")
         expect(report.updated).toBe(1)
         expect(report.created).toBe(1)
@@ -377,7 +394,7 @@ describe("SyncCycle on in-memory calendars", () => {
         expect(report.quarantined).toBe(1)
         expect(report.created).toBe(1)
         const store = yield* SyncStore.SyncStore
-        expect((yield* store.quarantined("A")).map((q) => q.href)).toEqual([bad])
+        expect((yield* store.quarantined("A")).map((q) => q.ref)).toEqual([bad])
         expect(b.items.size).toBe(1)
       })
     )
@@ -431,5 +448,133 @@ describe("SyncCycle on in-memory calendars", () => {
       expect(report.created).toBe(1)
       expect(b.items.size).toBe(1)
     }).pipe(Effect.provide(engineLayer(calendars)))
+  })
+
+  it.effect("a copy under its key that is not ours is refused, not overwritten", () => {
+    const { a, b, run } = setup()
+    const source = event("taken")
+    a.put("taken.ics", source)
+    return run(
+      Effect.gen(function* () {
+        // Something else sits where our copy would go (same key, no origin of ours).
+        b.put(SyncPlanner.copyKey("a-to-b", source.uid), event("a stranger"))
+        const report = yield* poll("A")
+        expect([report.created, report.quarantined, report.conflicts]).toEqual([0, 1, 1])
+        expect(b.writes).toBe(0)
+        expect(JSON.stringify(b.resources())).toContain("a stranger")
+      })
+    )
+  })
+
+  it.effect("a target that rewrites what it stores (normalize) is not taken for a person's edit", () => {
+    // Like Google with floating times: the target keeps its own form of each copy.
+    const shout = (r: EventModel.EventResource): EventModel.EventResource => ({
+      ...r,
+      master: Option.map(r.master, (m) => ({ ...m, summary: Option.map(m.summary, (t) => t.toUpperCase()) }))
+    })
+    const { a, b, run } = setup({ twoWay: true, b: { normalize: shout } })
+    a.put("quiet.ics", event("quiet"))
+    return run(
+      Effect.gen(function* () {
+        const [first] = yield* syncBoth()
+        expect(first.created).toBe(1)
+        expect(JSON.stringify(b.resources())).toContain("QUIET")
+        const writes = a.writes + b.writes
+        // The target's poll reads its own form back: no repair, no echo; the source's poll: nothing.
+        const [again, target] = yield* syncBoth({ reconcile: true })
+        expect([again.updated, target.updated, target.created, again.conflicts]).toEqual([0, 0, 0, 0])
+        expect(a.writes + b.writes).toBe(writes)
+        // The target re-tags the copy without changing it (a new version, the same content in its
+        // own form): bookkeeping only, not an edit to put back.
+        const [ref] = [...b.items.keys()]
+        const stored = ref === undefined ? undefined : b.resourceAt(ref)
+        if (ref === undefined || stored === undefined) throw new Error("no copy")
+        b.put(ref.slice("mem://b/".length), stored)
+        const retagged = yield* poll("B")
+        expect(retagged.updated).toBe(0)
+        expect(retagged.plans.flatMap((p) => p.actions.map((x) => x._tag))).toContain("Track")
+        expect(a.writes + b.writes).toBe(writes)
+      })
+    )
+  })
+
+  it.effect("a read-only target is never written, and its own events still sync out", () => {
+    const { a, b, run } = setup({ twoWay: true, b: { capabilities: { readOnly: true } } })
+    a.put("mine.ics", event("mine"))
+    b.put("feed.ics", event("from the feed"))
+    return run(
+      Effect.gen(function* () {
+        const [toFeed, fromFeed] = yield* syncBoth()
+        expect(toFeed.created).toBe(0)
+        expect(toFeed.plans.flatMap((p) => p.actions.map((x) => x._tag))).toEqual(["Skip"])
+        expect(b.writes).toBe(0)
+        expect(fromFeed.created).toBe(1)
+        expect(a.resources()).toHaveLength(2)
+      })
+    )
+  })
+
+  it.effect("a window-scoped source: an event outside the window is kept, one deleted inside it goes", () => {
+    const now = new Date("2026-11-21T12:00:00Z").getTime()
+    const day = 86_400_000
+    const { a, b, run } = setup({ a: { window: { start: now - 7 * day, end: now + 30 * day } } })
+    const soon = event("soon")
+    const leaving = event("leaving the window")
+    a.put("soon.ics", soon)
+    const leavingRef = a.put("leaving.ics", leaving)
+    return run(
+      Effect.gen(function* () {
+        const first = yield* poll("A")
+        expect(first.created).toBe(2)
+        // The event moves out of the window: the listing no longer shows it, but it is not gone.
+        a.put("leaving.ics", {
+          ...leaving,
+          master: Option.map(leaving.master, (m) => ({
+            ...m,
+            start: EventModel.utc(2027, 6, 1, 9),
+            end: EventModel.utc(2027, 6, 1, 10)
+          }))
+        })
+        const reconciled = yield* poll("A", { reconcile: true })
+        expect(reconciled.deleted).toBe(0)
+        expect(reconciled.halted).toEqual([])
+        expect(b.items.size).toBe(2)
+        // Deleted for real: the fetch that confirms it answers Missing, and the copy goes.
+        a.delete(leavingRef)
+        const after = yield* poll("A", { reconcile: true })
+        expect(after.deleted).toBe(1)
+        expect(b.items.size).toBe(1)
+      })
+    )
+  })
+})
+
+describe("SyncCycle progress", () => {
+  it.effect("reports the listing, each fetched batch and each write, with their totals", () => {
+    const { a, run } = setup()
+    const n = SyncProgress.fetchBatch * 2 + 30
+    for (let i = 0; i < n; i++) a.put(`p${i}.ics`, event(`p ${i}`))
+    const seen: Array<SyncProgress.Progress> = []
+    const listener: SyncProgress.SyncProgressShape = {
+      report: (p) => Effect.sync(() => void seen.push(p))
+    }
+    return run(
+      Effect.gen(function* () {
+        const report = yield* poll("A").pipe(Effect.provideService(SyncProgress.SyncProgress, listener))
+        expect(report.created).toBe(n)
+        expect(seen[0]).toEqual({ calendarId: "A", phase: "list", done: 0, total: 0 })
+        const fetches = seen.filter((p) => p.phase === "fetch")
+        expect(fetches.map((p) => p.done)).toEqual([SyncProgress.fetchBatch, SyncProgress.fetchBatch * 2, n])
+        expect(fetches.every((p) => p.total === n)).toBe(true)
+        const writes = seen.filter((p) => p.phase === "write")
+        expect(writes.map((p) => p.done)).toEqual(Array.from({ length: n }, (_, i) => i + 1))
+        expect(writes.every((p) => p.total === n)).toBe(true)
+        // Nobody listening is the default: the same poll runs without a listener.
+        seen.length = 0
+        a.put("late.ics", event("late"))
+        expect((yield* poll("A")).created).toBe(1)
+        expect(seen).toEqual([])
+      })
+    )
   })
 })

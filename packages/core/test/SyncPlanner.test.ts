@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
 import { EventModel, SyncPlan, SyncPlanner } from "../src/index.js"
 
@@ -9,20 +10,21 @@ const resource = EventModel.makeResource(
   })
 )
 
-const link = (uid: string, href: string, hash = "h1"): SyncPlan.Link => ({
+const link = (uid: string, ref: string, hash = "h1"): SyncPlan.Link => ({
   relationshipId: "r",
   sourceUid: uid,
-  sourceHref: href,
-  sourceEtag: `"1"`,
-  targetHref: `t/${uid}`,
-  targetEtag: `"t1"`,
+  key: SyncPlanner.copyKey("r", uid),
+  sourceRef: ref,
+  sourceVersion: `"1"`,
+  targetRef: `t/${uid}`,
+  targetVersion: `"t1"`,
   contentHash: hash,
   sequence: 0
 })
 
-const source = (uid: string, href: string, hash = "h1", etag = `"1"`): SyncPlanner.SourceEvent => ({
-  href,
-  etag,
+const source = (uid: string, ref: string, hash = "h1", version = `"1"`): SyncPlanner.SourceEvent => ({
+  ref,
+  version,
   uid,
   isCopy: false,
   inWindow: true,
@@ -30,14 +32,25 @@ const source = (uid: string, href: string, hash = "h1", etag = `"1"`): SyncPlann
   hash
 })
 
+const whole = { _tag: "Whole" } as const
+
+/** A view of a listing over the whole calendar. */
+const view = (
+  v: Pick<SyncPlanner.CalendarView, "complete" | "listed" | "deleted"> & Partial<SyncPlanner.CalendarView>
+): SyncPlanner.CalendarView => ({ scope: whole, confirmedGone: new Set(), ...v })
+
 const noGuard = { ...SyncPlanner.defaultGuard }
 const tags = (plan: SyncPlan.Plan) => plan.actions.map((a) => a._tag)
 
 describe("planSource", () => {
-  it("names copies deterministically and differently per relationship", () => {
-    expect(SyncPlanner.copyName("r", "u")).toBe(SyncPlanner.copyName("r", "u"))
-    expect(SyncPlanner.copyName("r", "u")).not.toBe(SyncPlanner.copyName("r2", "u"))
-    expect(SyncPlanner.copyName("r", "weird/uid ü")).toMatch(/^almanac-[0-9a-f]{32}\.ics$/)
+  it("keys copies deterministically and differently per relationship, as copies were always named", () => {
+    expect(SyncPlanner.copyKey("r", "u")).toBe(SyncPlanner.copyKey("r", "u"))
+    expect(SyncPlanner.copyKey("r", "u")).not.toBe(SyncPlanner.copyKey("r2", "u"))
+    expect(SyncPlanner.copyKey("r", "weird/uid ü")).toMatch(/^almanac-[0-9a-f]{32}$/)
+    // The key of today's copies: CalDAV copies made before the port keep their names (<key>.ics).
+    expect(SyncPlanner.copyKey("a-to-b", "event-1@test")).toBe(
+      `almanac-${createHash("sha256").update("a-to-b\u0000event-1@test").digest("hex").slice(0, 32)}`
+    )
   })
 
   it("creates new, updates changed, skips unchanged, deletes gone", () => {
@@ -49,7 +62,7 @@ describe("planSource", () => {
         link("gone", "s/gone"),
         link("kept", "s/kept")
       ],
-      view: { complete: false, listed: [], deleted: ["s/gone"] },
+      view: view({ complete: false, listed: [], deleted: ["s/gone"] }),
       events: [source("new", "s/new"), source("same", "s/same"), source("changed", "s/changed", "h2", `"2"`)],
       guard: noGuard
     })
@@ -58,22 +71,22 @@ describe("planSource", () => {
     expect(update?._tag === "Update" ? update.sequence : -1).toBe(1)
   })
 
-  it("takes a UID at a new href for a rename, not a delete and a create", () => {
+  it("takes a UID at a new ref for a rename, not a delete and a create", () => {
     const plan = SyncPlanner.planSource({
       relationshipId: "r",
       links: [link("u", "s/old")],
-      view: { complete: true, listed: [{ href: "s/new", etag: `"1"` }], deleted: [] },
+      view: view({ complete: true, listed: [{ ref: "s/new", version: `"1"` }], deleted: [] }),
       events: [source("u", "s/new")],
       guard: noGuard
     })
     expect(tags(plan)).toEqual(["Track"])
   })
 
-  it("an href that now holds another UID deletes the old copy and creates the new one", () => {
+  it("a ref that now holds another UID deletes the old copy and creates the new one", () => {
     const plan = SyncPlanner.planSource({
       relationshipId: "r",
       links: [link("old", "s/x")],
-      view: { complete: false, listed: [{ href: "s/x", etag: `"2"` }], deleted: [] },
+      view: view({ complete: false, listed: [{ ref: "s/x", version: `"2"` }], deleted: [] }),
       events: [source("new", "s/x", "h2", `"2"`)],
       guard: noGuard
     })
@@ -84,7 +97,7 @@ describe("planSource", () => {
     const plan = SyncPlanner.planSource({
       relationshipId: "r",
       links: [],
-      view: { complete: false, listed: [], deleted: [] },
+      view: view({ complete: false, listed: [], deleted: [] }),
       events: [
         { ...source("c", "s/c"), isCopy: true },
         { ...source("far", "s/far"), inWindow: false }
@@ -92,25 +105,31 @@ describe("planSource", () => {
       guard: noGuard
     })
     expect(plan.actions).toEqual([
-      { _tag: "Skip", href: "s/c", reason: "is-a-copy" },
-      { _tag: "Skip", href: "s/far", reason: "outside-window" }
+      { _tag: "Skip", ref: "s/c", reason: "is-a-copy" },
+      { _tag: "Skip", ref: "s/far", reason: "outside-window" }
     ])
   })
 
   it("halts when most events vanish at once, and lets a confirmed run through", () => {
     const links = Array.from({ length: 10 }, (_, i) => link(`u${i}`, `s/${i}`))
-    const view = {
+    const listing = view({
       complete: true,
-      listed: links.slice(0, 4).map((l) => ({ href: l.sourceHref, etag: `"1"` })),
+      listed: links.slice(0, 4).map((l) => ({ ref: l.sourceRef, version: `"1"` })),
       deleted: []
-    }
-    const halted = SyncPlanner.planSource({ relationshipId: "r", links, view, events: [], guard: noGuard })
+    })
+    const halted = SyncPlanner.planSource({
+      relationshipId: "r",
+      links,
+      view: listing,
+      events: [],
+      guard: noGuard
+    })
     expect(halted.halted?.deletes).toBe(6)
     expect(halted.actions).toEqual([])
     const confirmed = SyncPlanner.planSource({
       relationshipId: "r",
       links,
-      view,
+      view: listing,
       events: [],
       guard: { ...noGuard, confirmed: true }
     })
@@ -121,7 +140,7 @@ describe("planSource", () => {
     const plan = SyncPlanner.planSource({
       relationshipId: "r",
       links: [link("only", "s/only")],
-      view: { complete: true, listed: [], deleted: [] },
+      view: view({ complete: true, listed: [], deleted: [] }),
       events: [],
       guard: noGuard
     })
@@ -136,10 +155,10 @@ describe("planTarget", () => {
     const plan = SyncPlanner.planTarget({
       relationshipId: "r",
       links,
-      view: { complete: false, listed: [], deleted: ["t/deleted"] },
+      view: view({ complete: false, listed: [], deleted: ["t/deleted"] }),
       observed: [
-        { href: "t/edited", etag: `"t2"`, hash: "other" },
-        { href: "t/touched", etag: `"t2"`, hash: "h1" }
+        { ref: "t/edited", version: `"t2"`, hash: "other" },
+        { ref: "t/touched", version: `"t2"`, hash: "h1" }
       ],
       originals: new Map([
         ["s/edited", source("edited", "s/edited")],
@@ -148,6 +167,115 @@ describe("planTarget", () => {
     })
     expect(tags(plan).sort()).toEqual(["Create", "Track", "Update"])
     const update = plan.actions.find((a) => a._tag === "Update")
-    expect(update?._tag === "Update" ? update.link.targetEtag : "").toBe(`"t2"`)
+    expect(update?._tag === "Update" ? update.link.targetVersion : "").toBe(`"t2"`)
+  })
+})
+
+describe("scoped listings", () => {
+  const window = { _tag: "Window", start: 0, end: 1 } as const
+
+  it("under a window, an unlisted original is not gone until a fetch confirms it", () => {
+    const links = [link("inside", "s/inside"), link("outside", "s/outside"), link("deleted", "s/deleted")]
+    const listing = view({
+      complete: true,
+      listed: [{ ref: "s/inside", version: `"1"` }],
+      deleted: [],
+      scope: window
+    })
+    expect(
+      SyncPlanner.toConfirm(
+        listing,
+        links.map((l) => l.sourceRef)
+      )
+    ).toEqual(["s/outside", "s/deleted"])
+    const unconfirmed = SyncPlanner.planSource({
+      relationshipId: "r",
+      links,
+      view: listing,
+      events: [],
+      guard: noGuard
+    })
+    expect(tags(unconfirmed)).toEqual([])
+    const confirmed = SyncPlanner.planSource({
+      relationshipId: "r",
+      links,
+      view: { ...listing, confirmedGone: new Set(["s/deleted"]) },
+      events: [],
+      guard: noGuard
+    })
+    expect(confirmed.actions.map((a) => (a._tag === "Delete" ? a.link.sourceUid : a._tag))).toEqual([
+      "deleted"
+    ])
+  })
+
+  it("the whole-calendar scope needs no confirmation, and a delta's deletions under a window do", () => {
+    const links = [link("a", "s/a")]
+    expect(SyncPlanner.toConfirm(view({ complete: true, listed: [], deleted: [] }), ["s/a"])).toEqual([])
+    const delta = view({ complete: false, listed: [], deleted: ["s/a"], scope: window })
+    expect(SyncPlanner.toConfirm(delta, ["s/a", "s/b"])).toEqual(["s/a"])
+    expect(
+      tags(SyncPlanner.planSource({ relationshipId: "r", links, view: delta, events: [], guard: noGuard }))
+    ).toEqual([])
+  })
+
+  it("the mass-delete guard counts only confirmed absences under a window", () => {
+    const links = Array.from({ length: 10 }, (_, i) => link(`u${i}`, `s/${i}`))
+    const listing = view({ complete: true, listed: [], deleted: [], scope: window })
+    // A window that lists none of ten events: most lie outside it; nothing is deleted, nothing halts.
+    const outside = SyncPlanner.planSource({
+      relationshipId: "r",
+      links,
+      view: listing,
+      events: [],
+      guard: noGuard
+    })
+    expect(outside.halted).toBeUndefined()
+    expect(outside.actions).toEqual([])
+    // Ten confirmed gone at once is a mass deletion, as it is over the whole calendar.
+    const gone = SyncPlanner.planSource({
+      relationshipId: "r",
+      links,
+      view: { ...listing, confirmedGone: new Set(links.map((l) => l.sourceRef)) },
+      events: [],
+      guard: noGuard
+    })
+    expect(gone.halted?.deletes).toBe(10)
+  })
+
+  it("a poll of a window-scoped target puts back only copies confirmed gone", () => {
+    const links = [link("outside", "s/outside"), link("deleted", "s/deleted")]
+    const listing = view({
+      complete: true,
+      listed: [],
+      deleted: [],
+      scope: window,
+      confirmedGone: new Set(["t/deleted"])
+    })
+    expect(SyncPlanner.originalsToFetch({ links, view: listing, observed: [] })).toEqual(["s/deleted"])
+    const plan = SyncPlanner.planTarget({
+      relationshipId: "r",
+      links,
+      view: listing,
+      observed: [],
+      originals: new Map([
+        ["s/outside", source("outside", "s/outside")],
+        ["s/deleted", source("deleted", "s/deleted")]
+      ])
+    })
+    expect(plan.actions.map((a) => (a._tag === "Create" ? [a.sourceUid, a.key] : a._tag))).toEqual([
+      ["deleted", SyncPlanner.copyKey("r", "deleted")]
+    ])
+  })
+
+  it("plans no write to a read-only target", () => {
+    const plan = SyncPlanner.planSource({
+      relationshipId: "r",
+      links: [link("gone", "s/gone")],
+      view: view({ complete: true, listed: [], deleted: [] }),
+      events: [source("new", "s/new")],
+      guard: noGuard,
+      targetReadOnly: true
+    })
+    expect(plan.actions).toEqual([{ _tag: "Skip", ref: "s/new", reason: "read-only-target" }])
   })
 })

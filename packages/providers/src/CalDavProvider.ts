@@ -1,11 +1,13 @@
 /**
  * The CalendarProvider port over a CalDAV calendar: ctag check → sync-collection → multiget, with
  * a Depth-1 etag listing for servers without sync-collection, and the caldav client's errors
- * translated into the engine's.
+ * translated into the engine's. Refs are hrefs, versions are etags; a copy created under key K
+ * is `<K>.ics` in the collection (the names copies have always had), written If-None-Match: *.
  */
 import type { CalDavClient, CalDavError } from "@almanac/caldav"
-import { type CalendarProvider, ICalCodec, ProviderError } from "@almanac/core"
+import { type CalendarProvider, type EventModel, ProviderError } from "@almanac/core"
 import { Duration, Effect, Option, Schema } from "effect"
+import * as ICalCodec from "./ICalCodec.js"
 
 /** What we remember of a calendar between polls. Stored as JSON text by the engine. */
 const CursorState = Schema.parseJson(
@@ -45,17 +47,43 @@ const writeError =
   (e: CalDavError.CalDavError): CalendarProvider.WriteError => {
     switch (e._tag) {
       case "EtagMismatch":
-        return new ProviderError.EtagMismatch({ href })
+        return new ProviderError.EtagMismatch({ ref: href })
       case "NotFound":
-        return new ProviderError.NotFound({ href })
+        return new ProviderError.NotFound({ ref: href })
       case "UidConflict":
-        return new ProviderError.UidConflict({ href, detail: e.message })
+        return new ProviderError.UidConflict({ ref: href, detail: e.message })
       case "Rejected":
-        return new ProviderError.Rejected({ href, detail: e.message })
+        return new ProviderError.Rejected({ ref: href, detail: e.message })
       default:
         return pollError(calendar)(e)
     }
   }
+
+const whole: CalendarProvider.Scope = { _tag: "Whole" }
+
+const capabilities: CalendarProvider.Capabilities = {
+  deltas: true,
+  readOnly: false,
+  scope: "whole",
+  ids: "key"
+}
+
+const toVersion = (item: { readonly href: string; readonly etag: string }): CalendarProvider.ItemVersion => ({
+  ref: item.href,
+  version: item.etag
+})
+
+/** The href of the copy created under `key`: `<key>.ics` in the collection. */
+export const hrefOf = (collection: string, key: string): string =>
+  new URL(`${encodeURIComponent(key)}.ics`, collection.endsWith("/") ? collection : `${collection}/`).href
+
+/**
+ * What a CalDAV calendar holds of a resource: all of it; the iCalendar codec writes everything
+ * the model carries. Normalization only settles what the codec would settle on the way back
+ * (see ICalCodec.normalize).
+ */
+export const normalize = (resource: EventModel.EventResource): EventModel.EventResource =>
+  ICalCodec.normalize(resource)
 
 export const make = (
   client: CalDavClient.CalDavClientShape,
@@ -75,15 +103,23 @@ export const make = (
     )
     return {
       _tag: "Snapshot" as const,
-      items: listing.items,
-      cursor: encodeCursor({ ctag: Option.getOrNull(state.ctag), token: listing.token })
+      items: listing.items.map(toVersion),
+      cursor: encodeCursor({ ctag: Option.getOrNull(state.ctag), token: listing.token }),
+      scope: whole
     }
   }).pipe(Effect.mapError(asPoll))
 
   const changes = (cursor: Option.Option<string>) =>
     Effect.gen(function* () {
-      const previous = Option.flatMap(cursor, decodeCursor)
-      if (Option.isNone(previous)) return yield* snapshot
+      if (Option.isNone(cursor)) return yield* snapshot
+      const previous = decodeCursor(cursor.value)
+      // Not a cursor this provider wrote: the engine resyncs by merge, as for a rejected token.
+      if (Option.isNone(previous)) {
+        return yield* new ProviderError.TokenInvalid({
+          calendar: calendarUrl,
+          detail: "the cursor is not one of ours"
+        })
+      }
       const state = yield* client.collectionState(calendarUrl).pipe(Effect.mapError(asPoll))
       // One PROPFIND for an idle calendar: the whole point of polling cheaply.
       if (Option.isSome(state.ctag) && state.ctag.value === previous.value.ctag) {
@@ -96,9 +132,10 @@ export const make = (
         .pipe(Effect.mapError(asPoll))
       return {
         _tag: "Delta" as const,
-        changed: delta.changed,
+        changed: delta.changed.map(toVersion),
         deleted: delta.deleted,
-        cursor: encodeCursor({ ctag: Option.getOrNull(state.ctag), token: delta.token })
+        cursor: encodeCursor({ ctag: Option.getOrNull(state.ctag), token: delta.token }),
+        scope: whole
       }
     })
 
@@ -111,16 +148,16 @@ export const make = (
             Effect.map(
               (resource): CalendarProvider.Fetched => ({
                 _tag: "Found",
-                href: item.href,
-                etag: item.etag,
+                ref: item.href,
+                version: item.etag,
                 resource
               })
             ),
             Effect.catchAll((e) =>
               Effect.succeed<CalendarProvider.Fetched>({
                 _tag: "Bad",
-                href: item.href,
-                etag: item.etag,
+                ref: item.href,
+                version: item.etag,
                 reason: e.message
               })
             )
@@ -128,30 +165,33 @@ export const make = (
         ).pipe(
           Effect.map((found) => [
             ...found,
-            ...result.missing.map((href): CalendarProvider.Fetched => ({ _tag: "Missing", href }))
+            ...result.missing.map((href): CalendarProvider.Fetched => ({ _tag: "Missing", ref: href }))
           ])
         )
       )
     )
 
   return {
-    calendarUrl,
-    capabilities: { deltas: true },
+    calendarRef: calendarUrl,
+    capabilities,
     changes,
     snapshot,
     fetch,
-    create: (name, resource) => {
-      const href = new URL(name, base).href
+    create: (key, resource) => {
+      const href = hrefOf(base, key)
       return client.put(href, ICalCodec.serialize(resource), { _tag: "Create" }).pipe(
-        Effect.map(({ etag }) => ({ href, etag })),
-        Effect.mapError(writeError(calendarUrl, href))
+        Effect.map(({ etag }) => ({ ref: href, version: etag })),
+        // If-None-Match: * failed: something is already under the key's name.
+        Effect.catchTag("EtagMismatch", () => Effect.fail(new ProviderError.AlreadyExists({ ref: href }))),
+        Effect.mapError((e) => (e._tag === "AlreadyExists" ? e : writeError(calendarUrl, href)(e)))
       )
     },
     update: (href, etag, resource) =>
       client.put(href, ICalCodec.serialize(resource), { _tag: "Update", etag }).pipe(
-        Effect.map((written) => ({ href, etag: written.etag })),
+        Effect.map((written) => ({ ref: href, version: written.etag })),
         Effect.mapError(writeError(calendarUrl, href))
       ),
-    remove: (href, etag) => client.remove(href, etag).pipe(Effect.mapError(writeError(calendarUrl, href)))
+    remove: (href, etag) => client.remove(href, etag).pipe(Effect.mapError(writeError(calendarUrl, href))),
+    normalize
   }
 }

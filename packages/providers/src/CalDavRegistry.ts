@@ -1,6 +1,6 @@
 /**
  * Opens CalDAV providers for the calendars the engine watches: one caldav client per account
- * (its credentials, its request counts), one provider per calendar URL.
+ * (its credentials, its request counts), one provider per calendar URL (the calendar's ref).
  */
 import { CalDavClient } from "@almanac/caldav"
 import { CalendarProvider, ProviderError } from "@almanac/core"
@@ -33,11 +33,11 @@ export const make = (
           return client === undefined
             ? Effect.fail(
                 new ProviderError.Unauthorized({
-                  calendar: calendar.url,
+                  calendar: calendar.ref,
                   detail: `no credentials for account ${calendar.accountId}`
                 })
               )
-            : Effect.succeed(CalDavProvider.make(client, calendar.url))
+            : Effect.succeed(CalDavProvider.make(client, calendar.ref))
         }
       }
     }

@@ -1,2 +1,8 @@
 export * as CalDavProvider from "./CalDavProvider.js"
 export * as CalDavRegistry from "./CalDavRegistry.js"
+export * as GoogleCalendarClient from "./GoogleCalendarClient.js"
+export * as GoogleCodec from "./GoogleCodec.js"
+export * as GoogleOAuth from "./GoogleOAuth.js"
+export * as GoogleProvider from "./GoogleProvider.js"
+export * as GoogleTokenSource from "./GoogleTokenSource.js"
+export * as ICalCodec from "./ICalCodec.js"

@@ -53,7 +53,9 @@ describe("CalDavProvider", () => {
       const provider = CalDavProvider.make(noSyncCollection(calls), URL)
       const first = yield* provider.changes(Option.none())
       expect(first._tag).toBe("Snapshot")
-      expect(first._tag === "Snapshot" ? first.items : []).toEqual([item(1), item(2)])
+      expect(first._tag === "Snapshot" ? first.items : []).toEqual(
+        [item(1), item(2)].map((i) => ({ ref: i.href, version: i.etag }))
+      )
       expect(calls).toEqual(["collectionState", "syncCollection", "listEtags"])
       // Same ctag: unchanged in one request. The cursor has no token, so a change means a new listing.
       calls.length = 0

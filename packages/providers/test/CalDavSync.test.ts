@@ -9,7 +9,6 @@ import {
   CalendarProvider,
   ContentHash,
   EventModel,
-  ICalCodec,
   Policy,
   StoreMigrations,
   SyncCycle,
@@ -20,7 +19,7 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { caldavServer as byName } from "../../../scripts/test-servers/context.js"
-import { CalDavRegistry } from "../src/index.js"
+import { CalDavRegistry, ICalCodec } from "../src/index.js"
 
 const auth = (user: string) => ({ user, password: Redacted.make("test-password") })
 
@@ -97,8 +96,8 @@ const engine = (a: Side, b: Side, options: { twoWay?: boolean; markPrivate?: boo
         url: b.server.url,
         username: Option.some(b.server.user)
       })
-      yield* store.ensureCalendar({ id: "A", accountId: "a", url: a.url })
-      yield* store.ensureCalendar({ id: "B", accountId: "b", url: b.url })
+      yield* store.ensureCalendar({ id: "A", accountId: "a", ref: a.url })
+      yield* store.ensureCalendar({ id: "B", accountId: "b", ref: b.url })
       const forward: SyncStore.Relationship = {
         id: "a-to-b",
         sourceCalendarId: "A",

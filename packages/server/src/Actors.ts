@@ -4,11 +4,20 @@
  * on a refused password), and the Engine the API uses, over the actors hosted by the cluster.
  * At start every calendar in an active relationship gets its actor.
  */
-import { CalendarActor, type CalendarProvider, SyncCycle, SyncStore } from "@almanac/core"
+import {
+  CalendarActor,
+  type CalendarProvider,
+  type ProviderError,
+  SyncCycle,
+  SyncMetrics,
+  SyncStore
+} from "@almanac/core"
 import { SqlClient } from "@effect/sql"
-import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Schema } from "effect"
 import { ActorHost, CalendarPoller, layerSingleRunner } from "./ActorHost.js"
 import { Engine, EngineError } from "./Engine.js"
+import * as PollFailure from "./PollFailure.js"
+import * as Polls from "./Polls.js"
 import { Accounts } from "./store/Accounts.js"
 
 /** Calendars that take part in an unpaused relationship, at either end. */
@@ -23,10 +32,83 @@ const wantedCalendars = Effect.gen(function* () {
   Effect.mapError((e) => new SyncStore.StoreError({ operation: "read relationships", detail: e.message }))
 )
 
+/**
+ * The state each calendar's last poll left it in, for the `almanac_calendars` gauge. The gauge is
+ * set from the whole map after every change, so a calendar moving between states is never counted
+ * twice and a retired calendar drops out.
+ */
+class CalendarStates {
+  private readonly states = new Map<string, SyncMetrics.CalendarState>()
+  set(calendarId: string, state: SyncMetrics.CalendarState | undefined): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (state === undefined) this.states.delete(calendarId)
+      else this.states.set(calendarId, state)
+      const counts = new Map<SyncMetrics.CalendarState, number>(SyncMetrics.calendarStates.map((s) => [s, 0]))
+      for (const s of this.states.values()) counts.set(s, (counts.get(s) ?? 0) + 1)
+      return Effect.forEach(counts, ([s, n]) => Metric.set(SyncMetrics.calendarsIn(s), n), { discard: true })
+    })
+  }
+}
+
+/**
+ * How late this poll began against the next poll time the previous one recorded (the database's,
+ * so lateness across a restart counts too). A poll woken early (sync now, a relationship change)
+ * was not scheduled then and is not measured.
+ */
+const measureLateness = (calendarId: string) =>
+  Effect.gen(function* () {
+    const scheduled = yield* Effect.flatMap(SyncStore.SyncStore, (s) => s.nextPollAt(calendarId))
+    if (Option.isNone(scheduled)) return
+    const lateMillis = Date.now() - scheduled.value
+    if (lateMillis >= 0) yield* Metric.update(SyncMetrics.pollLateness, lateMillis / 1000)
+  }).pipe(Effect.catchAll((e) => Effect.logDebug("could not measure the poll's lateness", e.message)))
+
 /** A person's confirmation of a mass deletion, waiting for the calendar's next poll to use it. */
 type Confirmations = Map<string, Deferred.Deferred<SyncCycle.CycleReport, EngineError>>
 
-const pollerLayer = (confirmations: Confirmations) =>
+/**
+ * Each poll's outcome as one structured line: the calendar and its account, the outcome, the
+ * counts, the requests it made and how long it took. A failure is this line at warning level
+ * (the actor does not log it again); a defect is logged once, with its cause, by the actor.
+ */
+const logPoll = (
+  calendarId: string,
+  accountId: Option.Option<string>,
+  tracked: Polls.Tracked<SyncCycle.CycleReport, ProviderError.PollError | SyncStore.StoreError>
+): Effect.Effect<void> => {
+  const base = {
+    calendar: calendarId,
+    account: Option.getOrElse(accountId, () => "?"),
+    requests: tracked.requests,
+    ms: tracked.millis
+  }
+  if (Exit.isSuccess(tracked.exit)) {
+    const r = tracked.exit.value
+    return Effect.logInfo("poll").pipe(
+      Effect.annotateLogs({
+        ...base,
+        outcome: r.outcome,
+        fullResync: r.fullResync,
+        created: r.created,
+        updated: r.updated,
+        deleted: r.deleted,
+        unchanged: r.unchanged,
+        conflicts: r.conflicts,
+        quarantined: r.quarantined,
+        missing: r.missing,
+        halted: r.halted.length > 0
+      })
+    )
+  }
+  const failure = Cause.failureOption(tracked.exit.cause)
+  if (Option.isNone(failure)) return Effect.void
+  const e = failure.value
+  return Effect.logWarning("poll").pipe(
+    Effect.annotateLogs({ ...base, outcome: "failed", error: e._tag, detail: "detail" in e ? e.detail : "" })
+  )
+}
+
+const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls: Polls.PollsShape) =>
   Layer.effect(
     CalendarPoller,
     Effect.gen(function* () {
@@ -36,6 +118,7 @@ const pollerLayer = (confirmations: Confirmations) =>
       return {
         poll: (calendarId, reconcile) =>
           Effect.gen(function* () {
+            yield* measureLateness(calendarId)
             const confirmation = confirmations.get(calendarId)
             confirmations.delete(calendarId)
             const options = {
@@ -43,14 +126,18 @@ const pollerLayer = (confirmations: Confirmations) =>
               reconcile,
               confirmDeletes: confirmation !== undefined
             }
-            return yield* SyncCycle.run(calendarId, options).pipe(
-              Effect.onExit((exit) =>
+            const calendar = yield* Effect.flatMap(SyncStore.SyncStore, (s) => s.calendar(calendarId)).pipe(
+              Effect.option,
+              Effect.map(Option.flatten)
+            )
+            const tracked = yield* polls.track(calendarId, SyncCycle.run(calendarId, options)).pipe(
+              Effect.tap((t) =>
                 confirmation === undefined
                   ? Effect.void
                   : Deferred.complete(
                       confirmation,
-                      exit._tag === "Success"
-                        ? Effect.succeed(exit.value)
+                      t.exit._tag === "Success"
+                        ? Effect.succeed(t.exit.value)
                         : Effect.fail(
                             new EngineError({
                               message: "the confirmed poll failed; see the calendar's status"
@@ -59,11 +146,25 @@ const pollerLayer = (confirmations: Confirmations) =>
                     )
               )
             )
+            yield* logPoll(
+              calendarId,
+              Option.map(calendar, (c) => c.accountId),
+              tracked
+            )
+            return yield* tracked.exit
           }).pipe(Effect.provide(context)),
         onOutcome: (calendarId, outcome, wait) =>
           Effect.gen(function* () {
-            const next = wait._tag === "Sleep" ? Date.now() + Duration.toMillis(wait.delay) : null
-            yield* sql`UPDATE calendars SET next_poll_at = ${next} WHERE id = ${calendarId}`
+            const store = yield* Effect.provide(SyncStore.SyncStore, context)
+            // A poll that worked recorded itself; a failed one is recorded here, in words, so
+            // the status never shows an old success while polls fail.
+            if (outcome._tag !== "Ok")
+              yield* store.recordFailure(calendarId, { at: Date.now(), error: PollFailure.words(outcome) })
+            yield* store.setNextPoll(
+              calendarId,
+              wait._tag === "Sleep" ? Option.some(Date.now() + Duration.toMillis(wait.delay)) : Option.none()
+            )
+            yield* states.set(calendarId, SyncMetrics.stateOf(outcome))
             if (outcome._tag === "Failed" && outcome.error._tag === "Unauthorized") {
               const calendar = yield* Effect.provide(
                 Effect.flatMap(SyncStore.SyncStore, (s) => s.calendar(calendarId)),
@@ -97,7 +198,7 @@ const pollerLayer = (confirmations: Confirmations) =>
     })
   )
 
-const engineLayer = (confirmations: Confirmations) =>
+const engineLayer = (confirmations: Confirmations, states: CalendarStates, polls: Polls.PollsShape) =>
   Layer.scoped(
     Engine,
     Effect.gen(function* () {
@@ -110,11 +211,16 @@ const engineLayer = (confirmations: Confirmations) =>
       return {
         refresh: (calendarId) =>
           wanted.pipe(
-            Effect.flatMap((set) => (set.has(calendarId) ? host.wake(calendarId) : host.retire(calendarId))),
+            Effect.flatMap((set) =>
+              set.has(calendarId)
+                ? host.wake(calendarId)
+                : Effect.zipRight(host.retire(calendarId), states.set(calendarId, undefined))
+            ),
             Effect.catchAll((e) => Effect.logError("could not refresh a calendar's actor", e.message)),
             Effect.annotateLogs("calendar", calendarId)
           ),
         syncNow: (calendarId) => host.wake(calendarId),
+        inProgress: polls.current,
         confirmDeletes: (calendarId) =>
           Effect.gen(function* () {
             const done = yield* Deferred.make<SyncCycle.CycleReport, EngineError>()
@@ -135,12 +241,14 @@ const engineLayer = (confirmations: Confirmations) =>
 /** Engine over cluster-hosted actors: a single runner on the server's own database. */
 export const layer = (config: { readonly pollInterval: Duration.Duration }) => {
   const confirmations: Confirmations = new Map()
+  const states = new CalendarStates()
+  const polls = Polls.make()
   const actorConfig: CalendarActor.ActorConfig = {
     ...CalendarActor.defaultConfig,
     interval: config.pollInterval
   }
-  return engineLayer(confirmations).pipe(
+  return engineLayer(confirmations, states, polls).pipe(
     Layer.provide(layerSingleRunner(actorConfig)),
-    Layer.provide(pollerLayer(confirmations))
+    Layer.provide(pollerLayer(confirmations, states, polls))
   )
 }

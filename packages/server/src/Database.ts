@@ -9,8 +9,9 @@ import { dirname } from "node:path"
 import { StoreMigrations, SyncStore } from "@almanac/core"
 import type { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Cause, Effect, Layer, Option, Schema } from "effect"
 import * as Config from "./Config.js"
+import * as ServerMigrations from "./store/ServerMigrations.js"
 
 export class DatabaseError extends Schema.TaggedError<DatabaseError>()("DatabaseError", {
   message: Schema.String
@@ -20,6 +21,12 @@ export class DatabaseError extends Schema.TaggedError<DatabaseError>()("Database
 export const defaultStateFile = (): string =>
   Config.sqliteFileIn(process.env.ALMANAC_DATA_DIR || Config.defaultDataDir)
 
+/** The OS's or SQLite's own words for a failure ("ENOTDIR: not a directory", "file is not a database"). */
+const reasonOf = (e: unknown): string => {
+  if (e instanceof Error) return e.message.split("\n")[0] ?? e.message
+  return String(e)
+}
+
 const sqlite = (filename: string): Layer.Layer<SqlClient.SqlClient, DatabaseError> =>
   Layer.unwrapEffect(
     Effect.try({
@@ -27,12 +34,25 @@ const sqlite = (filename: string): Layer.Layer<SqlClient.SqlClient, DatabaseErro
         mkdirSync(dirname(filename), { recursive: true, mode: 0o700 })
         return SqliteClient.layer({ filename })
       },
-      catch: () => new DatabaseError({ message: `cannot create the folder of ${filename}` })
+      catch: (e) =>
+        new DatabaseError({ message: `cannot create the data folder ${dirname(filename)} (${reasonOf(e)})` })
     })
   ).pipe(
-    Layer.mapError((e) =>
-      e instanceof DatabaseError ? e : new DatabaseError({ message: `SQLite: ${e.message}` })
-    )
+    // better-sqlite3 throws while the client is made (a file that is no database, a folder it may
+    // not write): a defect to Effect, but a start failure with a cause to the person.
+    Layer.catchAllCause((cause) => {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure) && failure.value instanceof DatabaseError) return Layer.fail(failure.value)
+      const reason = Option.match(Cause.failureOption(cause), {
+        onSome: (e) => e.message,
+        onNone: () => reasonOf(Option.getOrElse(Cause.dieOption(cause), () => Cause.pretty(cause)))
+      })
+      return Layer.fail(
+        new DatabaseError({
+          message: `cannot open the SQLite database ${filename}: ${reason}${reason.includes("unable to open") ? " (is its folder writable?)" : ""}`
+        })
+      )
+    })
   )
 
 /**
@@ -81,9 +101,9 @@ export const client = (database: Config.Database): Layer.Layer<SqlClient.SqlClie
   }
 }
 
-/** Runs the migrations that have not run yet. */
+/** Runs the migrations that have not run yet: the engine's, then the server's own. */
 export const migrated: Layer.Layer<never, DatabaseError, SqlClient.SqlClient> = Layer.effectDiscard(
-  StoreMigrations.run.pipe(
+  Effect.zipRight(StoreMigrations.run, ServerMigrations.run).pipe(
     Effect.mapError((e) => new DatabaseError({ message: `migration failed: ${e.message}` }))
   )
 )
@@ -93,4 +113,4 @@ export const layer = (database: Config.Database) =>
   SyncStore.layer.pipe(Layer.provideMerge(migrated), Layer.provideMerge(client(database)))
 
 /** SQLite at `filename` (its folder created), migrated, with the sync store on top (the CLI's state file). */
-export const sqliteStore = (filename: string) => layer({ _tag: "Sqlite", filename }).pipe(Layer.orDie)
+export const sqliteStore = (filename: string) => layer({ _tag: "Sqlite", filename })

@@ -5,7 +5,8 @@
  * themselves.
  */
 import type { SyncCycle } from "@almanac/core"
-import { Context, type Effect, Schema } from "effect"
+import { Context, type Effect, type Option, Schema } from "effect"
+import type { InProgress } from "./Polls.js"
 
 export class EngineError extends Schema.TaggedError<EngineError>()("EngineError", {
   message: Schema.String
@@ -19,6 +20,8 @@ export interface EngineShape {
   readonly refresh: (calendarId: string) => Effect.Effect<void>
   /** Poll now ("sync now"); returns at once, the poll runs in the calendar's actor. */
   readonly syncNow: (calendarId: string) => Effect.Effect<void>
+  /** The poll of this calendar running now in this process, with how far it has got. */
+  readonly inProgress: (calendarId: string) => Effect.Effect<Option.Option<InProgress>>
   /**
    * A person confirmed that a mass deletion the safety stop halted is intended: one poll runs
    * with deletions let through, and its report is returned.

@@ -7,9 +7,10 @@
  */
 import { lookup as dnsLookup } from "node:dns"
 import type { LookupFunction } from "node:net"
-import type { HttpClient } from "@effect/platform"
+import { SyncMetrics } from "@almanac/core"
+import { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Metric, Option } from "effect"
 import { Agent } from "undici"
 import { classifyAddress } from "./UrlGuard.js"
 
@@ -38,11 +39,27 @@ export const guardedLookup: LookupFunction = (hostname, options, callback) => {
   })
 }
 
+/** Every request counted (`almanac_calendar_requests`) by method and status class, answered or not. */
+const counted = (client: HttpClient.HttpClient): HttpClient.HttpClient =>
+  HttpClient.transform(client, (response, request) =>
+    response.pipe(
+      Effect.tapBoth({
+        onSuccess: (r) => Metric.increment(SyncMetrics.request(request.method, r.status)),
+        onFailure: () => Metric.increment(SyncMetrics.request(request.method, "error"))
+      })
+    )
+  )
+
 /**
  * With private addresses allowed, the plain undici client; otherwise one whose connections
- * resolve through `guardedLookup`.
+ * resolve through `guardedLookup`. Either way, requests are counted.
  */
 export const layer = (options: { readonly allowPrivateUrls: boolean }): Layer.Layer<HttpClient.HttpClient> =>
+  Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, counted)).pipe(
+    Layer.provide(uncounted(options))
+  )
+
+const uncounted = (options: { readonly allowPrivateUrls: boolean }): Layer.Layer<HttpClient.HttpClient> =>
   options.allowPrivateUrls
     ? NodeHttpClient.layerUndici
     : NodeHttpClient.layerUndiciWithoutDispatcher.pipe(

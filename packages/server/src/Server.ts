@@ -10,6 +10,7 @@ import { Layer } from "effect"
 import * as Actors from "./Actors.js"
 import * as AccountClients from "./app/AccountClients.js"
 import * as AccountService from "./app/AccountService.js"
+import * as FirstRun from "./app/FirstRun.js"
 import * as Relationships from "./app/RelationshipService.js"
 import * as Scheduling from "./app/Scheduling.js"
 import * as Status from "./app/StatusService.js"
@@ -40,6 +41,7 @@ export const services = (config: ServerConfig) => {
     Layer.provideMerge(GuardedHttpClient.layer(config)),
     Layer.provideMerge(Layer.succeed(AdminToken, config.adminToken)),
     (base) => AccountService.layer(config).pipe(Layer.provideMerge(base)),
+    (base) => FirstRun.layer.pipe(Layer.provideMerge(base)),
     (base) => Scheduling.layer.pipe(Layer.provideMerge(base)),
     (base) => Status.layer.pipe(Layer.provideMerge(Relationships.layer), Layer.provideMerge(base))
   )

@@ -47,6 +47,13 @@ const v4 = (text: string): number | undefined => {
   return n
 }
 
+/**
+ * What a person does when the address is theirs on purpose (a CalDAV server on the LAN or on this
+ * machine): the setting and the flag, with the value that allows it.
+ */
+export const howToAllow =
+  "This server does not connect to private addresses unless told to: set ALMANAC_ALLOW_PRIVATE_URLS=true (or start it with almanac serve --allow-private-urls)"
+
 const range4 = (cidr: string, reason: string): Range4 => {
   const [base, bits] = cidr.split("/")
   return { base: v4(base ?? "") ?? 0, bits: Number(bits), reason }
@@ -187,10 +194,7 @@ export const make = (options: Options): UrlGuardShape => {
       if (options.allowPrivateUrls) return
       if (isIP(host) !== 0) {
         const why = classifyAddress(host)
-        if (Option.isSome(why))
-          return yield* refuse(
-            `${host} is ${why.value}. This server does not connect to private addresses (ALMANAC_ALLOW_PRIVATE_URLS is off)`
-          )
+        if (Option.isSome(why)) return yield* refuse(`${host} is ${why.value}. ${howToAllow}`)
         return
       }
       const addresses = yield* resolve(host).pipe(
@@ -206,9 +210,7 @@ export const make = (options: Options): UrlGuardShape => {
       for (const address of addresses) {
         const why = classifyAddress(address)
         if (Option.isSome(why))
-          return yield* refuse(
-            `${host} resolves to ${address}, ${why.value}. This server does not connect to private addresses (ALMANAC_ALLOW_PRIVATE_URLS is off)`
-          )
+          return yield* refuse(`${host} resolves to ${address}, ${why.value}. ${howToAllow}`)
       }
     })
 

@@ -74,7 +74,10 @@ const writeKeyFile = (file: string, keys: ReadonlyArray<CredentialVault.MasterKe
       chmodSync(tmp, 0o600)
       renameSync(tmp, file)
     },
-    catch: () => new VaultSetupError({ message: `cannot write the master key file ${file}` })
+    catch: (e) =>
+      new VaultSetupError({
+        message: `cannot write the master key file ${file} (${e instanceof Error ? e.message : String(e)})`
+      })
   })
 
 export interface LoadedRing {
@@ -116,7 +119,10 @@ export const loadRing = (
     const generated = keyFor(Redacted.value(CredentialVault.generateKey().key))
     yield* Effect.try({
       try: () => mkdirSync(config.dataDir, { recursive: true, mode: 0o700 }),
-      catch: () => new VaultSetupError({ message: `cannot create the data folder ${config.dataDir}` })
+      catch: (e) =>
+        new VaultSetupError({
+          message: `cannot create the data folder ${config.dataDir} (${e instanceof Error ? e.message : String(e)})`
+        })
     })
     yield* writeKeyFile(keyFile, [generated])
     return { ring: { current: generated, previous: previousFromEnv }, source: "generated", keyFile }

@@ -7,9 +7,12 @@
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { CalDavClient } from "@almanac/caldav"
-import { NodeHttpClient } from "@effect/platform-node"
+import { CliConfig, Options } from "@effect/cli"
+import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FastCheck, Option, Redacted } from "effect"
+import { Effect, Either, FastCheck, HashMap, Option, Redacted } from "effect"
+import * as Config from "../src/Config.js"
+import * as Cli from "../src/cli/Cli.js"
 import * as UrlGuard from "../src/UrlGuard.js"
 
 const refused = (address: string) => Option.isSome(UrlGuard.classifyAddress(address))
@@ -219,7 +222,9 @@ describe("UrlGuard.check", () => {
         "http://0.0.0.0:5232/"
       ]) {
         const e = yield* rejection(strict, url)
-        expect(e.reason, url).toContain("ALMANAC_ALLOW_PRIVATE_URLS")
+        // The words say how to allow it: the setting with its value, and the flag (which exists).
+        expect(e.reason, url).toContain("ALMANAC_ALLOW_PRIVATE_URLS=true")
+        expect(e.reason, url).toContain("--allow-private-urls")
       }
     })
   )
@@ -259,12 +264,34 @@ describe("UrlGuard.check", () => {
       })
   )
 
+  it.effect(
+    "the advice in a refusal works: the setting it names, with its value, and the serve flag it names",
+    () =>
+      Effect.gen(function* () {
+        const e = yield* rejection(UrlGuard.make({ allowPrivateUrls: false }), "http://127.0.0.1:5232/")
+        const setting = /(ALMANAC_[A-Z_]+)=(\S+)/.exec(e.reason)
+        expect(setting).not.toBeNull()
+        const [, name = "", value = ""] = setting ?? []
+        const loaded = Config.load({ [name]: value })
+        expect(Either.isRight(loaded) && loaded.right.allowPrivateUrls).toBe(true)
+        const flag = /almanac serve (--[a-z-]+)/.exec(e.reason)?.[1] ?? ""
+        expect(flag).not.toBe("")
+        const parsed = yield* Options.parse(
+          Cli.serveFlags.allowPrivateUrls,
+          HashMap.make([flag, []]),
+          CliConfig.defaultConfig
+        ).pipe(Effect.provide(NodeFileSystem.layer))
+        expect(parsed).toBe(true)
+      })
+  )
+
   it.effect("the system resolver: localhost resolves to a loopback address and is refused", () =>
     Effect.gen(function* () {
       const guard = UrlGuard.make({ allowPrivateUrls: false })
       const e = yield* rejection(guard, "http://localhost:8080/")
       expect(e.reason).toMatch(/localhost resolves to (127\.0\.0\.1|::1)/)
       expect(e.reason).toContain("loopback")
+      expect(e.reason).toContain("ALMANAC_ALLOW_PRIVATE_URLS=true")
     })
   )
 })

@@ -16,6 +16,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted, Schedule, Schema } from "effect"
 import { caldavServer } from "../../../scripts/test-servers/context.js"
 import { startRadicaleWithAuth } from "../../../scripts/test-servers/servers.js"
+import { sameUrlKey } from "../src/app/AccountService.js"
+import { Accounts } from "../src/store/Accounts.js"
 import * as TestServer from "./support/TestServer.js"
 
 const Calendar = Schema.Struct({
@@ -321,17 +323,18 @@ describe("accounts", () => {
           yield* store.saveLink({
             relationshipId: rel,
             sourceUid: `uid-${rel}`,
-            sourceHref: "/s.ics",
-            sourceEtag: '"1"',
-            targetHref: "/t.ics",
-            targetEtag: '"2"',
+            key: `key-${rel}`,
+            sourceRef: "/s.ics",
+            sourceVersion: '"1"',
+            targetRef: "/t.ics",
+            targetVersion: '"2"',
             contentHash: "h",
             sequence: 0
           })
         yield* store.recordConflict({
           relationshipId: "a-to-b",
           sourceUid: "u",
-          targetHref: "/t.ics",
+          targetRef: "/t.ics",
           detail: "d"
         })
       }).pipe(
@@ -429,6 +432,100 @@ describe("accounts", () => {
       expect(notDav.message).toContain("no CalDAV calendars could be found")
     }).pipe(Effect.scoped)
   )
+
+  it.live(
+    "the same account twice is a 409 naming the one there: another spelling of its URL, the server's root, the same Apple ID",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer.start()
+        const { ann, bob } = yield* users(server)
+        const { home, user } = homeOn("radicale")
+        const [work] = yield* makeCalendars({ user, password: "x" }, home, [{ name: "Work" }])
+        const first = yield* ann.expect(201, Connected, "POST", "/api/accounts/caldav", {
+          url: home,
+          username: user,
+          password: "x",
+          name: "Ann at Radicale"
+        })
+        const id = first.account.id
+        const refusedAs = (res: { readonly status: number; readonly body: unknown }) => {
+          expect(res.status).toBe(409)
+          const message = (res.body as { message: string }).message
+          expect(message).toContain(id)
+          expect(message).toContain('"Ann at Radicale"')
+        }
+        // The same URL spelt otherwise: upper-case scheme, no trailing slash.
+        refusedAs(
+          yield* ann.call("POST", "/api/accounts/caldav", {
+            url: home.replace(/^http:/, "HTTP:").replace(/\/$/, ""),
+            username: user,
+            password: "x"
+          })
+        )
+        // The server's root with the same user: discovery finds the same calendars.
+        refusedAs(
+          yield* ann.call("POST", "/api/accounts/caldav", {
+            url: caldavServer("radicale").url,
+            username: user,
+            password: "x"
+          })
+        )
+        const listed = yield* ann.expect(200, Schema.Array(Account), "GET", "/api/accounts")
+        expect(listed.map((a) => a.id)).toEqual([id])
+        const calendars = yield* ann.expect(
+          200,
+          Schema.Array(Calendar),
+          "GET",
+          `/api/accounts/${id}/calendars`
+        )
+        expect(calendars.map((c) => c.url)).toContain(work)
+        // Another user of Almanac may connect it: the check is among one person's accounts.
+        yield* bob.expect(201, Connected, "POST", "/api/accounts/caldav", {
+          url: home,
+          username: user,
+          password: "x"
+        })
+
+        // The same Apple ID in another case, refused before Apple is asked (these machines cannot reach it).
+        const icloudId = randomUUID()
+        const me = yield* ann.expect(200, Schema.Struct({ id: Schema.String }), "GET", "/api/me")
+        yield* TestServer.within(
+          server,
+          Effect.flatMap(Accounts, (accounts) =>
+            accounts.insert(
+              {
+                id: icloudId,
+                userId: me.id,
+                kind: "icloud",
+                url: "https://caldav.icloud.com/",
+                username: "Ann.Example@iCloud.com",
+                displayName: Option.some("Ann's iPhone calendars")
+              },
+              Redacted.make("abcd-efgh-ijkl-mnop")
+            )
+          )
+        ).pipe(Effect.orDie)
+        const twice = yield* ann.call("POST", "/api/accounts/icloud", {
+          appleId: "ann.example@icloud.com",
+          appSpecificPassword: "abcd-efgh-ijkl-mnop"
+        })
+        expect(twice.status).toBe(409)
+        expect((twice.body as { message: string }).message).toContain(icloudId)
+        expect((twice.body as { message: string }).message).toContain("Ann's iPhone calendars")
+      }).pipe(Effect.scoped)
+  )
+
+  it("URLs compare as places: scheme and host case, default port, trailing slash and fragment do not count", () => {
+    expect(sameUrlKey("HTTPS://CalDAV.Example.com:443/dav/ann/#x")).toBe(
+      sameUrlKey("https://caldav.example.com/dav/ann")
+    )
+    expect(sameUrlKey("https://caldav.example.com/dav/ann/")).not.toBe(
+      sameUrlKey("https://caldav.example.com/dav/bob/")
+    )
+    expect(sameUrlKey("https://caldav.example.com/Dav/")).not.toBe(
+      sameUrlKey("https://caldav.example.com/dav/")
+    )
+  })
 
   it.live("iCloud: what is not an app-specific password is refused with 400 before Apple is asked", () =>
     Effect.gen(function* () {

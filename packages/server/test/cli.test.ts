@@ -2,9 +2,12 @@
  * The `almanac` binary end to end against the real servers: what a person types, what they see.
  */
 import { randomUUID } from "node:crypto"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Reactivity } from "@effect/experimental"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Effect } from "effect"
 import { describe, expect, it, vi } from "vitest"
 import { caldavServer as server } from "../../../scripts/test-servers/context.js"
 import { almanac, start } from "./support/cli.js"
@@ -223,6 +226,190 @@ describe("almanac sync once", () => {
     expect([again.created, again.updated]).toEqual([0, 0])
     expect(await countItems(to)).toBe(n)
   })
+})
+
+/** Runs SQL on a CLI state file, as a person poking at it (or a damaged file) would. */
+const onState = (file: string, statement: string) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqliteClient.make({ filename: file })
+      yield* sql.unsafe(statement)
+    }).pipe(Effect.scoped, Effect.provide(Reactivity.layer))
+  )
+
+/** Flags such as --from-password-file named in a message. */
+const flagsIn = (text: string) => [...text.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].map((m) => m[0])
+
+describe("almanac sync once, what it says", () => {
+  it("without a password names the variable and the flag that give one, and the flag works", async () => {
+    const from = await mkcalendar(radicale.home, radicale.user)
+    const to = await mkcalendar(xandikos.home)
+    const args = ["sync", "once", "--from", from, "--from-user", radicale.user, "--to", to]
+    const refused = await almanac([...args, "--state", stateFile()])
+    expect(refused.code).not.toBe(0)
+    const lines = refused.stderr.trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain("ALMANAC_FROM_PASSWORD")
+    expect(flagsIn(lines[0] ?? "")).toEqual(["--from-password-file"])
+    // The flag it names is one `sync once` takes, and it gives the password.
+    const file = join(mkdtempSync(join(tmpdir(), "almanac-pw-")), "from.password")
+    writeFileSync(file, `${RADICALE_PASSWORD}\n`, { mode: 0o600 })
+    const done = await almanac([...args, "--from-password-file", file, "--state", stateFile(), "--json"])
+    expect(done.stderr).toBe("")
+    expect(done.code).toBe(0)
+  }, 120_000)
+
+  it("with --json, stdout is one JSON document even when the sync token is rejected; the warning is on stderr", async () => {
+    const from = await mkcalendar(radicale.home, radicale.user)
+    const to = await mkcalendar(xandikos.home)
+    await putEvent(
+      from,
+      "t.ics",
+      ics("token-1@test", ["DTSTART:20261201T090000Z", "DTEND:20261201T100000Z", "SUMMARY:t"]),
+      radicale.user
+    )
+    const state = stateFile()
+    const args = ["sync", "once", "--from", from, "--from-user", radicale.user, "--to", to, "--state", state]
+    const env = { ALMANAC_FROM_PASSWORD: RADICALE_PASSWORD }
+    expect((await almanac([...args, "--json"], env)).code).toBe(0)
+    // A cursor the servers never issued: a changed ctag, and a token they reject.
+    await onState(
+      state,
+      `UPDATE calendars SET cursor_value = '{"ctag":"bogus","token":"http://radicale.org/ns/sync/0000000000000000000000000000000000000000"}'`
+    )
+    const res = await almanac([...args, "--json"], env)
+    expect(res.code).toBe(0)
+    const summary = JSON.parse(res.stdout) as { fullResync: boolean; created: number }
+    expect(summary.fullResync).toBe(true)
+    expect(summary.created).toBe(0)
+    expect(res.stderr).toContain("sync token rejected")
+    expect(res.stdout).not.toContain("sync token rejected")
+  }, 120_000)
+})
+
+describe("almanac sync once, a damaged state file", () => {
+  it("says in one line which file cannot be opened and why, instead of exiting silently", async () => {
+    const state = stateFile()
+    writeFileSync(state, Buffer.alloc(8192, 7))
+    const res = await almanac([
+      "sync",
+      "once",
+      "--from",
+      `${xandikos.home}a/`,
+      "--to",
+      `${xandikos.home}b/`,
+      "--state",
+      state
+    ])
+    expect(res.code).not.toBe(0)
+    expect(res.stdout).toBe("")
+    expect(res.stderr.trim().split("\n")).toEqual([
+      `almanac: DatabaseError: cannot open the SQLite database ${state}: file is not a database`
+    ])
+  }, 60_000)
+})
+
+/** Two calendars of the one Radicale user, the first with `n` events. */
+const manyEvents = async (n: number) => {
+  const from = await mkcalendar(radicale.home, radicale.user)
+  const to = await mkcalendar(radicale.home, radicale.user)
+  for (let i = 0; i < n; i++) {
+    const day = String((i % 28) + 1).padStart(2, "0")
+    await putEvent(
+      from,
+      `p${i}.ics`,
+      ics(`progress-${randomUUID()}@test`, [
+        `DTSTART:202701${day}T090000Z`,
+        `DTEND:202701${day}T100000Z`,
+        `SUMMARY:p${i}`
+      ]),
+      radicale.user
+    )
+  }
+  return { from, to }
+}
+
+describe("almanac sync once, a long sync", () => {
+  it("prints thin progress lines on stderr, and counts requests per side though both are one Radicale user", async () => {
+    const n = 150
+    const { from, to } = await manyEvents(n)
+    const args = ["sync", "once", "--from", from, "--from-user", radicale.user, "--to", to]
+    const all = [...args, "--to-user", radicale.user, "--state", stateFile(), "--json"]
+    const env = { ALMANAC_FROM_PASSWORD: RADICALE_PASSWORD, ALMANAC_TO_PASSWORD: RADICALE_PASSWORD }
+    const first = await almanac(all, env)
+    expect(first.code).toBe(0)
+    const summary = JSON.parse(first.stdout) as { created: number; requests: { from: number; to: number } }
+    expect(summary.created).toBe(n)
+    const progress = first.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("almanac: "))
+    expect(progress).toContain(`almanac: from: fetched ${n}/${n}`)
+    expect(progress).toContain(`almanac: from: written ${n}/${n}`)
+    // Thin: never a line per event.
+    expect(progress.length).toBeLessThan(20)
+    for (const line of progress) expect(line).toMatch(/^almanac: (from|to): (fetched|written) \d+\/\d+$/)
+    // The source was read (ctag, sync-collection, two multigets); the target took the writes.
+    expect(summary.requests.from).toBeLessThanOrEqual(5)
+    expect(summary.requests.to).toBeGreaterThanOrEqual(n)
+    const idle = await almanac(all, env)
+    expect((JSON.parse(idle.stdout) as { requests: unknown }).requests).toEqual({ from: 1, to: 1 })
+    // A small sync says nothing but its summary.
+    expect(idle.stderr).toBe("")
+  }, 180_000)
+})
+
+describe("almanac sync watch, a long sync", () => {
+  it("prints the same progress lines on stderr, and its per-poll lines alone on stdout", async () => {
+    const n = 120
+    const { from, to } = await manyEvents(n)
+    const child = start(
+      [
+        "sync",
+        "watch",
+        "--from",
+        from,
+        "--from-user",
+        radicale.user,
+        "--to",
+        to,
+        "--to-user",
+        radicale.user
+      ].concat(["--state", stateFile(), "--json", "--interval", "3600"]),
+      { ALMANAC_FROM_PASSWORD: RADICALE_PASSWORD, ALMANAC_TO_PASSWORD: RADICALE_PASSWORD }
+    )
+    let stdout = ""
+    let stderr = ""
+    child.stdout?.on("data", (d: Buffer) => {
+      stdout += d.toString()
+    })
+    child.stderr?.on("data", (d: Buffer) => {
+      stderr += d.toString()
+    })
+    const closed = new Promise((r) => child.once("close", r))
+    try {
+      const deadline = Date.now() + 120_000
+      // Both sides' first polls: the source's line reports the copies.
+      while (
+        Date.now() < deadline &&
+        stdout
+          .trim()
+          .split("\n")
+          .filter((l) => l !== "").length < 2
+      )
+        await new Promise((r) => setTimeout(r, 200))
+    } finally {
+      child.kill("SIGTERM")
+      await closed
+    }
+    expect(stderr).toContain(`almanac: from: fetched ${n}/${n}`)
+    expect(stderr).toContain(`almanac: from: written ${n}/${n}`)
+    const polls = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { calendar: string; report?: { created: number } })
+    expect(polls.find((p) => p.calendar === from)?.report?.created).toBe(n)
+  }, 180_000)
 })
 
 describe("almanac freebusy", () => {

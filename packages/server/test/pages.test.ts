@@ -6,7 +6,8 @@
  */
 import { randomUUID } from "node:crypto"
 import { CalDavClient } from "@almanac/caldav"
-import { EventModel, ICalCodec } from "@almanac/core"
+import { EventModel } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
@@ -173,8 +174,10 @@ describe("settings pages", () => {
     "a page without a session sends the browser to sign in",
     () =>
       withBrowser(async (server, browser) => {
+        // With someone on the server, the front page is the sign-in (a fresh one shows the first run).
+        await server.createUser("Ann")
         const page = await Chromium.newPage(browser)
-        for (const path of ["/accounts", "/accounts/some-id", "/syncs", "/status"]) {
+        for (const path of ["/accounts", "/accounts/some-id", "/syncs", "/status", "/people"]) {
           await page.goto(`${server.url}${path}`)
           expect(new URL(page.url()).pathname).toBe("/")
           await expect(page.getByRole("heading", { name: "Sign in" }).isVisible()).resolves.toBe(true)
@@ -213,7 +216,10 @@ describe("settings pages", () => {
           "/accounts/caldav",
           "/accounts/icloud",
           "/syncs",
-          "/status/x/sync"
+          "/status/x/sync",
+          "/setup",
+          "/people",
+          "/people/x/token"
         ]) {
           expect((await post(path, { origin: "https://evil.example" })).status).toBe(403)
           expect((await post(path, { referer: "https://evil.example/page" })).status).toBe(403)
@@ -597,6 +603,11 @@ describe("settings pages", () => {
           await form.getByLabel("Password").fill("first password")
           await form.getByRole("button", { name: "Connect CalDAV" }).click()
           await expect(page.getByRole("alert").innerText()).resolves.toContain("already connected")
+          // It names the account there: its name and id.
+          const accountId = accountUrl.split("/").pop() ?? ""
+          await expect(page.getByRole("alert").innerText()).resolves.toContain(
+            `already connected as “${xandikos.user} on ${new URL(xandikos.home).host}” (account ${accountId}`
+          )
 
           // The sync form: one calendar into itself, then half a window; the choices stay.
           await page.goto(`${server.url}/syncs`)

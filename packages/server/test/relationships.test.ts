@@ -4,7 +4,7 @@
  * plain removal, the 400s that say what to fix, and another user's 404s everywhere.
  */
 import { randomUUID } from "node:crypto"
-import { ICalCodec } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import * as Fixtures from "./support/SyncFixtures.js"

@@ -75,12 +75,22 @@ describe("the built program", () => {
     for (const pattern of heavy) expect(start.inputs.filter((i) => pattern.test(i))).toEqual([])
     // Neither the engine nor a CalDAV client: `--help` needs none of them.
     expect(start.inputs.filter((i) => /packages\/(core|caldav|providers)\/src|ical\.js/.test(i))).toEqual([])
+    // No command's handler either: each loads with import() when it runs.
+    const handlers = /cli\/[A-Za-z]+Command\.ts|server\/src\/Backup\.ts/
+    expect(start.inputs.filter((i) => handlers.test(i))).toEqual([])
     expect(start.externals.filter((e) => !e.startsWith("node:"))).toEqual([])
   })
 
   it("loads for sync once only the engine, SQLite and the CalDAV client", () => {
     const start = loadedAtStart(meta, chunkOf(meta, "packages/server/src/cli/SyncCommand.ts"))
     expect(start.inputs).toContain("packages/core/src/SyncCycle.ts")
+    for (const pattern of heavy) expect(start.inputs.filter((i) => pattern.test(i))).toEqual([])
+    expect(start.externals.filter((e) => !e.startsWith("node:"))).toEqual(["better-sqlite3"])
+  })
+
+  it("loads for backup SQLite and its own module, no driver, cluster or HTTP server", () => {
+    const start = loadedAtStart(meta, chunkOf(meta, "packages/server/src/cli/BackupCommand.ts"))
+    expect(start.inputs).toContain("packages/server/src/Backup.ts")
     for (const pattern of heavy) expect(start.inputs.filter((i) => pattern.test(i))).toEqual([])
     expect(start.externals.filter((e) => !e.startsWith("node:"))).toEqual(["better-sqlite3"])
   })
@@ -116,7 +126,8 @@ describe("almanac --help", () => {
       "caldav discover",
       "sync once",
       "freebusy",
-      "vault rotate"
+      "vault rotate",
+      "backup"
     ])
       expect(res.stdout).toContain(`- ${command}`)
   }, 60_000)
@@ -128,6 +139,8 @@ describe("almanac --help", () => {
     expect(once.stdout).toContain("$ almanac sync once --from text")
     expect(once.stdout).toContain("ALMANAC_FROM_PASSWORD")
     expect(once.stdout).toContain("ALMANAC_TO_PASSWORD")
+    expect(once.stdout).toContain("--from-password-file")
+    expect(once.stdout).toContain("--to-password-file")
     const discover = await almanac(["caldav", "discover", "-h"], { NO_COLOR: "" })
     expect(discover.stdout).toContain("$ almanac caldav discover --url text")
     expect(discover.stdout).toContain("ALMANAC_PASSWORD")
@@ -137,6 +150,8 @@ describe("almanac --help", () => {
     const group = await almanac(["user", "--help"], { NO_COLOR: "" })
     expect(group.stdout).toContain("$ almanac user")
     expect(group.stdout).toContain("- create [--data-dir text]")
+    const backup = await almanac(["backup", "--help"], { NO_COLOR: "" })
+    expect(backup.stdout).toContain("$ almanac backup [--force] [--data-dir text] <FILE>")
   }, 60_000)
 
   it("prints a usage error on stderr, nothing on stdout, and exits non-zero", async () => {
@@ -202,6 +217,14 @@ describe("npm start", () => {
           throw new Error(`npm start exited before listening:\n${output}`)
         })
       ])
+      // What the bundle loads only when serve runs, as shipped: OpenTelemetry behind /metrics (once
+      // bundled wrongly: the server could not start) and Swagger UI's files behind /docs.
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`)
+      expect(metrics.status).toBe(200)
+      expect(await metrics.text()).toContain('target_info{service_name="almanac"')
+      const css = await fetch(`http://127.0.0.1:${port}/docs/swagger-ui.css`)
+      expect(css.status).toBe(200)
+      expect(css.headers.get("content-type")).toContain("text/css")
       // To npm alone, as `kill PID` or a service manager's stop would.
       child.kill("SIGTERM")
       const code = await Promise.race([

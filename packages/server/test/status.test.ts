@@ -4,8 +4,11 @@
  * syncs, the mass-delete stop and its confirmation, and the 409s of actions that do not apply.
  */
 import { randomUUID } from "node:crypto"
+import { CalDavClient } from "@almanac/caldav"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Redacted } from "effect"
+import { caldavServer } from "../../../scripts/test-servers/context.js"
+import * as FaultyServer from "./support/FaultyServer.js"
 import * as Fixtures from "./support/SyncFixtures.js"
 import * as TestServer from "./support/TestServer.js"
 
@@ -16,7 +19,15 @@ interface CalendarStatus {
   readonly lastPollAt: string | null
   readonly lastSuccessAt: string | null
   readonly nextPollAt: string | null
+  readonly polling: {
+    readonly startedAt: string
+    readonly phase: string
+    readonly done: number
+    readonly total: number
+  } | null
   readonly lastError: string | null
+  readonly lastErrorAt: string | null
+  readonly failuresInARow: number
   readonly deletesAwaitingConfirmation: string | null
   readonly copiesHeld: number
   readonly copiesMade: number
@@ -131,6 +142,121 @@ describe("sync status", () => {
       // A calendar outside relationships still has a status, with nothing in it.
       expect(yield* status(unused.id)).toMatchObject({ polls: 0, lastPollAt: null, relationships: [] })
     }).pipe(Effect.scoped, Effect.provide(Fixtures.httpClient))
+  )
+
+  it.live(
+    "a failed poll is shown in words until a poll works again: a 500, a server that is down, a refused password",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer.start({ ALMANAC_POLL_INTERVAL: "1h" })
+        const ann = yield* Effect.promise(() => server.createUser("Ann"))
+        const { call, status, relate } = client(server, ann.token)
+        // the source sits on Radicale behind a proxy that can be made to fail
+        const radicale = caldavServer("radicale")
+        const faulty = yield* Effect.acquireRelease(
+          Effect.promise(() => FaultyServer.start(radicale.url)),
+          (f) => Effect.promise(f.close)
+        )
+        const direct = yield* CalDavClient.make({
+          auth: { user: radicale.user, password: Redacted.make("unchecked") }
+        })
+        const path = new URL(`${radicale.home}api-${randomUUID()}/`).pathname
+        yield* direct.mkcalendar(new URL(path, radicale.url).href, { displayName: "flaky" })
+        const connected = yield* call("POST", "/api/accounts/caldav", {
+          url: new URL(path, faulty.url).href,
+          username: radicale.user,
+          password: "unchecked"
+        })
+        expect(connected.status).toBe(201)
+        const account = connected.body as {
+          account: { id: string }
+          calendars: ReadonlyArray<{ id: string }>
+        }
+        const source = account.calendars[0]?.id ?? ""
+        const [target] = yield* Fixtures.account(server, ann.token, "xandikos", 1)
+        if (target === undefined) throw new Error("no target calendar")
+        yield* relate(source, target.id)
+
+        const pollAgain = (what: string, done: (s: CalendarStatus) => boolean) =>
+          Effect.gen(function* () {
+            const before = (yield* status(source)).polls
+            expect((yield* call("POST", `/api/calendars/${source}/sync`)).status).toBe(202)
+            return yield* Fixtures.waitFor(what, status(source), (s) => s.polls > before && done(s))
+          })
+
+        const healthy = yield* pollAgain("a first poll that works", (s) => s.lastSuccessAt !== null)
+        expect(healthy).toMatchObject({ lastError: null, failuresInARow: 0 })
+
+        faulty.setMode("error-500")
+        const failing = yield* pollAgain("the 500 to show", (s) => s.lastError !== null)
+        expect(failing.lastError).toContain("500")
+        expect(failing.failuresInARow).toBe(1)
+        expect(Date.parse(failing.lastErrorAt ?? "")).toBeGreaterThan(Date.parse(healthy.lastSuccessAt ?? ""))
+
+        faulty.setMode("forward")
+        yield* Effect.promise(faulty.down)
+        const down = yield* pollAgain("the server being down to show", (s) => s.failuresInARow === 2)
+        expect(down.lastError).toContain("could not be reached")
+        expect(down.lastSuccessAt).toBe(healthy.lastSuccessAt)
+
+        yield* Effect.promise(faulty.up)
+        const recovered = yield* pollAgain("a recovery to clear the error", (s) => s.lastError === null)
+        expect(recovered.failuresInARow).toBe(0)
+        expect(recovered.lastErrorAt).toBe(down.lastErrorAt)
+        expect(Date.parse(recovered.lastSuccessAt ?? "")).toBeGreaterThan(Date.parse(down.lastErrorAt ?? ""))
+
+        faulty.setMode("unauthorized")
+        const refused = yield* pollAgain("the refused password to show", (s) => s.lastError !== null)
+        expect(refused.lastError).toContain("refused the credentials")
+        expect(refused.nextPollAt).toBeNull()
+        const all = (yield* call("GET", "/api/status")).body as ReadonlyArray<CalendarStatus>
+        expect(all.find((s) => s.calendarId === source)).toMatchObject({
+          lastError: refused.lastError,
+          failuresInARow: 1
+        })
+        // the account's own view of its calendars says the same
+        const calendars = yield* call("GET", `/api/accounts/${account.account.id}/calendars`)
+        expect(calendars.body).toEqual(
+          expect.arrayContaining([expect.objectContaining({ id: source, lastError: refused.lastError })])
+        )
+      }).pipe(Effect.scoped, Effect.provide(Fixtures.httpClient))
+  )
+
+  it.live(
+    "a long poll shows in the status while it runs, with its phase and counts; none once it is done",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer.start()
+        const ann = yield* Effect.promise(() => server.createUser("Ann"))
+        const { status, relate } = client(server, ann.token)
+        const [source] = yield* Fixtures.account(server, ann.token, "xandikos", 1)
+        const [target] = yield* Fixtures.account(server, ann.token, "radicale", 1)
+        if (source === undefined || target === undefined) throw new Error("no calendars")
+        const n = 120
+        for (let i = 0; i < n; i++) yield* Fixtures.put(source, Fixtures.event(randomUUID(), `event ${i}`))
+        yield* relate(source.id, target.id)
+        const seen: Array<NonNullable<CalendarStatus["polling"]>> = []
+        const deadline = Date.now() + 150_000
+        let last = yield* status(source.id)
+        while (!(last.copiesMade === n && last.polling === null) && Date.now() < deadline) {
+          if (last.polling !== null) seen.push(last.polling)
+          yield* Effect.sleep("50 millis")
+          last = yield* status(source.id)
+        }
+        expect(last.copiesMade).toBe(n)
+        expect(last.polling).toBeNull()
+        const writes = seen.filter((p) => p.phase === "write")
+        expect(writes.length).toBeGreaterThan(0)
+        for (const p of writes) {
+          expect(p.total).toBe(n)
+          expect(p.done).toBeGreaterThan(0)
+          expect(p.done).toBeLessThanOrEqual(n)
+          expect(Date.parse(p.startedAt)).toBeLessThanOrEqual(Date.now())
+        }
+        // Counts only go up within the poll.
+        expect(writes.map((p) => p.done)).toEqual([...writes.map((p) => p.done)].sort((a, b) => a - b))
+      }).pipe(Effect.scoped, Effect.provide(Fixtures.httpClient)),
+    180_000
   )
 
   it.live("an unreadable item is quarantined and listed while the other events sync", () =>

@@ -58,7 +58,12 @@ export const classify = (call: Call, res: RawResponse, now: number = Date.now())
   if (status === 429 || status === 503) {
     return new RateLimited({ ...base, status, retryAfter: RetryAfter.parse(res.headers["retry-after"], now) })
   }
-  const uid = conditions.find((c) => Xml.is(c, Xml.CALDAV, "no-uid-conflict"))
+  // RFC 4791's no-uid-conflict, or RFC 6638's unique-scheduling-object-resource, which servers
+  // that enforce one UID per calendar home answer (403) for the same refusal
+  const uid = conditions.find(
+    (c) =>
+      Xml.is(c, Xml.CALDAV, "no-uid-conflict") || Xml.is(c, Xml.CALDAV, "unique-scheduling-object-resource")
+  )
   if (uid !== undefined) {
     return new UidConflict({
       ...base,

@@ -1,25 +1,21 @@
 /**
- * Which hosts may receive the account's credentials. Without the full public-suffix list we use
- * the common rule: the last two labels, or three when the second-level label is a generic one
- * under a country code (`icloud.com.cn`, `example.co.uk`). IP literals and single-label hosts
- * only match themselves.
+ * Which hosts may receive the account's credentials: the registrable domain of a host as the
+ * public suffix list (through tldts, private section included) decides it. The private section is
+ * what keeps `alice.duckdns.org` and `mallory.duckdns.org` apart: a "last two labels" rule would
+ * send Alice's password to Mallory on a redirect. IP literals and names with no public suffix
+ * (`localhost`) only match themselves.
  */
-const genericSecondLevel = new Set(["co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go"])
+import { getDomain } from "tldts"
 
-const isIp = (host: string): boolean => /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || host.includes(":")
-
-export const registrableDomain = (hostname: string): string => {
-  const host = hostname
+const normalise = (hostname: string): string =>
+  hostname
     .toLowerCase()
     .replace(/^\[|\]$/g, "")
     .replace(/\.$/, "")
-  if (isIp(host)) return host
-  const labels = host.split(".")
-  if (labels.length <= 2) return host
-  const tld = labels[labels.length - 1] ?? ""
-  const second = labels[labels.length - 2] ?? ""
-  const take = tld.length === 2 && genericSecondLevel.has(second) ? 3 : 2
-  return labels.slice(-take).join(".")
+
+export const registrableDomain = (hostname: string): string => {
+  const host = normalise(hostname)
+  return getDomain(host, { allowPrivateDomains: true }) ?? host
 }
 
 /**

@@ -4,7 +4,8 @@
  *
  * Host names: the client is given URLs on `caldav.icloud.test` (the front door),
  * `p180-caldav.icloud.test` / `p62-caldav.icloud.test` (partitions, same registrable domain) and
- * `elsewhere.test` (another domain). All of them resolve to 127.0.0.1 through the custom `lookup`
+ * `elsewhere.test` (another domain), and `alice.duckdns.org` / `mallory.duckdns.org` (two owners
+ * under one public suffix of the list's private section). All of them resolve to 127.0.0.1 through the custom `lookup`
  * of the HTTP agent below, so the client performs real DNS-free connections while the URL, the
  * Host header and the credential decision all see the real-looking names. The server routes on the
  * Host header, which is what a name-based virtual host does.
@@ -106,7 +107,9 @@ export const startReplay = (): Promise<Replay & { readonly close: () => Promise<
       })
 
       // Public corners first: they answer without credentials.
-      if (host === "elsewhere.test") {
+      // mallory.duckdns.org shares only a public suffix (duckdns.org is in the list's private
+      // section) with alice.duckdns.org: another owner, who must never see Alice's password
+      if (host === "elsewhere.test" || host === "mallory.duckdns.org") {
         if (req.headers.authorization !== undefined) {
           res.writeHead(400)
           res.end("credentials leaked to another domain")
@@ -166,6 +169,12 @@ export const startReplay = (): Promise<Replay & { readonly close: () => Promise<
           res.end()
           return
         }
+      }
+
+      if (host === "alice.duckdns.org" && path.startsWith("/neighbour/")) {
+        res.writeHead(307, { location: url("mallory.duckdns.org", path) })
+        res.end()
+        return
       }
 
       if (host === "p180-caldav.icloud.test" || host === "p62-caldav.icloud.test") {
@@ -311,9 +320,11 @@ export const startReplay = (): Promise<Replay & { readonly close: () => Promise<
     })
   })
 
-/** Every *.test name is this machine: see the module comment. */
+/** Every *.test name, and the two duckdns.org neighbours, is this machine: see the module comment. */
 const lookup: LookupFunction = (hostname, options, callback) => {
-  const address = hostname.endsWith(".test") ? "127.0.0.1" : hostname
+  const local =
+    hostname.endsWith(".test") || hostname === "alice.duckdns.org" || hostname === "mallory.duckdns.org"
+  const address = local ? "127.0.0.1" : hostname
   if (typeof options === "object" && options !== null && options.all === true) {
     ;(callback as unknown as (e: null, a: ReadonlyArray<{ address: string; family: number }>) => void)(null, [
       { address, family: 4 }

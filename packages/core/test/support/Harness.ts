@@ -4,25 +4,11 @@
  */
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer, Option } from "effect"
-import {
-  CalendarProvider,
-  EventModel,
-  Policy,
-  ProviderError,
-  StoreMigrations,
-  SyncCycle,
-  SyncStore
-} from "../../src/index.js"
-import { InMemoryCalendar } from "./InMemoryCalendar.js"
+import { EventModel, MemoryProvider, Policy, StoreMigrations, SyncCycle, SyncStore } from "../../src/index.js"
 
-export class Calendars {
-  readonly byUrl = new Map<string, InMemoryCalendar>()
-  add(url: string): InMemoryCalendar {
-    const c = new InMemoryCalendar(url)
-    this.byUrl.set(url, c)
-    return c
-  }
-}
+export type InMemoryCalendar = MemoryProvider.MemoryCalendar
+export const Calendars = MemoryProvider.MemoryCalendars
+export type Calendars = MemoryProvider.MemoryCalendars
 
 export const storeLayer = SyncStore.layer.pipe(
   Layer.provideMerge(Layer.effectDiscard(StoreMigrations.run.pipe(Effect.orDie))),
@@ -30,17 +16,7 @@ export const storeLayer = SyncStore.layer.pipe(
 )
 
 export const engineLayer = (calendars: Calendars) =>
-  Layer.merge(
-    storeLayer,
-    Layer.succeed(CalendarProvider.ProviderRegistry, {
-      open: (calendar) => {
-        const c = calendars.byUrl.get(calendar.url)
-        return c === undefined
-          ? Effect.fail(new ProviderError.Transient({ calendar: calendar.url, detail: "no such calendar" }))
-          : Effect.succeed(c.provider())
-      }
-    })
-  )
+  Layer.merge(storeLayer, MemoryProvider.layerMemory(calendars))
 
 export const policy = (overrides: Partial<Policy.SyncPolicy> = {}): Policy.SyncPolicy =>
   Policy.SyncPolicy.make({ markPrivate: false, transp: "keep", attendees: false, ...overrides })
@@ -56,8 +32,8 @@ export const connect = (options: {
   Effect.gen(function* () {
     const store = yield* SyncStore.SyncStore
     yield* store.ensureAccount({ id: "acct", kind: "memory", url: "memory:", username: Option.none() })
-    yield* store.ensureCalendar({ id: "A", accountId: "acct", url: options.a.url })
-    yield* store.ensureCalendar({ id: "B", accountId: "acct", url: options.b.url })
+    yield* store.ensureCalendar({ id: "A", accountId: "acct", ref: options.a.ref })
+    yield* store.ensureCalendar({ id: "B", accountId: "acct", ref: options.b.ref })
     const forward: SyncStore.Relationship = {
       id: "a-to-b",
       sourceCalendarId: "A",

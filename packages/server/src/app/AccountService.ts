@@ -81,11 +81,17 @@ export class NoEventCalendars extends Schema.TaggedError<NoEventCalendars>()("No
   }
 }
 
+/**
+ * The user has this account already (the same server and user name, the same Apple ID, or an
+ * account whose calendars are among the ones found): connecting it twice would copy every event
+ * twice.
+ */
 export class AlreadyConnected extends Schema.TaggedError<AlreadyConnected>()("AlreadyConnected", {
-  accountId: Schema.String
+  accountId: Schema.String,
+  name: Schema.String
 }) {
   override get message() {
-    return `this account is already connected as ${this.accountId}; to give it a new password, use PUT /api/accounts/${this.accountId}/password`
+    return `this account is already connected as "${this.name}" (account ${this.accountId}); to give it a new password, use PUT /api/accounts/${this.accountId}/password`
   }
 }
 
@@ -178,6 +184,28 @@ export const normaliseAppSpecificPassword = (text: string): Option.Option<string
 }
 
 const hostOf = (url: URL): string => url.host
+
+/**
+ * A URL as two spellings of the same place compare: the URL parser already lower-cases scheme
+ * and host and drops a default port; a trailing slash and a fragment do not make another place.
+ */
+export const sameUrlKey = (url: string): string => {
+  try {
+    const u = new URL(url.trim())
+    u.hash = ""
+    u.pathname = u.pathname.replace(/\/+$/, "")
+    return u.href
+  } catch {
+    return url.trim()
+  }
+}
+
+/** Apple IDs are email addresses: their case does not make another account. */
+const sameUserKey = (url: string, username: string): string =>
+  new URL(sameUrlKey(url)).host === new URL(icloudUrl).host ? username.trim().toLowerCase() : username.trim()
+
+const nameOf = (a: AccountRecord): string =>
+  Option.getOrElse(a.displayName, () => `${a.username} on ${a.url}`)
 
 // --- service -----------------------------------------------------------------------------------
 
@@ -315,11 +343,21 @@ export const make = (
       readonly name: string
     }) =>
       Effect.gen(function* () {
-        const existing = (yield* accounts.list(input.userId)).find(
-          (a) => a.kind === input.kind && a.url === input.url.href && a.username === input.username
-        )
-        if (existing !== undefined) return yield* new AlreadyConnected({ accountId: existing.id })
+        const mine = yield* accounts.list(input.userId)
+        const key = (url: string, username: string) => `${sameUrlKey(url)} ${sameUserKey(url, username)}`
+        const wanted = key(input.url.href, input.username)
+        const existing = mine.find((a) => key(a.url, a.username) === wanted)
+        if (existing !== undefined)
+          return yield* new AlreadyConnected({ accountId: existing.id, name: nameOf(existing) })
         const found = yield* discover(input.kind, input.url, input.username, input.password)
+        // Another way in to the same calendars (the server's root, then the calendar home): each
+        // would get its own copy of every event.
+        const foundUrls = new Set(found.map((c) => sameUrlKey(c.url)))
+        for (const a of mine) {
+          const theirs = yield* accounts.calendars(a.id)
+          if (theirs.some((c) => foundUrls.has(sameUrlKey(c.url))))
+            return yield* new AlreadyConnected({ accountId: a.id, name: nameOf(a) })
+        }
         const id = randomUUID()
         const { account, saved } = yield* Effect.gen(function* () {
           const account = yield* accounts.insert(

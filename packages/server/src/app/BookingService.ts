@@ -9,7 +9,8 @@
  */
 import { createHash, randomUUID } from "node:crypto"
 import type { CalDavClient, CalDavError } from "@almanac/caldav"
-import { EventModel, ICalCodec, type SyncStore } from "@almanac/core"
+import { ConditionalWrite, EventModel, ProviderError, type SyncStore } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import { Context, Effect, Either, Layer, Option } from "effect"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
 import { type Booking, Bookings } from "../store/Bookings.js"
@@ -401,29 +402,31 @@ export const make: Effect.Effect<BookingServiceShape, never, Bookings | Accounts
           // Conditional on the version the booking knows: a change made on the calendar since
           // (by a person, or a server that re-tagged the event) comes back as 412 and takes the
           // one read-again-and-retry that docs/design.md gives every write.
-          const attempt = (etag: string, item: CalDavClient.Item) =>
+          const attempt = (known: { readonly etag: string; readonly item: CalDavClient.Item }) =>
             Effect.gen(function* () {
-              const resource = yield* moved(item, booking, startAt, endAt, summary)
+              const resource = yield* moved(known.item, booking, startAt, endAt, summary)
               const data = ICalCodec.serialize(resource)
-              const outcome = yield* s.conditional(s.client.put(booking.href, data, { _tag: "Update", etag }))
+              const outcome = yield* s.conditional(
+                s.client.put(booking.href, data, { _tag: "Update", etag: known.etag })
+              )
+              if (outcome._tag === "Stale")
+                return yield* new ProviderError.EtagMismatch({ ref: booking.href })
               return { outcome, resource }
             })
           const fetched = yield* current(s, booking.href)
           if (Option.isNone(fetched)) return yield* gone(booking)
-          let written = yield* attempt(
-            Option.getOrElse(booking.etag, () => fetched.value.etag),
-            fetched.value
-          )
-          if (written.outcome._tag === "Stale") {
-            yield* Effect.logInfo(
+          const written = yield* ConditionalWrite.retryOnce({
+            known: { etag: Option.getOrElse(booking.etag, () => fetched.value.etag), item: fetched.value },
+            attempt,
+            refetch: Effect.logInfo(
               "a booked event changed on the calendar; rescheduling its new version",
               booking.id
-            )
-            const again = yield* current(s, booking.href)
-            if (Option.isNone(again)) return yield* gone(booking)
-            written = yield* attempt(again.value.etag, again.value)
-            if (written.outcome._tag === "Stale") return yield* busyElsewhere(booking)
-          }
+            ).pipe(
+              Effect.zipRight(current(s, booking.href)),
+              Effect.map(Option.map((item) => ({ etag: item.etag, item })))
+            ),
+            onGone: Effect.fail(gone(booking))
+          }).pipe(Effect.catchTag("EtagMismatch", () => Effect.fail(busyElsewhere(booking))))
           if (written.outcome._tag === "Gone") return yield* gone(booking)
           const etag = written.outcome.value.etag
           const summaryNow = Option.flatMap(written.resource.master, (m) => m.summary)
@@ -442,13 +445,22 @@ export const make: Effect.Effect<BookingServiceShape, never, Bookings | Accounts
           const s = yield* session(yield* calendarOf(found))
           const booking = yield* settled(s, found)
           // Already gone (404) is what a cancellation wants: fine, never an error.
-          const remove = (etag: string) => s.conditional(s.client.remove(booking.href, etag))
-          const first = yield* remove(Option.getOrElse(booking.etag, () => "*"))
-          if (first._tag === "Stale") {
-            const again = yield* current(s, booking.href)
-            if (Option.isSome(again) && (yield* remove(again.value.etag))._tag === "Stale")
-              return yield* busyElsewhere(booking)
-          }
+          const remove = (etag: string) =>
+            s
+              .conditional(s.client.remove(booking.href, etag))
+              .pipe(
+                Effect.flatMap((o) =>
+                  o._tag === "Stale"
+                    ? Effect.fail(new ProviderError.EtagMismatch({ ref: booking.href }))
+                    : Effect.void
+                )
+              )
+          yield* ConditionalWrite.retryOnce({
+            known: Option.getOrElse(booking.etag, () => "*"),
+            attempt: remove,
+            refetch: current(s, booking.href).pipe(Effect.map(Option.map((item) => item.etag))),
+            onGone: Effect.void
+          }).pipe(Effect.catchTag("EtagMismatch", () => Effect.fail(busyElsewhere(booking))))
           yield* Effect.logInfo("booking cancelled", booking.id)
           return yield* bookings.markCancelled(booking.id)
         })

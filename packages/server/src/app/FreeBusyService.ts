@@ -5,7 +5,8 @@
  * is skipped and reported, never a reason to answer nothing; a calendar that cannot be asked
  * fails the whole answer, because "free" from a calendar we could not read would be a lie.
  */
-import { type EventModel, FreeBusy, ICalCodec, type SyncStore } from "@almanac/core"
+import { type EventModel, FreeBusy, type SyncStore } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import { Context, Effect, Either, Layer, Option } from "effect"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
 import { AccountClients } from "./AccountClients.js"

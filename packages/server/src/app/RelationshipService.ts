@@ -370,25 +370,25 @@ export const make: Effect.Effect<
       const record = yield* store.calendar(row.targetCalendarId)
       if (Option.isNone(record))
         return links.map((l) => ({
-          href: l.targetHref,
+          href: l.targetRef,
           reason: "the target calendar is no longer connected to Almanac"
         }))
       const target = yield* registry.open(record.value)
       const kept: Array<KeptCopy> = []
       for (const link of links) {
-        const outcome = yield* target.remove(link.targetHref, link.targetEtag).pipe(
+        const outcome = yield* target.remove(link.targetRef, link.targetVersion).pipe(
           Effect.as<"removed" | "gone" | KeptCopy>("removed"),
           Effect.catchTags({
             NotFound: () => Effect.succeed<"gone">("gone"),
             EtagMismatch: () =>
               Effect.succeed<KeptCopy>({
-                href: link.targetHref,
+                href: link.targetRef,
                 reason: "changed on the target since Almanac wrote it, so it was left in place"
               }),
-            UidConflict: (e) => Effect.succeed<KeptCopy>({ href: link.targetHref, reason: e.detail }),
+            UidConflict: (e) => Effect.succeed<KeptCopy>({ href: link.targetRef, reason: e.detail }),
             Rejected: (e) =>
               Effect.succeed<KeptCopy>({
-                href: link.targetHref,
+                href: link.targetRef,
                 reason: `the target's server refused to delete it: ${e.detail}`
               })
           })

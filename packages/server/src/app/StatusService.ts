@@ -7,6 +7,7 @@
 import { type SyncCycle, SyncStore } from "@almanac/core"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { Engine } from "../Engine.js"
+import type { InProgress } from "../Polls.js"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
 import {
   CalendarNotFound,
@@ -36,7 +37,13 @@ export interface CalendarStatus {
   readonly lastPollAt: Option.Option<number>
   readonly lastSuccessAt: Option.Option<number>
   readonly nextPollAt: Option.Option<number>
+  /** The poll running now, with how far it has got. */
+  readonly polling: Option.Option<InProgress>
   readonly lastError: Option.Option<string>
+  /** When the last failed poll ended (kept after a recovery). */
+  readonly lastErrorAt: Option.Option<number>
+  /** Polls in a row that failed; 0 once a poll works again. */
+  readonly failuresInARow: number
   /** Why the mass-delete guard stopped this calendar's runs, while it waits for a person. */
   readonly deletesAwaitingConfirmation: Option.Option<string>
   /** Copies Almanac keeps on this calendar (it is their target). */
@@ -165,17 +172,21 @@ export const make: Effect.Effect<
       const quarantined = yield* store.quarantined(calendar.id)
       const runs = yield* store.runs(calendar.id, recentRuns)
       const nextPollAt = yield* store.nextPollAt(calendar.id)
+      const polling = yield* engine.inProgress(calendar.id)
       return {
         calendar,
         polls: Option.match(record, { onNone: () => 0, onSome: (c) => c.polls }),
         lastPollAt: Option.flatMap(record, (c) => c.lastPollAt),
         lastSuccessAt: Option.flatMap(record, (c) => c.lastSuccessAt),
         nextPollAt,
+        polling,
         lastError: Option.flatMap(record, (c) => c.lastError),
+        lastErrorAt: Option.flatMap(record, (c) => c.lastErrorAt),
+        failuresInARow: Option.match(record, { onNone: () => 0, onSome: (c) => c.failures }),
         deletesAwaitingConfirmation: Option.flatMap(record, (c) => c.halted),
         copiesHeld,
         copiesMade,
-        quarantined: quarantined.map((q) => ({ href: q.href, reason: q.reason })),
+        quarantined: quarantined.map((q) => ({ href: q.ref, reason: q.reason })),
         relationships: perRelationship,
         runs
       } satisfies CalendarStatus

@@ -11,7 +11,11 @@ const clientFor = (options: {
   label: string
 }) =>
   Effect.gen(function* () {
-    const password = yield* Password.resolve({ ...options, envVar: "ALMANAC_PASSWORD" })
+    const password = yield* Password.resolve({
+      ...options,
+      envVar: "ALMANAC_PASSWORD",
+      fileFlag: "--password-file"
+    })
     const auth =
       Option.isSome(options.user) && Option.isSome(password)
         ? { user: options.user.value, password: password.value }

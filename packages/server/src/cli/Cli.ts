@@ -7,6 +7,7 @@
  */
 import { Args, Command, type CommandDescriptor as Descriptor, Options } from "@effect/cli"
 import { Effect } from "effect"
+import * as Logging from "../Logging.js"
 import { CliError } from "./CliError.js"
 
 /** Loads a handler module, then runs `f` with it. */
@@ -225,13 +226,25 @@ const freebusy = Command.make("freebusy", freeBusyOptions, (args) =>
 // sync: two accounts, two passwords
 
 const syncPasswordHelp =
-  "Passwords: ALMANAC_FROM_PASSWORD for the source, ALMANAC_TO_PASSWORD for the target, else a prompt on a terminal."
+  "Passwords: ALMANAC_FROM_PASSWORD, else --from-password-file, for the source; ALMANAC_TO_PASSWORD, else --to-password-file, for the target; else a prompt on a terminal."
 
 export const syncOptions = {
   from: Options.text("from").pipe(Options.withDescription("source calendar URL")),
   fromUser: Options.text("from-user").pipe(Options.withDescription("user at the source"), Options.optional),
   to: Options.text("to").pipe(Options.withDescription("target calendar URL")),
   toUser: Options.text("to-user").pipe(Options.withDescription("user at the target"), Options.optional),
+  fromPasswordFile: Options.file("from-password-file").pipe(
+    Options.withDescription(
+      "read the source's password from this file (else ALMANAC_FROM_PASSWORD, else a prompt)"
+    ),
+    Options.optional
+  ),
+  toPasswordFile: Options.file("to-password-file").pipe(
+    Options.withDescription(
+      "read the target's password from this file (else ALMANAC_TO_PASSWORD, else a prompt)"
+    ),
+    Options.optional
+  ),
   twoWay: Options.boolean("two-way").pipe(
     Options.withDescription("each side's own events appear on the other")
   ),
@@ -292,9 +305,29 @@ const sync = Command.make("sync").pipe(
   Command.withSubcommands([syncOnce, syncWatch])
 )
 
+// backup
+
+export const backupOptions = {
+  file: Args.text({ name: "FILE" }).pipe(Args.withDescription("where to write the copy")),
+  force: Options.boolean("force").pipe(Options.withDescription("replace FILE if it exists")),
+  dataDir
+}
+export type BackupArgs = Command.Command.ParseConfig<typeof backupOptions>
+
+const backup = Command.make("backup", backupOptions, (args) =>
+  load(
+    () => import("./BackupCommand.js"),
+    (m) => m.backup(args)
+  )
+).pipe(
+  Command.withDescription(
+    "write a consistent copy of the SQLite database to FILE, also while the server runs (SQL Server and PostgreSQL: use their own backup tools)"
+  )
+)
+
 export const root = Command.make("almanac").pipe(
   Command.withDescription("Almanac keeps calendars in step: iCloud and CalDAV servers, one way or both ways"),
-  Command.withSubcommands([serve, user, caldav, sync, freebusy, vault])
+  Command.withSubcommands([serve, user, caldav, sync, freebusy, vault, backup])
 )
 
 /**
@@ -320,10 +353,27 @@ export const byPath: ReadonlyMap<string, Descriptor.Command<unknown>> = new Map<
   ["sync watch", syncWatch.descriptor],
   ["freebusy", freebusy.descriptor],
   ["vault", vault.descriptor],
-  ["vault rotate", vaultRotate.descriptor]
+  ["vault rotate", vaultRotate.descriptor],
+  ["backup", backup.descriptor]
 ])
 
 export const name = "almanac"
 export const version = "0.1.0"
 
-export const run = Command.run(root, { name, version })
+const app = Command.run(root, { name, version })
+
+/**
+ * Every command logs to stderr: stdout is for what the command prints (one JSON document with
+ * --json). A defect still ends in one line that says what broke, never a silent exit.
+ */
+export const run = (argv: ReadonlyArray<string>) =>
+  app(argv).pipe(
+    Effect.catchAllDefect((defect) =>
+      Effect.fail(
+        new CliError({
+          message: `internal error: ${(defect instanceof Error ? defect.message : String(defect)).split("\n")[0]}`
+        })
+      )
+    ),
+    Effect.provide(Logging.layer(process.env))
+  )

@@ -1,5 +1,6 @@
 import { CalDavClient } from "@almanac/caldav"
-import { FreeBusy, ICalCodec } from "@almanac/core"
+import { FreeBusy } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import { Console, Effect, Option } from "effect"
 import type * as Cli from "./Cli.js"
 import { CliError } from "./CliError.js"
@@ -34,7 +35,12 @@ export const freebusy = (args: Cli.FreeBusyArgs) =>
     const end = yield* parseInstant("end", args.end)
     if (end.getTime() <= start.getTime())
       return yield* new CliError({ message: "--end must be after --start" })
-    const password = yield* Password.resolve({ ...args, envVar: "ALMANAC_PASSWORD", label: "calendars" })
+    const password = yield* Password.resolve({
+      ...args,
+      envVar: "ALMANAC_PASSWORD",
+      fileFlag: "--password-file",
+      label: "calendars"
+    })
     const auth =
       Option.isSome(args.user) && Option.isSome(password)
         ? { user: args.user.value, password: password.value }

@@ -11,6 +11,8 @@ export const resolve = (options: {
   readonly user: Option.Option<string>
   readonly envVar: string
   readonly passwordFile: Option.Option<string>
+  /** The flag that gives `passwordFile` on this command, for the message when there is no password. */
+  readonly fileFlag: string
   readonly label: string
 }): Effect.Effect<
   Option.Option<Redacted.Redacted<string>>,
@@ -35,7 +37,7 @@ export const resolve = (options: {
     if (Option.isNone(options.user)) return Option.none()
     if (!process.stdin.isTTY) {
       return yield* new CliError({
-        message: `no password for ${options.label}: set ${options.envVar} or pass --password-file PATH`
+        message: `no password for ${options.label} (user ${options.user.value}): set ${options.envVar}, or pass ${options.fileFlag} PATH (a file holding only the password); on a terminal you would be asked`
       })
     }
     const password = yield* Prompt.password({

@@ -2,10 +2,11 @@
  * `almanac serve` (and `npm start`): configuration from the environment and flags, then the
  * server until SIGTERM/SIGINT. Logs are structured (logfmt, or JSON with ALMANAC_LOG_FORMAT=json).
  */
-import { Console, Effect, Either, Layer, Logger, LogLevel } from "effect"
+import { Cause, Console, Effect, Either, Layer } from "effect"
 import * as Config from "../Config.js"
 import type * as Cli from "./Cli.js"
 import { CliError } from "./CliError.js"
+import * as StartFailure from "./StartFailure.js"
 
 /** Configuration or one line per problem on stderr. */
 export const loadConfig = (flags: Config.Flags) =>
@@ -19,11 +20,6 @@ export const loadConfig = (flags: Config.Flags) =>
     }
     return loaded.right
   })
-
-export const loggerLayer = Layer.mergeAll(
-  process.env.ALMANAC_LOG_FORMAT === "json" ? Logger.json : Logger.logFmt,
-  Logger.minimumLogLevel(process.env.ALMANAC_LOG_LEVEL === "debug" ? LogLevel.Debug : LogLevel.Info)
-)
 
 export const serve = (args: Cli.ServeArgs) =>
   Effect.gen(function* () {
@@ -42,7 +38,13 @@ export const serve = (args: Cli.ServeArgs) =>
     const Server = yield* Effect.promise(() => import("../Server.js"))
     // SIGTERM/SIGINT interrupt the launch; by the time this logs, the layer is closed: running
     // polls finished, the HTTP server and the database closed. Operators look for this line.
+    // Any other way the launch ends is a start failure: one line naming its cause.
     return yield* Layer.launch(Server.layer(config)).pipe(
-      Effect.onInterrupt(() => Effect.logInfo("stopped: running polls finished, database closed"))
+      Effect.onInterrupt(() => Effect.logInfo("stopped: running polls finished, database closed")),
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.interrupt
+          : Effect.fail(new CliError({ message: StartFailure.describe(cause, config) }))
+      )
     )
-  }).pipe(Effect.provide(loggerLayer))
+  })

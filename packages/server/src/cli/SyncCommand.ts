@@ -1,12 +1,22 @@
 import { createHash } from "node:crypto"
-import type { CalDavClient } from "@almanac/caldav"
-import { CalendarActor, CalendarProvider, Policy, SyncCycle, SyncPlan, SyncStore } from "@almanac/core"
-import { CalDavRegistry } from "@almanac/providers"
+import { CalDavClient } from "@almanac/caldav"
+import {
+  CalendarActor,
+  CalendarProvider,
+  Policy,
+  ProviderError,
+  SyncCycle,
+  SyncPlan,
+  SyncProgress,
+  SyncStore
+} from "@almanac/core"
+import { CalDavProvider } from "@almanac/providers"
 import { Console, Duration, Effect, FiberMap, Layer, Option, Schema } from "effect"
 import * as Database from "../Database.js"
 import type * as Cli from "./Cli.js"
 import * as Output from "./Output.js"
 import * as Password from "./Password.js"
+import * as ProgressLines from "./ProgressLines.js"
 
 type SyncArgs = Cli.SyncArgs
 
@@ -22,14 +32,16 @@ const setup = (args: SyncArgs) =>
     const fromPassword = yield* Password.resolve({
       user: args.fromUser,
       envVar: "ALMANAC_FROM_PASSWORD",
-      passwordFile: Option.none(),
-      label: "source"
+      passwordFile: args.fromPasswordFile,
+      fileFlag: "--from-password-file",
+      label: "the source"
     })
     const toPassword = yield* Password.resolve({
       user: args.toUser,
       envVar: "ALMANAC_TO_PASSWORD",
-      passwordFile: Option.none(),
-      label: "target"
+      passwordFile: args.toPasswordFile,
+      fileFlag: "--to-password-file",
+      label: "the target"
     })
     const side = (url: string, user: Option.Option<string>, password: typeof fromPassword) => {
       const accountId = hash(
@@ -76,6 +88,10 @@ const setup = (args: SyncArgs) =>
 
 type Setup = Effect.Effect.Success<ReturnType<typeof setup>>
 
+/** Progress lines on stderr, each calendar named by its side. */
+const progressOf = (s: Setup) =>
+  ProgressLines.make({ label: (calendarId) => (calendarId === s.from.calendarId ? "from" : "to") })
+
 const persist = (s: Setup) =>
   Effect.gen(function* () {
     const store = yield* SyncStore.SyncStore
@@ -86,7 +102,7 @@ const persist = (s: Setup) =>
         url: new URL(side.url).origin,
         username: side.user
       })
-      yield* store.ensureCalendar({ id: side.calendarId, accountId: side.accountId, url: side.url })
+      yield* store.ensureCalendar({ id: side.calendarId, accountId: side.accountId, ref: side.url })
     }
     for (const r of s.relationships) yield* store.saveRelationship(r)
     // A relationship that was two-way before and is one-way now stops copying backwards.
@@ -98,25 +114,40 @@ const persist = (s: Setup) =>
     }
   })
 
-/** Runs `program` with the store and the providers of both sides. */
+/**
+ * Runs `program` with the store and the providers of both sides. Each side has a client of its
+ * own, even when both are one account on one server: request counts are per side.
+ */
 const withEngine = <A, E, R>(
   args: SyncArgs,
   s: Setup,
   program: (clients: ReadonlyMap<string, CalDavClient.CalDavClientShape>) => Effect.Effect<A, E, R>
 ) =>
   Effect.gen(function* () {
-    const registry = yield* CalDavRegistry.make([
-      { id: s.from.accountId, options: { auth: s.from.auth } },
-      { id: s.to.accountId, options: { auth: s.to.auth } }
-    ])
+    const clients = new Map<string, CalDavClient.CalDavClientShape>()
+    for (const side of [s.from, s.to]) clients.set(side.url, yield* CalDavClient.make({ auth: side.auth }))
+    const registry: CalendarProvider.ProviderRegistry["Type"] = {
+      open: (calendar) => {
+        const client = clients.get(calendar.ref)
+        return client === undefined
+          ? Effect.fail(
+              new ProviderError.Unauthorized({
+                calendar: calendar.ref,
+                detail: `no client for ${calendar.ref}`
+              })
+            )
+          : Effect.succeed(CalDavProvider.make(client, calendar.ref))
+      }
+    }
     const file = Option.getOrElse(args.state, Database.defaultStateFile)
-    const engine = Layer.merge(
+    const engine = Layer.mergeAll(
       Database.sqliteStore(file),
-      Layer.succeed(CalendarProvider.ProviderRegistry, registry.registry)
+      Layer.succeed(CalendarProvider.ProviderRegistry, registry),
+      Layer.succeed(SyncProgress.SyncProgress, progressOf(s))
     )
     return yield* Effect.gen(function* () {
       yield* persist(s)
-      return yield* program(registry.clients)
+      return yield* program(clients)
     }).pipe(Effect.provide(engine))
   })
 
@@ -150,11 +181,11 @@ const summaryLine = (s: Summary) =>
 
 const requestCounts = (s: Setup, clients: ReadonlyMap<string, CalDavClient.CalDavClientShape>) =>
   Effect.gen(function* () {
-    const count = (accountId: string) => {
-      const client = clients.get(accountId)
+    const count = (url: string) => {
+      const client = clients.get(url)
       return client === undefined ? Effect.succeed(0) : Effect.map(client.stats, (st) => st.requests)
     }
-    return { from: yield* count(s.from.accountId), to: yield* count(s.to.accountId) }
+    return { from: yield* count(s.from.url), to: yield* count(s.to.url) }
   })
 
 export const once = (args: SyncArgs) =>
@@ -207,7 +238,9 @@ export const watch = (args: Cli.SyncWatchArgs) =>
       Effect.gen(function* () {
         const fibers = yield* FiberMap.make<string>()
         let seen = { from: 0, to: 0 }
-        const engine = yield* Effect.context<SyncStore.SyncStore | CalendarProvider.ProviderRegistry>()
+        const engine = yield* Effect.context<
+          SyncStore.SyncStore | CalendarProvider.ProviderRegistry | SyncProgress.SyncProgress
+        >()
         const config: CalendarActor.ActorConfig = {
           ...CalendarActor.defaultConfig,
           interval: Duration.seconds(args.interval)
@@ -225,8 +258,8 @@ export const watch = (args: Cli.SyncWatchArgs) =>
               }).pipe(Effect.provide(engine)),
             onOutcome: (outcome, wait) =>
               Effect.gen(function* () {
-                // Per poll, not since start: both actors share the two clients, so this counts
-                // what happened since the previous line, whichever calendar printed it.
+                // Per poll, not since start: both actors use both sides' clients (a poll writes to
+                // the other side), so this counts what happened since the previous line.
                 const total = yield* requestCounts(s, clients)
                 const requests = { from: total.from - seen.from, to: total.to - seen.to }
                 seen = total

@@ -11,7 +11,7 @@ import { Users } from "../store/Users.js"
 import type * as Cli from "./Cli.js"
 import { CliError } from "./CliError.js"
 import * as Output from "./Output.js"
-import { loadConfig, loggerLayer } from "./ServeCommand.js"
+import { loadConfig } from "./ServeCommand.js"
 
 const withUsers = <A, E>(dataDir: Option.Option<string>, program: Effect.Effect<A, E, Users>) =>
   Effect.gen(function* () {
@@ -24,7 +24,7 @@ const withUsers = <A, E>(dataDir: Option.Option<string>, program: Effect.Effect<
         )
       )
     )
-  }).pipe(Effect.provide(loggerLayer))
+  })
 
 export const create = (args: Cli.UserCreateArgs) =>
   withUsers(

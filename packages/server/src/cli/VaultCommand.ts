@@ -3,7 +3,7 @@ import { Console, Effect, Layer, type Option } from "effect"
 import * as Config from "../Config.js"
 import * as Database from "../Database.js"
 import * as Vault from "../Vault.js"
-import { loadConfig, loggerLayer } from "./ServeCommand.js"
+import { loadConfig } from "./ServeCommand.js"
 
 export const rotate = (args: { readonly dataDir: Option.Option<string> }) =>
   Effect.gen(function* () {
@@ -18,4 +18,4 @@ export const rotate = (args: { readonly dataDir: Option.Option<string> }) =>
       yield* Console.error(
         `almanac: ${report.unreadable.length} secret(s) open with no known key (accounts ${report.unreadable.join(", ")}); they were left as they are`
       )
-  }).pipe(Effect.provide(loggerLayer))
+  })

@@ -11,6 +11,7 @@ import { FreeBusyGroup } from "./groups/FreeBusy.js"
 import { RelationshipsGroup } from "./groups/Relationships.js"
 import { StatusGroup } from "./groups/Status.js"
 import { MeGroup, SystemGroup } from "./groups/System.js"
+import * as OpenApiDocument from "./OpenApiDocument.js"
 
 export class AlmanacApi extends HttpApi.make("almanac")
   .add(SystemGroup)
@@ -25,6 +26,9 @@ export class AlmanacApi extends HttpApi.make("almanac")
   .annotateContext(
     OpenApi.annotations({
       title: "Almanac",
+      transform: OpenApiDocument.transform,
+      // Relative: the document is served by the server it describes, at whatever address it has.
+      servers: [{ url: "/", description: "the server that serves this document" }],
       version: "0.1.0",
       description:
         "Calendar sync between iCloud and CalDAV servers: accounts, sync relationships, status, free/busy and bookings. Every endpoint except /api/health needs `Authorization: Bearer <token>`; the admin endpoints need the admin token."

@@ -2,11 +2,13 @@
  * Everything the HTTP server answers: the API (with its OpenAPI document and docs) and the
  * settings pages. A new API group adds its handler layer to `handlers` here.
  */
-import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
+import { HttpLayerRouter } from "@effect/platform"
 import { Layer } from "effect"
 import * as Pages from "../pages/Routes.js"
 import { AlmanacApi } from "./Api.js"
 import * as Auth from "./Auth.js"
+import * as Docs from "./Docs.js"
+import * as Fallback from "./Fallback.js"
 import { accountsLayer } from "./handlers/AccountsHandlers.js"
 import { adminLayer } from "./handlers/AdminHandlers.js"
 import { bookingsLayer } from "./handlers/BookingsHandlers.js"
@@ -14,6 +16,7 @@ import { freeBusyLayer } from "./handlers/FreeBusyHandlers.js"
 import { relationshipsLayer } from "./handlers/RelationshipsHandlers.js"
 import { statusLayer } from "./handlers/StatusHandlers.js"
 import { meLayer, systemLayer } from "./handlers/SystemHandlers.js"
+import * as MetricsRoute from "./MetricsRoute.js"
 
 const handlers = Layer.mergeAll(
   systemLayer,
@@ -31,6 +34,4 @@ export const api = HttpLayerRouter.addHttpApi(AlmanacApi, { openapiPath: "/opena
   Layer.provide(Layer.mergeAll(Auth.layer, Auth.adminLayer))
 )
 
-export const docs = HttpApiScalar.layerHttpLayerRouter({ api: AlmanacApi, path: "/docs" })
-
-export const all = Layer.mergeAll(api, docs, Pages.layer)
+export const all = Layer.mergeAll(api, Docs.layer, MetricsRoute.layer, Pages.layer, Fallback.layer)

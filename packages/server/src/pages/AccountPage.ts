@@ -27,9 +27,9 @@ import { moment } from "./Time.js"
 
 const calendarRow = (c: CalendarState, now: number) => html`<tr>
 <td>${calendarName(c)}</td>
-<td>${c.inRelationship ? html`<span class="tag ok">in a sync</span>` : html`<span class="muted">not synced</span>`}</td>
-<td>${moment(c.lastPollAt, now)}</td>
-<td>${Option.match(c.lastError, { onNone: () => html`<span class="muted">none</span>`, onSome: (e) => html`<span class="bad">${e}</span>` })}${
+<td data-label="Sync">${c.inRelationship ? html`<span class="tag ok">in a sync</span>` : html`<span class="muted">not synced</span>`}</td>
+<td data-label="Last poll">${moment(c.lastPollAt, now)}</td>
+<td data-label="Problems">${Option.match(c.lastError, { onNone: () => html`<span class="muted">none</span>`, onSome: (e) => html`<span class="bad">${e}</span>` })}${
   Option.isSome(c.halted)
     ? html`<div class="warn">Deletions wait for your confirmation on the <a href="/status">status page</a>.</div>`
     : ""
@@ -61,7 +61,7 @@ export const view = (
 ${
   calendars.length === 0
     ? html`<p class="muted">No event calendars were found.</p>`
-    : html`<table>
+    : html`<table class="list">
 <thead><tr><th scope="col">Calendar</th><th scope="col">Sync</th><th scope="col">Last poll</th><th scope="col">Problems</th></tr></thead>
 <tbody>${calendars.map((c) => calendarRow(c, options.now))}</tbody></table>`
 }

@@ -42,11 +42,11 @@ export const accountState = (a: AccountRecord): Fragment =>
 const list = (accounts: ReadonlyArray<AccountRecord>) =>
   accounts.length === 0
     ? html`<p class="muted">No accounts yet. Connect one below.</p>`
-    : html`<table>
+    : html`<table class="list">
 <thead><tr><th scope="col">Account</th><th scope="col">Kind</th><th scope="col">User</th><th scope="col">State</th><th scope="col"><span class="muted">Actions</span></th></tr></thead>
 <tbody>${accounts.map(
         (a) => html`<tr>
-<td>${accountName(a)}</td><td>${kindName(a)}</td><td>${a.username}</td><td>${accountState(a)}</td>
+<td>${accountName(a)}</td><td data-label="Kind">${kindName(a)}</td><td data-label="User">${a.username}</td><td data-label="State">${accountState(a)}</td>
 <td><a href="/accounts/${encodeURIComponent(a.id)}">Calendars and settings</a></td></tr>`
       )}</tbody></table>`
 

@@ -57,6 +57,20 @@ export const formPost = <R>(
     return yield* handler(form.value, user.value).pipe(Effect.catchTag("StoreError", storeFailed(user.value)))
   }).pipe(Effect.catchTag("StoreError", storeFailed(undefined)))
 
+const notFound = (user: User) => failurePage(user, 404, "Not found", "There is no such page among yours.")
+
+/** A page only the server's owner sees; for anyone else signed in it does not exist. */
+export const ownerOnly = <R>(
+  handler: (user: User) => Effect.Effect<Response, SyncStore.StoreError, R>
+): Effect.Effect<Response, never, R | Users | HttpServerRequest.HttpServerRequest> =>
+  signedIn((user) => (user.owner ? handler(user) : Effect.succeed(notFound(user))))
+
+/** A form post only the server's owner may make. */
+export const ownerPost = <R>(
+  handler: (form: Form.Form, user: User) => Effect.Effect<Response, SyncStore.StoreError, R>
+): Effect.Effect<Response, never, R | Users | HttpServerRequest.HttpServerRequest> =>
+  formPost((form, user) => (user.owner ? handler(form, user) : Effect.succeed(notFound(user))))
+
 /** Posts that need no session (signing in), still only from our own pages. */
 export const anonymousPost = <R>(
   handler: (

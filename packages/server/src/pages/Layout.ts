@@ -24,7 +24,7 @@ main { max-width: 64rem; margin: 0 auto; padding: 1rem 1rem 3rem; }
 h1 { font-size: 1.6rem; margin: .8rem 0 1rem; }
 h2 { font-size: 1.2rem; margin: 0 0 .6rem; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; margin: 0 0 1rem; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 1rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(20rem, 100%), 1fr)); gap: 1rem; }
 .grid section { margin: 0; }
 label { display: block; font-weight: 600; margin: .6rem 0 .2rem; }
 label .muted { font-weight: 400; }
@@ -46,14 +46,30 @@ th { font-size: .85rem; color: var(--muted); font-weight: 600; }
 .notice, .error { padding: .7rem 1rem; border-radius: 6px; margin: 0 0 1rem; }
 .notice { background: #e7f5ec; border: 1px solid #a6d8b8; color: var(--ok); }
 .error { background: #fdecea; border: 1px solid #f3b2ac; color: var(--bad); }
-.tag { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8rem; border: 1px solid currentColor; }
+.tag { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8rem; border: 1px solid currentColor; white-space: nowrap; }
 .ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); } .muted { color: var(--muted); }
 code { background: #eef1f6; padding: 0 .25rem; border-radius: 3px; }
-fieldset { border: 1px solid var(--line); border-radius: 6px; margin: .8rem 0 0; padding: .3rem .8rem .7rem; }
+fieldset { border: 1px solid var(--line); border-radius: 6px; margin: .8rem 0 0; padding: .3rem .8rem .7rem; min-width: 0; }
 legend { font-weight: 600; padding: 0 .3rem; }
+td, code, .hint, .error, .notice { overflow-wrap: anywhere; }
+th[scope=row] { white-space: nowrap; }
+code.token { display: block; padding: .5rem .6rem; font-size: 1rem; user-select: all; }
+/* A phone: less padding, and each row of a list table becomes a small card with labelled fields. */
+@media (max-width: 40rem) {
+  main { padding: .6rem .6rem 2rem; }
+  section { padding: .8rem .9rem; }
+  header .bar { gap: .3rem 1rem; padding: .5rem .75rem; }
+  table.list thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+  table.list, table.list tbody, table.list tr, table.list td { display: block; }
+  table.list tr { border-bottom: 1px solid var(--line); padding: .5rem 0; }
+  table.list td { border: 0; padding: .1rem 0; }
+  table.list td:first-child { font-weight: 600; }
+  table.list td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-size: .85rem; font-weight: 600; }
+  td.nowrap { white-space: normal; width: auto; }
+}
 `)
 
-export type Area = "home" | "accounts" | "syncs" | "status"
+export type Area = "home" | "accounts" | "syncs" | "status" | "people"
 
 const areas: ReadonlyArray<readonly [Area, string, string]> = [
   ["home", "/", "Overview"],
@@ -61,6 +77,9 @@ const areas: ReadonlyArray<readonly [Area, string, string]> = [
   ["syncs", "/syncs", "Syncs"],
   ["status", "/status", "Status"]
 ]
+
+// Only the owner manages people, so only the owner's navigation names the page.
+const people = ["people", "/people", "People"] as const
 
 export interface PageOptions {
   readonly title: string
@@ -88,7 +107,7 @@ ${options.refresh === undefined ? "" : html`<meta http-equiv="refresh" content="
 ${
   options.user === undefined
     ? ""
-    : html`<nav aria-label="Main">${areas.map(
+    : html`<nav aria-label="Main">${(options.user.owner ? [...areas, people] : areas).map(
         ([area, href, label]) =>
           html` <a href="${href}"${options.area === area ? trusted(' aria-current="page"') : ""}>${label}</a>`
       )}</nav>

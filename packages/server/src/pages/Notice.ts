@@ -11,6 +11,8 @@ type Count = (name: string) => number
 const copies = (n: number) => (n === 1 ? "1 copy" : `${n} copies`)
 
 const notices = {
+  "owner-created": () =>
+    "Welcome: you are this server's owner, and signed in. To sign in from another browser or to use the API, make yourself a token on the People page.",
   "account-connected": () => "Account connected. Its calendars are listed below.",
   "account-reauthenticated": () => "The new password works and is saved; syncing resumes.",
   "calendars-refreshed": () => "Looked again: the calendars below are what the server lists now.",

@@ -30,7 +30,7 @@ export const connect = (e: ConnectError | AlreadyConnected): string => {
         ? `Apple refused the Apple ID or the app-specific password. Check the Apple ID (usually your iCloud email address) and that the password was not revoked. ${appleHelp}`
         : sentence(e.message)
     case "AlreadyConnected":
-      return "This account is already connected (it is in the list above). To give it a new password, open it there."
+      return `This account is already connected as “${e.name}” (account ${e.accountId}, in the list above). To give it a new password, open it there.`
     case "UrlRejected":
     case "ServerUnreachable":
     case "NotCalDav":

@@ -6,10 +6,12 @@ import { HttpLayerRouter } from "@effect/platform"
 import { Effect, Option } from "effect"
 import * as AccountPage from "./AccountPage.js"
 import * as AccountsPage from "./AccountsPage.js"
+import * as FirstRunPage from "./FirstRunPage.js"
 import * as Handler from "./Handler.js"
-import { respond } from "./Layout.js"
+import { respond, seeOther } from "./Layout.js"
 import * as Notice from "./Notice.js"
 import * as OverviewPage from "./OverviewPage.js"
+import * as PeoplePage from "./PeoplePage.js"
 import * as Session from "./Session.js"
 import * as SignInPage from "./SignInPage.js"
 import * as StatusPage from "./StatusPage.js"
@@ -17,10 +19,8 @@ import * as SyncsPage from "./SyncsPage.js"
 
 const home = Effect.gen(function* () {
   const user = yield* Session.currentUser
-  return yield* Option.match(user, {
-    onNone: () => Effect.succeed(respond(SignInPage.view())),
-    onSome: OverviewPage.show
-  })
+  if (Option.isSome(user)) return yield* OverviewPage.show(user.value)
+  return (yield* FirstRunPage.isOpen) ? yield* FirstRunPage.show : respond(SignInPage.view())
 })
 
 const accounts = Handler.signedIn((user) =>
@@ -34,6 +34,12 @@ export const layer = HttpLayerRouter.addAll([
   route("GET", "/", page(Handler.anyone(home))),
   route("POST", "/login", page(SignInPage.login)),
   route("POST", "/logout", page(SignInPage.logout)),
+  route("POST", "/setup", page(FirstRunPage.create)),
+  // After a refused setup the address bar says /setup; opening it again leads to the front page.
+  route("GET", "/setup", Effect.succeed(seeOther("/"))),
+  route("GET", "/people", page(PeoplePage.get)),
+  route("POST", "/people", page(PeoplePage.add)),
+  route("POST", "/people/:id/token", page(PeoplePage.newToken)),
   route("GET", "/accounts", page(accounts)),
   route("POST", "/accounts/icloud", page(AccountsPage.connectIcloud)),
   route("POST", "/accounts/caldav", page(AccountsPage.connectCaldav)),

@@ -1,6 +1,7 @@
 /**
- * Signing in and out. There are no passwords for Almanac itself: the admin issues each person an
- * API token, and pasting it here stores it in this browser's session cookie.
+ * Signing in and out. There are no passwords for Almanac itself: each person has an API token,
+ * made on the server (`almanac user create`) or by the owner on the People page, and pasting it
+ * here stores it in this browser's session cookie.
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { Effect, Option, Redacted } from "effect"
@@ -19,11 +20,19 @@ export const view = (error?: string) =>
 <form method="post" action="/login">
 <label for="token">API token</label>
 <input id="token" name="token" type="password" autocomplete="off" required spellcheck="false">
-<p class="hint">Your token starts with <code>alm_</code>. The server's administrator issues it
-(<code>POST /api/admin/users/{id}/tokens</code> with the admin token); it is shown only once, so keep it
-in your password manager. Signing out forgets it in this browser only.</p>
+<p class="hint">Your token starts with <code>alm_</code> and is shown only once, when it is made, so keep
+it in your password manager. Signing out forgets it in this browser only.</p>
 <div class="actions"><button type="submit">Sign in</button></div>
 </form>
+</section>
+<section aria-labelledby="where-h">
+<h2 id="where-h">Where a token comes from</h2>
+<ul>
+<li>From this server's owner: on the <strong>People</strong> page of their settings, they add you
+and see your token once.</li>
+<li>On the server itself: <code>almanac user create NAME</code> makes a user and prints its first
+token; <code>almanac user token USER-ID</code> prints another (<code>almanac user list</code> shows the ids).</li>
+</ul>
 </section>`
   })
 
@@ -36,7 +45,7 @@ export const login = Handler.anonymousPost((form, request) =>
     if (Option.isNone(user))
       return respond(
         view(
-          "That token is not valid: check that you pasted all of it, or ask the administrator for a new one."
+          "That token is not valid: check that you pasted all of it, or ask this server's owner for a new one."
         ),
         401
       )

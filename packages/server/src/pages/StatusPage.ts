@@ -81,7 +81,10 @@ const card = (s: CalendarStatus, catalogue: Catalogue.Catalogue, now: number) =>
 <tr><th scope="row">Copies</th><td>${copies(s.copiesMade)} of its events in other calendars; it holds ${copies(s.copiesHeld)} from others</td></tr>
 <tr><th scope="row">Last error</th><td>${Option.match(s.lastError, {
     onNone: () => html`<span class="muted">none</span>`,
-    onSome: (e) => html`<span class="bad">${e}</span>`
+    onSome: (e) =>
+      html`<span class="bad">${e}</span> <span class="muted">(${moment(s.lastErrorAt, now)}; ${
+        s.failuresInARow === 1 ? "1 failed poll" : `${s.failuresInARow} failed polls in a row`
+      })</span>`
   })}</td></tr>
 </tbody></table>
 <h3>Syncs</h3>

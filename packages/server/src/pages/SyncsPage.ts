@@ -112,8 +112,8 @@ const relationshipRow = (r: SyncRelationship, catalogue: Catalogue.Catalogue) =>
   const name = `${catalogue.label(r.sourceCalendarId)} ${twoWay ? "⇄" : "→"} ${catalogue.label(r.targetCalendarId)}`
   return html`<tr>
 <td>${catalogue.label(r.sourceCalendarId)}<div class="hint">${twoWay ? "⇄ both ways with" : "→ one way into"}</div>${catalogue.label(r.targetCalendarId)}</td>
-<td>${r.policy.markPrivate ? "Private (“Busy”)" : "Full details"}<div class="hint">Shown as ${transpWords[r.policy.transp]}; ${windowWords(r.window)}</div></td>
-<td>${r.paused ? html`<span class="tag warn">paused</span>` : html`<span class="tag ok">active</span>`}<div class="hint">${r.copies === 1 ? "1 copy" : `${r.copies} copies`}</div></td>
+<td data-label="Copies">${r.policy.markPrivate ? "Private (“Busy”)" : "Full details"}<div class="hint">Shown as ${transpWords[r.policy.transp]}; ${windowWords(r.window)}</div></td>
+<td data-label="State">${r.paused ? html`<span class="tag warn">paused</span>` : html`<span class="tag ok">active</span>`}<div class="hint">${r.copies === 1 ? "1 copy" : `${r.copies} copies`}</div></td>
 <td class="nowrap">
 <form class="row" method="post" action="${base}/${r.paused ? "resume" : "pause"}"><button class="secondary" type="submit" aria-label="${r.paused ? "Resume" : "Pause"} ${name}">${r.paused ? "Resume" : "Pause"}</button></form>
 <form class="row" method="post" action="${base}/remove">
@@ -126,7 +126,7 @@ const relationshipRow = (r: SyncRelationship, catalogue: Catalogue.Catalogue) =>
 const list = (relationships: ReadonlyArray<SyncRelationship>, catalogue: Catalogue.Catalogue) =>
   relationships.length === 0
     ? html`<p class="muted">No syncs yet. Create one below.</p>`
-    : html`<table>
+    : html`<table class="list">
 <thead><tr><th scope="col">Calendars</th><th scope="col">Copies</th><th scope="col">State</th><th scope="col"><span class="muted">Actions</span></th></tr></thead>
 <tbody>${relationships.map((r) => relationshipRow(r, catalogue))}</tbody></table>`
 

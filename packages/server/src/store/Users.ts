@@ -1,6 +1,7 @@
 /**
  * The people the server serves and their API tokens. A token is shown once when it is issued;
- * only its SHA-256 is stored, so a copy of the database does not let anyone in.
+ * only its SHA-256 is stored, so a copy of the database does not let anyone in. The first user
+ * is the server's owner, whoever made them (the first-run page, the CLI or the admin API).
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto"
 import { SyncStore } from "@almanac/core"
@@ -11,6 +12,8 @@ export interface User {
   readonly id: string
   readonly name: string
   readonly createdAt: number
+  /** The first user: may make other users and their tokens on the settings pages. */
+  readonly owner: boolean
 }
 
 export interface TokenInfo {
@@ -21,7 +24,11 @@ export interface TokenInfo {
 }
 
 export interface UsersShape {
+  /** A new user; the owner when there was none before. */
   readonly create: (name: string) => Effect.Effect<User, SyncStore.StoreError>
+  /** The owner, only while the server has no user at all; none once anyone exists. */
+  readonly createFirst: (name: string) => Effect.Effect<Option.Option<User>, SyncStore.StoreError>
+  readonly isEmpty: Effect.Effect<boolean, SyncStore.StoreError>
   readonly list: Effect.Effect<ReadonlyArray<User>, SyncStore.StoreError>
   readonly get: (id: string) => Effect.Effect<Option.Option<User>, SyncStore.StoreError>
   /** A new bearer token for the user; the only time its value exists outside the caller. */
@@ -40,7 +47,7 @@ export interface UsersShape {
 export class Users extends Context.Tag("@almanac/server/Users")<Users, UsersShape>() {}
 
 const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
-const UserRow = Schema.Struct({ id: Schema.String, name: Schema.String, created_at: Num })
+const UserRow = Schema.Struct({ id: Schema.String, name: Schema.String, created_at: Num, owner: Num })
 const TokenRow = Schema.Struct({
   id: Schema.String,
   label: Schema.String,
@@ -50,7 +57,12 @@ const TokenRow = Schema.Struct({
 
 export const hashToken = (token: string): string => createHash("sha256").update(token, "utf8").digest("hex")
 
-const toUser = (r: typeof UserRow.Type): User => ({ id: r.id, name: r.name, createdAt: r.created_at })
+const toUser = (r: typeof UserRow.Type): User => ({
+  id: r.id,
+  name: r.name,
+  createdAt: r.created_at,
+  owner: r.owner !== 0
+})
 
 export const make: Effect.Effect<UsersShape, never, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -61,20 +73,42 @@ export const make: Effect.Effect<UsersShape, never, SqlClient.SqlClient> = Effec
   const decodeUsers = Schema.decodeUnknown(Schema.Array(UserRow))
 
   const get = (id: string) =>
-    sql`SELECT id, name, created_at FROM users WHERE id = ${id}`.pipe(
+    sql`SELECT id, name, created_at, owner FROM users WHERE id = ${id}`.pipe(
       Effect.flatMap(decodeUsers),
       Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toUser)),
       guard("read user")
     )
 
+  const countUsers = sql`SELECT COUNT(*) AS n FROM users`.pipe(
+    Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: Num })))),
+    Effect.map((rows) => rows[0]?.n ?? 0)
+  )
+
+  const insert = (name: string, owner: boolean) =>
+    Effect.gen(function* () {
+      const user: User = { id: randomUUID(), name, createdAt: Date.now(), owner }
+      yield* sql`INSERT INTO users (id, name, created_at, owner)
+        VALUES (${user.id}, ${user.name}, ${user.createdAt}, ${owner ? 1 : 0})`
+      return user
+    })
+
   return {
+    // Counted and inserted in one transaction: on SQLite (one writer at a time) two first users
+    // cannot both become the owner; the first-run page also takes them one at a time.
     create: (name) =>
-      Effect.gen(function* () {
-        const user: User = { id: randomUUID(), name, createdAt: Date.now() }
-        yield* sql`INSERT INTO users (id, name, created_at) VALUES (${user.id}, ${user.name}, ${user.createdAt})`
-        return user
-      }).pipe(guard("create user")),
-    list: sql`SELECT id, name, created_at FROM users ORDER BY created_at, id`.pipe(
+      Effect.flatMap(countUsers, (n) => insert(name, n === 0)).pipe(
+        sql.withTransaction,
+        guard("create user")
+      ),
+    createFirst: (name) =>
+      Effect.flatMap(countUsers, (n) =>
+        n === 0 ? Effect.map(insert(name, true), Option.some) : Effect.succeed(Option.none<User>())
+      ).pipe(sql.withTransaction, guard("create the owner")),
+    isEmpty: countUsers.pipe(
+      Effect.map((n) => n === 0),
+      guard("count users")
+    ),
+    list: sql`SELECT id, name, created_at, owner FROM users ORDER BY created_at, id`.pipe(
       Effect.flatMap(decodeUsers),
       Effect.map((rows) => rows.map(toUser)),
       guard("list users")

@@ -12,7 +12,7 @@ import { type Browser, chromium, type Page } from "playwright-core"
 
 export const executablePath = "/usr/bin/chromium"
 
-const args = [
+export const args = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",

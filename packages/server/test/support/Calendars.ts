@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:net"
 import { CalDavClient } from "@almanac/caldav"
-import { ICalCodec } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
 import { Effect, Option, Redacted } from "effect"
 import { Accounts } from "../../src/store/Accounts.js"

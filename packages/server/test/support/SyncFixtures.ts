@@ -5,7 +5,8 @@
  */
 import { randomUUID } from "node:crypto"
 import { CalDavClient } from "@almanac/caldav"
-import { EventModel, ICalCodec } from "@almanac/core"
+import { EventModel } from "@almanac/core"
+import { ICalCodec } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Option, Redacted } from "effect"
@@ -124,12 +125,15 @@ export const contents = (calendar: Calendar): Effect.Effect<ReadonlyArray<Stored
     Effect.orDie
   )
 
-/** Asks `probe` again every 200 ms until `done` holds for its answer, for at most `seconds`. */
+/**
+ * Asks `probe` again every 200 ms until `done` holds for its answer, for at most `seconds` (a
+ * deadline for a hang, generous because a loaded 2-core machine is slow, not wrong).
+ */
 export const waitFor = <A>(
   what: string,
   probe: Effect.Effect<A>,
   done: (a: A) => boolean,
-  seconds = 20
+  seconds = 90
 ): Effect.Effect<A> =>
   Effect.gen(function* () {
     const deadline = Date.now() + seconds * 1000

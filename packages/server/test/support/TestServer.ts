@@ -17,6 +17,8 @@ export interface TestServer {
   readonly dataDir: string
   readonly adminToken: string
   readonly config: Config.ServerConfig
+  /** Every message the server logged at Info or above, in order (Warning and above also print). */
+  readonly logs: ReadonlyArray<string>
   /** A JSON request; `token` becomes a bearer header. Returns the status and the parsed body. */
   readonly request: (
     method: string,
@@ -58,12 +60,23 @@ export const start = (env: Record<string, string> = {}): Effect.Effect<TestServe
     })
     if (Either.isLeft(loaded)) return yield* Effect.die(loaded.left)
     const config = loaded.right
-    const context = yield* Layer.build(
-      Server.layer(config).pipe(Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)))
-    ).pipe(Effect.orDie)
+    const logs: Array<string> = []
+    const collect = Logger.make(({ message }) => {
+      logs.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+    })
+    const loggers = Layer.mergeAll(
+      Logger.minimumLogLevel(LogLevel.Info),
+      Logger.replace(
+        Logger.defaultLogger,
+        Logger.filterLogLevel(Logger.defaultLogger, LogLevel.greaterThanEqual(LogLevel.Warning))
+      ),
+      Logger.add(collect)
+    )
+    const context = yield* Layer.build(Server.layer(config).pipe(Layer.provide(loggers))).pipe(Effect.orDie)
     const address = Context.get(context, HttpServer.HttpServer).address
     if (address._tag !== "TcpAddress") return yield* Effect.die("the server is not on TCP")
-    const url = `http://127.0.0.1:${address.port}`
+    // The configured address (127.0.0.1 unless a test binds another interface).
+    const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${address.port}`
     const request: TestServer["request"] = async (method, path, options = {}) => {
       const headers: Record<string, string> = { ...options.headers }
       if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
@@ -89,7 +102,7 @@ export const start = (env: Record<string, string> = {}): Effect.Effect<TestServe
         throw new Error(`creating a user failed: ${res.status} ${JSON.stringify(res.body)}`)
       return { id: body.user.id, token: body.token.token }
     }
-    const server: TestServer = { url, dataDir, adminToken, config, request, createUser }
+    const server: TestServer = { url, dataDir, adminToken, config, logs, request, createUser }
     contexts.set(server, context)
     return server
   })

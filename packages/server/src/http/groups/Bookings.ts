@@ -114,4 +114,8 @@ export class BookingsGroup extends HttpApiGroup.make("bookings")
   .addError(Unprocessable)
   .addError(UpstreamFailed)
   .addError(InternalError)
-  .middleware(Authentication) {}
+  .middleware(Authentication)
+  .annotate(
+    OpenApi.Description,
+    "Events written for scheduling tools: create (idempotent), reschedule and cancel a booking on one of your calendars."
+  ) {}

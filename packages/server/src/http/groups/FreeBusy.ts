@@ -90,4 +90,8 @@ export class FreeBusyGroup extends HttpApiGroup.make("freebusy")
   .addError(Unprocessable)
   .addError(UpstreamFailed)
   .addError(InternalError)
-  .middleware(Authentication) {}
+  .middleware(Authentication)
+  .annotate(
+    OpenApi.Description,
+    "Busy time across your calendars, read live from their servers, for scheduling: intervals in UTC, recurrences expanded."
+  ) {}

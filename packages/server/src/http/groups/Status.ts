@@ -36,8 +36,25 @@ export const CalendarStatusView = Schema.Struct({
   nextPollAt: NullableIso.annotations({
     description: "when the calendar polls next; null until its actor has polled once, or while it is parked"
   }),
+  polling: Schema.NullOr(
+    Schema.Struct({
+      startedAt: Iso,
+      phase: Schema.Literal("list", "fetch", "write").annotations({
+        description:
+          "list: asking the calendar what changed; fetch: reading changed events; write: writing copies"
+      }),
+      done: Schema.Number.annotations({ description: "items of this phase done so far" }),
+      total: Schema.Number.annotations({ description: "items of this phase in all (0 while listing)" })
+    }).annotations({ identifier: "PollInProgress" })
+  ).annotations({ description: "the poll running now and how far it has got; null when none is running" }),
   lastError: Schema.NullOr(Schema.String).annotations({
     description: "why the last poll failed, in words; null after a successful poll"
+  }),
+  lastErrorAt: NullableIso.annotations({
+    description: "when the last failed poll ended; kept after a recovery (null if no poll ever failed)"
+  }),
+  failuresInARow: Schema.Number.annotations({
+    description: "polls in a row that failed; 0 once a poll works again"
   }),
   deletesAwaitingConfirmation: Schema.NullOr(Schema.String).annotations({
     description:

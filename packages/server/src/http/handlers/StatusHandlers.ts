@@ -27,7 +27,17 @@ const statusView = (s: CalendarStatus) => ({
   lastPollAt: isoOrNull(s.lastPollAt),
   lastSuccessAt: isoOrNull(s.lastSuccessAt),
   nextPollAt: isoOrNull(s.nextPollAt),
+  polling: Option.getOrNull(
+    Option.map(s.polling, (p) => ({
+      startedAt: iso(p.startedAt),
+      phase: p.phase,
+      done: p.done,
+      total: p.total
+    }))
+  ),
   lastError: Option.getOrNull(s.lastError),
+  lastErrorAt: isoOrNull(s.lastErrorAt),
+  failuresInARow: s.failuresInARow,
   deletesAwaitingConfirmation: Option.getOrNull(s.deletesAwaitingConfirmation),
   copiesHeld: s.copiesHeld,
   copiesMade: s.copiesMade,

@@ -1,13 +1,15 @@
 /**
- * The codec, tried on generated events of every shape: what we write, we read back unchanged.
+ * The iCalendar codec, tried on generated events of every shape: what we write, we read back
+ * unchanged; and the laws every codec keeps (CodecLaws).
  */
+
+import { ContentHash, type EventModel, Recurrence } from "@almanac/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as ContentHash from "../src/ContentHash.js"
-import type * as EventModel from "../src/EventModel.js"
+import * as CodecLaws from "../../core/test/support/CodecLaws.js"
+import * as EventArbitraries from "../../core/test/support/EventArbitraries.js"
 import * as ICalCodec from "../src/ICalCodec.js"
-import * as EventArbitraries from "./support/EventArbitraries.js"
 
 const ruleParts = (rule: string): ReadonlyArray<string> => rule.split(";").sort()
 
@@ -105,6 +107,31 @@ describe("ICalCodec properties", () => {
         }))
       }
       expect(ContentHash.of(renamed)).not.toBe(ContentHash.of(resource))
+    },
+    EventArbitraries.propOptions()
+  )
+})
+
+describe("the iCalendar codec keeps the codec laws", () => {
+  CodecLaws.laws({
+    encode: (r) => ICalCodec.serialize(r, { now }),
+    decode: (text) => ICalCodec.parseEither(text, { href: "/law.ics" }),
+    normalize: ICalCodec.normalize
+  })
+})
+
+describe("recurrence through the codec", () => {
+  const window = { start: new Date("2026-01-01T00:00:00Z"), end: new Date("2027-01-01T00:00:00Z") }
+  const starts = (r: EventModel.EventResource) =>
+    Recurrence.instances(r, window, { maxInstances: 400 })
+      .map((i) => `${i.start.toISOString()}/${i.end.toISOString()}`)
+      .sort()
+
+  it.prop(
+    "what we read back expands to the same instances, its VTIMEZONEs included",
+    [EventArbitraries.resource(EventArbitraries.text(), { min: 2026, max: 2026 })],
+    ([resource]) => {
+      expect(starts(roundTrip(resource).parsed)).toEqual(starts(resource))
     },
     EventArbitraries.propOptions()
   )

@@ -2,13 +2,13 @@
  * Real-world shapes, written by hand: what servers and clients actually send, and the busy
  * time a person expects from it.
  */
+
+import { ContentHash, FreeBusy } from "@almanac/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import ICAL from "ical.js"
-import * as ContentHash from "../src/ContentHash.js"
-import * as FreeBusy from "../src/FreeBusy.js"
 import * as ICalCodec from "../src/ICalCodec.js"
 import { at, icloudFixture, isoIntervals, parseOrThrow, vcalendar } from "./support/Fixtures.js"
 
@@ -733,7 +733,7 @@ describe("tolerant parsing", () => {
     const r = ICalCodec.parseEither(text, { href: "/cal/bad.ics" })
     if (Either.isRight(r)) throw new Error("expected a BadItem")
     expect(r.left._tag).toBe("BadItem")
-    expect(r.left.href).toBe("/cal/bad.ics")
+    expect(r.left.ref).toBe("/cal/bad.ics")
     return r.left.reason
   }
 
@@ -760,7 +760,7 @@ describe("tolerant parsing", () => {
       const e = yield* Effect.flip(
         ICalCodec.parse("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", { href: "/x.ics" })
       )
-      expect(e.href).toBe("/x.ics")
+      expect(e.ref).toBe("/x.ics")
     })
   )
 })

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import type { EventModel } from "@almanac/core"
 import * as Either from "effect/Either"
-import type * as EventModel from "../../src/EventModel.js"
 import * as ICalCodec from "../../src/ICalCodec.js"
 
 /** The replayed iCloud answers live with the CalDAV client's tests; the codec reads their calendar data. */

@@ -2,14 +2,14 @@
  * Copies under a policy, tried on generated events: "mark as private" leaks nothing, copies
  * never invite anyone, and a copy always says where it came from.
  */
+
+import { EventModel, Policy } from "@almanac/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
-import * as EventModel from "../src/EventModel.js"
+import * as EventArbitraries from "../../core/test/support/EventArbitraries.js"
 import * as ICalCodec from "../src/ICalCodec.js"
-import * as Policy from "../src/Policy.js"
-import * as EventArbitraries from "./support/EventArbitraries.js"
 import { parseOrThrow, vcalendar } from "./support/Fixtures.js"
 
 const origin: EventModel.CopyOrigin = { relationship: "rel-1", sourceUid: "source-uid" }

@@ -11,17 +11,20 @@
  *
  * @since 0.1.0
  */
+
+import { CoreError, EventModel } from "@almanac/core"
+// Civil time, zones and the ical.js wrapper are shared with core's recurrence engine (RRULE
+// iteration, VTIMEZONE evaluation), so they stay there; codecs reach them through this subpath.
+import * as Civil from "@almanac/core/internal/Civil"
+import * as Ical from "@almanac/core/internal/Ical"
+import * as ResourceZones from "@almanac/core/internal/ResourceZones"
+import * as Zone from "@almanac/core/internal/Zone"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { BadItem } from "./CoreError.js"
-import * as EventModel from "./EventModel.js"
-import * as Civil from "./internal/Civil.js"
-import * as Ical from "./internal/Ical.js"
-import * as ResourceZones from "./internal/ResourceZones.js"
-import * as Zone from "./internal/Zone.js"
 
-export { BadItem }
+export const BadItem = CoreError.BadItem
+export type BadItem = CoreError.BadItem
 
 /** The PRODID we write. */
 export const PRODID = "-//Almanac//Almanac Calendar Sync//EN"
@@ -36,7 +39,7 @@ export const ORIGIN_PROPERTY = "X-ALMANAC-ORIGIN"
  * Unfolds, drops blank lines and trailing whitespace outside text values (iCloud sends
  * `END:VEVENT ` now and then, which ical.js would read as a component named "vevent ").
  */
-const normalize = (text: string): string => {
+const cleanText = (text: string): string => {
   const physical = text.replace(/^\uFEFF/, "").split(/\r\n|\n|\r/)
   const logical: Array<string> = []
   for (const line of physical) {
@@ -286,8 +289,8 @@ export const parseEither = (
   text: string,
   item: { readonly href: string }
 ): Either.Either<EventModel.EventResource, BadItem> => {
-  const bad = (reason: string) => Either.left(new BadItem({ href: item.href, reason }))
-  const normalized = normalize(text)
+  const bad = (reason: string) => Either.left(new BadItem({ ref: item.href, reason }))
+  const normalized = cleanText(text)
   const parsed = Ical.parse(normalized)
   if (parsed._tag === "Error") return bad(`not iCalendar: ${parsed.message}`)
   const calendar = parsed.components.find((c) => c.name === "vcalendar")
@@ -391,8 +394,23 @@ const dateProp = (name: string, d: EventModel.DateValue): Ical.JCalProperty => {
 }
 
 // Bare CR would end a line in the output; RFC 5545 text has LF line breaks only.
-const text = (name: string, value: string): Ical.JCalProperty =>
-  prop(name, "text", value.replace(/\r\n?/g, "\n"))
+const lineBreaks = (value: string): string => value.replace(/\r\n?/g, "\n")
+
+const text = (name: string, value: string): Ical.JCalProperty => prop(name, "text", lineBreaks(value))
+
+/**
+ * What an iCalendar object holds of a resource, as the codec reads it back: text with LF line
+ * breaks only. Everything else the model carries survives the round trip as it is. Idempotent.
+ */
+export const normalize = (resource: EventModel.EventResource): EventModel.EventResource => {
+  const event = (e: EventModel.VEvent): EventModel.VEvent => ({
+    ...e,
+    summary: Option.map(e.summary, lineBreaks),
+    description: Option.map(e.description, lineBreaks),
+    location: Option.map(e.location, lineBreaks)
+  })
+  return { ...resource, master: Option.map(resource.master, event), overrides: resource.overrides.map(event) }
+}
 
 const attendeeProp = (name: string, a: EventModel.Attendee): Ical.JCalProperty => {
   const params: Record<string, string> = {}
