@@ -40,7 +40,33 @@ export interface ServerConfig {
   readonly allowPrivateUrls: boolean
   /** Per HTTP exchange with a calendar server. */
   readonly requestTimeout: Duration.Duration
+  /**
+   * The server's address as browsers and providers reach it (redirect URIs, push addresses), without
+   * a trailing slash. Defaults to http://127.0.0.1:PORT when the server listens on loopback; none
+   * otherwise, and then nothing that needs it (connecting Google) is offered.
+   */
+  readonly publicUrl: Option.Option<string>
+  readonly google: GoogleConfig
 }
+
+/** Google's OAuth client and endpoints; every endpoint can point elsewhere (tests, proxies). */
+export interface GoogleConfig {
+  /** None: connecting Google is not offered, and the pages say how to create a client. */
+  readonly clientId: Option.Option<string>
+  readonly clientSecret: Option.Option<Redacted.Redacted<string>>
+  readonly authUrl: string
+  readonly tokenUrl: string
+  readonly revokeUrl: string
+  /** The Calendar API base, including its version path. */
+  readonly apiUrl: string
+}
+
+export const googleDefaults = {
+  authUrl: "https://accounts.google.com/o/oauth2/v2/auth",
+  tokenUrl: "https://oauth2.googleapis.com/token",
+  revokeUrl: "https://oauth2.googleapis.com/revoke",
+  apiUrl: "https://www.googleapis.com/calendar/v3"
+} as const
 
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
   problems: Schema.Array(Schema.String)
@@ -151,6 +177,35 @@ const parseDatabase = (url: string | undefined, dataDir: string): Either.Either<
   }
 }
 
+/** A loopback host: a name for this machine or an address in 127.0.0.0/8 or ::1. */
+export const isLoopbackHost = (hostname: string): boolean => {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "")
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+}
+
+/**
+ * An endpoint or base URL from configuration: https everywhere, plain http only on loopback (a test
+ * server or a local proxy), where nothing crosses a network. No credentials, query or fragment.
+ */
+export const parseServiceUrl = (name: string, text: string): Either.Either<string, string> => {
+  let url: URL
+  try {
+    url = new URL(text.trim())
+  } catch {
+    return Either.left(`${name}: ${JSON.stringify(text)} is not a URL`)
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    return Either.left(`${name}: must be an https:// URL (it is ${url.protocol})`)
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname))
+    return Either.left(
+      `${name}: must use https:// (plain http:// is accepted only on a loopback address such as 127.0.0.1)`
+    )
+  if (url.username !== "" || url.password !== "")
+    return Either.left(`${name}: must not carry a user name or password`)
+  if (url.search !== "" || url.hash !== "") return Either.left(`${name}: must not have a query or fragment`)
+  return Either.right(url.href.replace(/\/+$/, ""))
+}
+
 /**
  * Reads the configuration from `env` and `flags`. Never echoes a secret's value in a problem.
  */
@@ -227,6 +282,37 @@ export const load = (
   const database = parseDatabase(get("ALMANAC_DATABASE_URL"), dataDir)
   if (Either.isLeft(database)) problems.push(database.left)
 
+  const serviceUrl = (name: string, fallback: string): string => {
+    const text = get(name)
+    if (text === undefined) return fallback
+    const parsed = parseServiceUrl(name, text)
+    if (Either.isLeft(parsed)) problems.push(parsed.left)
+    return Either.getOrElse(parsed, () => fallback)
+  }
+  const publicText = get("ALMANAC_PUBLIC_URL")
+  const publicUrl =
+    publicText !== undefined
+      ? Option.some(serviceUrl("ALMANAC_PUBLIC_URL", ""))
+      : isLoopbackHost(host) && port !== 0
+        ? Option.some(`http://${host.includes(":") ? `[${host}]` : host}:${port}`)
+        : Option.none()
+  const google: GoogleConfig = {
+    clientId: Option.fromNullable(get("ALMANAC_GOOGLE_CLIENT_ID")?.trim()),
+    clientSecret: Option.map(Option.fromNullable(get("ALMANAC_GOOGLE_CLIENT_SECRET")), (s) =>
+      Redacted.make(s.trim())
+    ),
+    authUrl: serviceUrl("ALMANAC_GOOGLE_AUTH_URL", googleDefaults.authUrl),
+    tokenUrl: serviceUrl("ALMANAC_GOOGLE_TOKEN_URL", googleDefaults.tokenUrl),
+    revokeUrl: serviceUrl("ALMANAC_GOOGLE_REVOKE_URL", googleDefaults.revokeUrl),
+    apiUrl: serviceUrl("ALMANAC_GOOGLE_API_URL", googleDefaults.apiUrl)
+  }
+  if (Option.isSome(google.clientId) && Option.isNone(google.clientSecret))
+    problems.push(
+      "ALMANAC_GOOGLE_CLIENT_SECRET: missing; a Google OAuth client of type Web application has a client secret beside its id"
+    )
+  if (Option.isNone(google.clientId) && Option.isSome(google.clientSecret))
+    problems.push("ALMANAC_GOOGLE_CLIENT_ID: missing; the client secret was set without the client id")
+
   if (problems.length > 0 || Either.isLeft(database)) return Either.left(new ConfigInvalid({ problems }))
   return Either.right({
     host,
@@ -238,6 +324,8 @@ export const load = (
     previousMasterKeys: previous.map((k) => Redacted.make(k)),
     adminToken: adminText === undefined ? Option.none() : Option.some(Redacted.make(adminText.trim())),
     allowPrivateUrls,
-    requestTimeout
+    requestTimeout,
+    publicUrl,
+    google
   })
 }

@@ -11,6 +11,8 @@ import * as Actors from "./Actors.js"
 import * as AccountClients from "./app/AccountClients.js"
 import * as AccountService from "./app/AccountService.js"
 import * as FirstRun from "./app/FirstRun.js"
+import * as GoogleConnect from "./app/GoogleConnect.js"
+import * as GoogleOAuthClient from "./app/GoogleOAuthClient.js"
 import * as Relationships from "./app/RelationshipService.js"
 import * as Scheduling from "./app/Scheduling.js"
 import * as Status from "./app/StatusService.js"
@@ -21,6 +23,7 @@ import { AdminToken } from "./http/Auth.js"
 import * as Routes from "./http/Routes.js"
 import * as ServerRegistry from "./ServerRegistry.js"
 import * as Accounts from "./store/Accounts.js"
+import * as OAuthStates from "./store/OAuthStates.js"
 import * as Users from "./store/Users.js"
 import * as UrlGuard from "./UrlGuard.js"
 import * as Vault from "./Vault.js"
@@ -28,7 +31,9 @@ import * as Vault from "./Vault.js"
 /** The services every request and every actor may use. */
 export const services = (config: ServerConfig) => {
   const db = Database.layer(config.database)
-  const stores = Layer.mergeAll(Users.layer, Accounts.layer).pipe(Layer.provideMerge(Vault.layer(config)))
+  const stores = Layer.mergeAll(Users.layer, Accounts.layer, OAuthStates.layer).pipe(
+    Layer.provideMerge(Vault.layer(config))
+  )
   const clients = AccountClients.layer({
     timeout: config.requestTimeout,
     checkUrl: UrlGuard.make(config).checkUrl
@@ -40,8 +45,11 @@ export const services = (config: ServerConfig) => {
     Layer.provideMerge(db),
     Layer.provideMerge(GuardedHttpClient.layer(config)),
     Layer.provideMerge(Layer.succeed(AdminToken, config.adminToken)),
+    // Google's endpoints are the operator's configuration, not a user's URL: they are not guarded.
+    Layer.provideMerge(GoogleOAuthClient.layer(config)),
     (base) => AccountService.layer(config).pipe(Layer.provideMerge(base)),
     (base) => FirstRun.layer.pipe(Layer.provideMerge(base)),
+    (base) => GoogleConnect.layer(config).pipe(Layer.provideMerge(base)),
     (base) => Scheduling.layer.pipe(Layer.provideMerge(base)),
     (base) => Status.layer.pipe(Layer.provideMerge(Relationships.layer), Layer.provideMerge(base))
   )

@@ -26,6 +26,9 @@ export const make: Effect.Effect<CalendarProvider.ProviderRegistry["Type"], neve
         Effect.catchTags({
           NeedsReauth: (e) =>
             Effect.fail(new ProviderError.Unauthorized({ calendar: calendar.ref, detail: e.detail })),
+          // a calendar of an account kind this path cannot open: said, retried, never parked
+          Unsupported: (e) =>
+            Effect.fail(new ProviderError.Transient({ calendar: calendar.ref, detail: e.detail })),
           SecretUnreadable: () =>
             Effect.fail(
               new ProviderError.Unauthorized({

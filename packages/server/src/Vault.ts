@@ -185,6 +185,9 @@ export interface RotationReport {
 
 const AccountSecret = Schema.Struct({ id: Schema.String, secret: Schema.String })
 
+/** The vault binding of a pending OAuth flow's code verifier (store/OAuthStates.ts seals with it). */
+export const oauthStateBinding = (stateHash: string): string => `oauth-state:${stateHash}`
+
 /**
  * `almanac vault rotate`. With a key file: a new key is generated and put first in the file,
  * every secret is sealed again under it, then the old keys leave the file. With
@@ -208,6 +211,22 @@ export const rotate = (
       Effect.flatMap(Schema.decodeUnknown(Schema.Array(AccountSecret))),
       Effect.mapError(() => new VaultSetupError({ message: "cannot read the accounts' secrets" }))
     )
+    // Sign-in flows under way (ten minutes at most) hold sealed PKCE verifiers: re-sealed too, so a
+    // rotation does not break a flow someone is in the middle of.
+    const pending = yield* sql`SELECT state_hash AS id, code_verifier AS secret FROM oauth_states`.pipe(
+      Effect.flatMap(Schema.decodeUnknown(Schema.Array(AccountSecret))),
+      Effect.mapError(() => new VaultSetupError({ message: "cannot read the pending sign-in flows" }))
+    )
+    for (const row of pending) {
+      const sealed = yield* CredentialVault.reseal(ring, oauthStateBinding(row.id), row.secret).pipe(
+        Effect.option
+      )
+      // One that does not open cannot be finished anyway; it expires on its own.
+      if (Option.isSome(sealed))
+        yield* sql`UPDATE oauth_states SET code_verifier = ${sealed.value} WHERE state_hash = ${row.id}`.pipe(
+          Effect.mapError(() => new VaultSetupError({ message: "cannot store a re-sealed sign-in flow" }))
+        )
+    }
     let resealed = 0
     let alreadyCurrent = 0
     const unreadable: Array<string> = []

@@ -94,4 +94,99 @@ describe("configuration", () => {
     expect(Option.isNone(Config.decodeMasterKey("ab".repeat(31)))).toBe(true)
     expect(Option.isNone(Config.decodeMasterKey(Buffer.alloc(31, 1).toString("base64")))).toBe(true)
   })
+
+  describe("Google and the public URL", () => {
+    it("default to Google's own endpoints, no client, and the loopback address the server listens on", () => {
+      const config = Either.getOrThrow(load({}))
+      expect(config.google).toEqual({
+        clientId: Option.none(),
+        clientSecret: Option.none(),
+        authUrl: "https://accounts.google.com/o/oauth2/v2/auth",
+        tokenUrl: "https://oauth2.googleapis.com/token",
+        revokeUrl: "https://oauth2.googleapis.com/revoke",
+        apiUrl: "https://www.googleapis.com/calendar/v3"
+      })
+      expect(config.publicUrl).toEqual(Option.some("http://127.0.0.1:8080"))
+      // Listening on every address, the server cannot guess how browsers reach it.
+      expect(Either.getOrThrow(load({ ALMANAC_HOST: "0.0.0.0" })).publicUrl).toEqual(Option.none())
+    })
+
+    it("reads the client, keeps its secret redacted, and takes https endpoints and loopback http", () => {
+      const secret = "GOCSPX-very-secret-value"
+      const config = Either.getOrThrow(
+        load({
+          ALMANAC_PUBLIC_URL: "https://almanac.example.net/",
+          ALMANAC_GOOGLE_CLIENT_ID: "123-abc.apps.googleusercontent.com",
+          ALMANAC_GOOGLE_CLIENT_SECRET: secret,
+          ALMANAC_GOOGLE_AUTH_URL: "http://127.0.0.1:4444/o/oauth2/v2/auth",
+          ALMANAC_GOOGLE_TOKEN_URL: "http://localhost:4444/token",
+          ALMANAC_GOOGLE_REVOKE_URL: "http://[::1]:4444/revoke",
+          ALMANAC_GOOGLE_API_URL: "https://proxy.example.net/calendar/v3/"
+        })
+      )
+      expect(config.publicUrl).toEqual(Option.some("https://almanac.example.net"))
+      expect(config.google.clientId).toEqual(Option.some("123-abc.apps.googleusercontent.com"))
+      expect(Option.map(config.google.clientSecret, Redacted.value)).toEqual(Option.some(secret))
+      expect(String(config.google.clientSecret)).not.toContain(secret)
+      expect(JSON.stringify(config)).not.toContain(secret)
+      expect(config.google.authUrl).toBe("http://127.0.0.1:4444/o/oauth2/v2/auth")
+      expect(config.google.tokenUrl).toBe("http://localhost:4444/token")
+      expect(config.google.revokeUrl).toBe("http://[::1]:4444/revoke")
+      expect(config.google.apiUrl).toBe("https://proxy.example.net/calendar/v3")
+    })
+
+    it("refuses plain http off loopback and other unusable URLs, one line each, never the secret", () => {
+      const secret = "GOCSPX-do-not-echo"
+      const result = load({
+        ALMANAC_PUBLIC_URL: "http://almanac.example.net",
+        ALMANAC_GOOGLE_AUTH_URL: "http://accounts.example.com/auth",
+        ALMANAC_GOOGLE_TOKEN_URL: "ftp://127.0.0.1/token",
+        ALMANAC_GOOGLE_REVOKE_URL: "https://user:pw@oauth2.example.com/revoke",
+        ALMANAC_GOOGLE_API_URL: "not a url",
+        ALMANAC_GOOGLE_CLIENT_SECRET: secret
+      })
+      expect(Either.isLeft(result)).toBe(true)
+      if (Either.isRight(result)) return
+      const problems = result.left.problems
+      expect(problems).toHaveLength(6)
+      for (const name of [
+        "ALMANAC_PUBLIC_URL",
+        "ALMANAC_GOOGLE_AUTH_URL",
+        "ALMANAC_GOOGLE_TOKEN_URL",
+        "ALMANAC_GOOGLE_REVOKE_URL",
+        "ALMANAC_GOOGLE_API_URL",
+        "ALMANAC_GOOGLE_CLIENT_ID"
+      ])
+        expect(
+          problems.filter((p) => p.startsWith(`${name}:`)),
+          name
+        ).toHaveLength(1)
+      expect(problems.find((p) => p.startsWith("ALMANAC_PUBLIC_URL:"))).toMatch(/https:\/\//)
+      expect(problems.find((p) => p.startsWith("ALMANAC_GOOGLE_AUTH_URL:"))).toMatch(/loopback/)
+      expect(problems.join("\n")).not.toContain(secret)
+      expect(problems.join("\n")).not.toContain(":pw@")
+    })
+
+    it("wants the client secret with the client id", () => {
+      const result = load({ ALMANAC_GOOGLE_CLIENT_ID: "123-abc.apps.googleusercontent.com" })
+      expect(Either.isLeft(result) && result.left.problems).toEqual([
+        expect.stringMatching(/^ALMANAC_GOOGLE_CLIENT_SECRET: missing/)
+      ])
+    })
+
+    it("knows loopback hosts", () => {
+      for (const h of ["127.0.0.1", "127.8.9.10", "localhost", "[::1]", "::1"])
+        expect(Config.isLoopbackHost(h), h).toBe(true)
+      for (const h of [
+        "128.0.0.1",
+        "example.com",
+        "localhost.example.com",
+        "app.localhost",
+        "10.0.0.1",
+        "::2",
+        "1270.0.0.1"
+      ])
+        expect(Config.isLoopbackHost(h), h).toBe(false)
+    })
+  })
 })

@@ -6,6 +6,7 @@ import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted } from "effect"
+import * as ServerMigrations from "../src/store/ServerMigrations.js"
 import * as Vault from "../src/Vault.js"
 
 const configIn = (dataDir: string, masterKey?: string, previous: ReadonlyArray<string> = []) => ({
@@ -15,7 +16,7 @@ const configIn = (dataDir: string, masterKey?: string, previous: ReadonlyArray<s
 })
 
 const database = (dataDir: string) =>
-  Layer.effectDiscard(StoreMigrations.run.pipe(Effect.orDie)).pipe(
+  Layer.effectDiscard(StoreMigrations.run.pipe(Effect.zipRight(ServerMigrations.run), Effect.orDie)).pipe(
     Layer.provideMerge(SqliteClient.layer({ filename: join(dataDir, "almanac.db") }).pipe(Layer.orDie))
   )
 

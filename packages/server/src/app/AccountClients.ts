@@ -7,16 +7,31 @@
  */
 import { CalDavClient, type CalDavError } from "@almanac/caldav"
 import type { SyncStore } from "@almanac/core"
+import type { GoogleCalendarClient } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
 import { Context, type Duration, Effect, Layer, Option } from "effect"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
-import { CalendarFailed, NeedsReauth, SecretUnreadable } from "./SchedulingError.js"
+import { GoogleAuth } from "./GoogleAuth.js"
+import { CalendarFailed, NeedsReauth, SecretUnreadable, Unsupported } from "./SchedulingError.js"
 
 export interface AccountClientsShape {
   /** A client with the account's user name and password; the account must exist. */
   readonly clientFor: (
     accountId: string
-  ) => Effect.Effect<CalDavClient.CalDavClientShape, NeedsReauth | SecretUnreadable | SyncStore.StoreError>
+  ) => Effect.Effect<
+    CalDavClient.CalDavClientShape,
+    NeedsReauth | SecretUnreadable | Unsupported | SyncStore.StoreError
+  >
+  /**
+   * A Calendar API client for a Google account, over its stored tokens; refreshed tokens are
+   * sealed and stored before they are used. For the engine's Google provider.
+   */
+  readonly googleClientFor: (
+    accountId: string
+  ) => Effect.Effect<
+    GoogleCalendarClient.GoogleCalendarClientShape,
+    NeedsReauth | SecretUnreadable | Unsupported | SyncStore.StoreError
+  >
   /**
    * What a CalDAV failure on `calendar` means for the caller: a 401 marks the account as needing
    * re-authentication; anything else is that calendar's failure, named.
@@ -48,6 +63,8 @@ export const make = (
   Effect.gen(function* () {
     const accounts = yield* Accounts
     const context = yield* Effect.context<HttpClient.HttpClient>()
+    // Present only when a Google client is configured.
+    const google = yield* Effect.serviceOption(GoogleAuth)
 
     const refused = (accountId: string, detail: string) =>
       accounts
@@ -70,13 +87,18 @@ export const make = (
               () => "its calendar server refused the password"
             )
           })
-        const password = yield* accounts
-          .password(accountId)
-          .pipe(
-            Effect.catchTag("VaultError", (e) =>
-              Effect.fail(new SecretUnreadable({ accountId, detail: e.message }))
-            )
-          )
+        // Google accounts are reached through their own provider, not a CalDAV client.
+        if (account.value.kind === "google")
+          return yield* new Unsupported({
+            accountId,
+            detail: "free/busy and bookings do not cover Google calendars yet"
+          })
+        const password = yield* accounts.password(accountId).pipe(
+          Effect.catchTags({
+            VaultError: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message })),
+            CredentialUnreadable: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message }))
+          })
+        )
         if (Option.isNone(password)) return yield* refused(accountId, "no password is stored for it")
         return yield* CalDavClient.make({
           auth: { user: account.value.username, password: password.value },
@@ -100,7 +122,39 @@ export const make = (
               })
             )
 
-    return { clientFor, failure }
+    const googleClientFor = (accountId: string) =>
+      Effect.gen(function* () {
+        const account = yield* accounts.byId(accountId)
+        if (Option.isNone(account))
+          return yield* new NeedsReauth({ accountId, detail: "the account was removed" })
+        if (account.value.kind !== "google")
+          return yield* new Unsupported({ accountId, detail: "not a Google account" })
+        if (account.value.status === "needs-reauth")
+          return yield* new NeedsReauth({
+            accountId,
+            detail: Option.getOrElse(account.value.lastError, () => "Google refused the stored access")
+          })
+        if (Option.isNone(google))
+          return yield* new Unsupported({
+            accountId,
+            detail: "no Google client is configured on this server (ALMANAC_GOOGLE_CLIENT_ID)"
+          })
+        const credential = yield* accounts.credential(accountId).pipe(
+          Effect.catchTags({
+            VaultError: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message })),
+            CredentialUnreadable: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message }))
+          })
+        )
+        if (Option.isNone(credential) || credential.value._tag !== "oauth")
+          return yield* refused(accountId, "no Google tokens are stored for it")
+        return yield* google.value.calendarClient({
+          accountId,
+          tokens: credential.value,
+          onRefresh: (next) => accounts.saveTokens(accountId, next)
+        })
+      })
+
+    return { clientFor, googleClientFor, failure }
   })
 
 export const layer = (

@@ -14,7 +14,9 @@ import { Context, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
 import type { ServerConfig } from "../Config.js"
 import { Engine } from "../Engine.js"
 import { type AccountKind, type AccountRecord, Accounts, type CalendarInfo } from "../store/Accounts.js"
+import type * as Credential from "../store/Credential.js"
 import * as UrlGuard from "../UrlGuard.js"
+import { GoogleAuth, type GoogleAuthFailed, type GoogleCalendar } from "./GoogleAuth.js"
 
 export const icloudUrl = "https://caldav.icloud.com/"
 
@@ -41,12 +43,14 @@ export class NotAnAppSpecificPassword extends Schema.TaggedError<NotAnAppSpecifi
   }
 }
 
-/** The calendar server answered 401 to the credentials given. */
+/** The calendar server answered 401 to the credentials given (Google: refused the stored grant). */
 export class CredentialsRefused extends Schema.TaggedError<CredentialsRefused>()("CredentialsRefused", {
-  kind: Schema.Literal("icloud", "caldav"),
+  kind: Schema.Literal("icloud", "caldav", "google"),
   url: Schema.String
 }) {
   override get message() {
+    if (this.kind === "google")
+      return "Google refused the stored access (it was revoked, or has expired); connect Google again with POST /api/accounts/google"
     return this.kind === "icloud"
       ? `Apple refused the Apple ID or the app-specific password. Check the Apple ID (usually your iCloud email address). A normal Apple ID password does not work here, only an app-specific password; a revoked one does not either. ${whereToCreate}`
       : `the server at ${this.url} refused the user name or password; check both (some servers want the full email address as user name)`
@@ -95,6 +99,15 @@ export class AlreadyConnected extends Schema.TaggedError<AlreadyConnected>()("Al
   }
 }
 
+/** A Google account has no password to change: its access is renewed by connecting it again. */
+export class NoPassword extends Schema.TaggedError<NoPassword>()("NoPassword", {
+  accountId: Schema.String
+}) {
+  override get message() {
+    return `account ${this.accountId} is a Google account and has no password; connect Google again (POST /api/accounts/google) to renew its access`
+  }
+}
+
 /** Why a connection (or a re-authentication) did not happen. Nothing was stored. */
 export type ConnectError =
   | UrlGuard.UrlRejected
@@ -103,6 +116,16 @@ export type ConnectError =
   | ServerUnreachable
   | NotCalDav
   | NoEventCalendars
+  | NoPassword
+
+/** A calendar an account offers, however it was found (CalDAV discovery, Google's calendar list). */
+export interface FoundCalendar {
+  readonly url: string
+  readonly displayName: Option.Option<string>
+  readonly color: Option.Option<string>
+  readonly writable?: boolean
+  readonly timeZone?: Option.Option<string>
+}
 
 // --- models ------------------------------------------------------------------------------------
 
@@ -137,6 +160,20 @@ export interface AccountServiceShape {
     readonly password: Redacted.Redacted<string>
     readonly name: Option.Option<string>
   }) => Effect.Effect<AccountWithCalendars, ConnectError | AlreadyConnected | SyncStore.StoreError>
+  /**
+   * Stores an account whose credential was obtained elsewhere (OAuth) with the calendars found
+   * for it. The same account again (same user, kind and user name) is renewed instead: the new
+   * credential replaces the old one, the account is healthy again and its parked calendars poll.
+   */
+  readonly adopt: (input: {
+    readonly userId: string
+    readonly kind: AccountKind
+    readonly url: string
+    readonly username: string
+    readonly name: string
+    readonly credential: Credential.OAuth
+    readonly calendars: ReadonlyArray<FoundCalendar>
+  }) => Effect.Effect<AccountWithCalendars & { readonly renewed: boolean }, SyncStore.StoreError>
   readonly list: (userId: string) => Effect.Effect<ReadonlyArray<AccountRecord>, SyncStore.StoreError>
   readonly get: (
     userId: string,
@@ -207,6 +244,19 @@ const sameUserKey = (url: string, username: string): string =>
 const nameOf = (a: AccountRecord): string =>
   Option.getOrElse(a.displayName, () => `${a.username} on ${a.url}`)
 
+/** Google's calendars as the account's calendars: the calendar id is the calendar's ref (kept in `url`). */
+export const googleFound = (listed: ReadonlyArray<GoogleCalendar>): ReadonlyArray<FoundCalendar> =>
+  listed.map((c) => ({
+    url: c.id,
+    displayName: c.summary,
+    color: c.color,
+    writable: c.writable,
+    timeZone: c.timeZone
+  }))
+
+/** The kinds that connect with a password (CalDAV underneath). */
+type PasswordKind = Exclude<AccountKind, "google">
+
 // --- service -----------------------------------------------------------------------------------
 
 export const make = (
@@ -222,6 +272,8 @@ export const make = (
     const engine = yield* Engine
     const sql = yield* SqlClient.SqlClient
     const http = yield* Effect.context<HttpClient.HttpClient>()
+    // Present only when a Google client is configured.
+    const google = yield* Effect.serviceOption(GoogleAuth)
     const guard = UrlGuard.make({ allowPrivateUrls: config.allowPrivateUrls })
 
     const storeError = (operation: string) => (e: { readonly message: string }) =>
@@ -269,7 +321,7 @@ export const make = (
     const states = (calendars: ReadonlyArray<CalendarInfo>) => Effect.forEach(calendars, stateOf)
 
     const fromCalDav =
-      (kind: AccountKind, url: URL, refusals: Ref.Ref<ReadonlyArray<UrlGuard.UrlRejected>>) =>
+      (kind: PasswordKind, url: URL, refusals: Ref.Ref<ReadonlyArray<UrlGuard.UrlRejected>>) =>
       (e: CalDavError.CalDavError): Effect.Effect<never, ConnectError> =>
         Effect.gen(function* () {
           const shown = UrlGuard.shown(url)
@@ -291,7 +343,7 @@ export const make = (
         })
 
     /** Discovery with these credentials; the event calendars it found, or why there are none. */
-    const discover = (kind: AccountKind, url: URL, username: string, password: Redacted.Redacted<string>) =>
+    const discover = (kind: PasswordKind, url: URL, username: string, password: Redacted.Redacted<string>) =>
       Effect.gen(function* () {
         const refusals = yield* Ref.make<ReadonlyArray<UrlGuard.UrlRejected>>([])
         const client = yield* CalDavClient.make({
@@ -314,9 +366,9 @@ export const make = (
      * relationship uses them (their polls then say what is wrong); a calendar that comes back gets
      * its old id again, since ids are derived from account and URL.
      */
-    const applyDiscovery = (accountId: string, found: ReadonlyArray<Discovery.CalendarInfo>) =>
+    const applyDiscovery = (accountId: string, found: ReadonlyArray<FoundCalendar>) =>
       Effect.gen(function* () {
-        const saved = yield* accounts.saveCalendars(accountId, asSaved(found))
+        const saved = yield* accounts.saveCalendars(accountId, found)
         const listed = new Set(found.map((c) => c.url))
         const kept: Array<CalendarState> = []
         for (const calendar of yield* states(saved)) {
@@ -336,7 +388,7 @@ export const make = (
 
     const connect = (input: {
       readonly userId: string
-      readonly kind: AccountKind
+      readonly kind: PasswordKind
       readonly url: URL
       readonly username: string
       readonly password: Redacted.Redacted<string>
@@ -407,7 +459,97 @@ export const make = (
         { discard: true }
       )
 
+    /** Google's calendars for an account, with an access token refreshed when it is about to expire. */
+    const googleCalendars = (account: AccountRecord) =>
+      Effect.gen(function* () {
+        if (Option.isNone(google))
+          return yield* new ServerUnreachable({
+            url: account.url,
+            detail: "no Google client is configured on this server (ALMANAC_GOOGLE_CLIENT_ID)"
+          })
+        const credential = yield* accounts.credential(account.id).pipe(
+          Effect.catchTags({
+            VaultError: (e) => Effect.fail(storeError("open the stored tokens")(e)),
+            CredentialUnreadable: (e) => Effect.fail(storeError("open the stored tokens")(e))
+          })
+        )
+        if (Option.isNone(credential) || credential.value._tag !== "oauth")
+          return yield* new CredentialsRefused({ kind: "google", url: account.url })
+        const listed = yield* google.value
+          .calendars(credential.value, (next) => accounts.saveTokens(account.id, next))
+          .pipe(
+            Effect.mapError((e: GoogleAuthFailed) =>
+              e.reason === "refused"
+                ? new CredentialsRefused({ kind: "google", url: account.url })
+                : new ServerUnreachable({ url: account.url, detail: e.message })
+            )
+          )
+        return googleFound(listed)
+      })
+
+    /** Removing a Google account ends its grant at Google too; best effort, never the token in the log. */
+    const revokeAtGoogle = (account: AccountRecord) =>
+      Effect.gen(function* () {
+        if (account.kind !== "google") return
+        const credential = yield* accounts.credential(account.id)
+        if (Option.isNone(credential) || credential.value._tag !== "oauth") return
+        if (Option.isNone(google))
+          return yield* Effect.logWarning(
+            "no Google client configured: the removed account's grant was not revoked at Google"
+          )
+        yield* google.value.revoke(credential.value.refreshToken)
+        yield* Effect.logInfo("Google access revoked")
+      }).pipe(
+        Effect.catchAll((e) =>
+          Effect.logWarning(
+            "could not revoke the removed account's access at Google; the person can revoke it at myaccount.google.com/permissions",
+            e._tag === "GoogleAuthFailed" ? `${e.step} ${e.reason}: ${e.detail}` : e._tag
+          )
+        ),
+        Effect.annotateLogs({ account: account.id })
+      )
+
     return {
+      adopt: (input) =>
+        Effect.gen(function* () {
+          const existing = (yield* accounts.list(input.userId)).find(
+            (a) => a.kind === input.kind && a.username === input.username
+          )
+          if (existing !== undefined) {
+            yield* accounts.saveTokens(existing.id, input.credential)
+            yield* accounts.setStatus(existing.id, "ok", Option.none())
+            const calendars = yield* applyDiscovery(existing.id, input.calendars)
+            yield* resume(calendars)
+            yield* Effect.logInfo("account connected again").pipe(
+              Effect.annotateLogs({ account: existing.id, kind: input.kind })
+            )
+            const account: AccountRecord = { ...existing, status: "ok", lastError: Option.none() }
+            return { account, calendars, renewed: true }
+          }
+          const id = randomUUID()
+          const { account, saved } = yield* Effect.gen(function* () {
+            const account = yield* accounts.insertCredential(
+              {
+                id,
+                userId: input.userId,
+                kind: input.kind,
+                url: input.url,
+                username: input.username,
+                displayName: Option.some(input.name)
+              },
+              input.credential
+            )
+            const saved = yield* accounts.saveCalendars(id, input.calendars)
+            return { account, saved }
+          }).pipe(
+            sql.withTransaction,
+            Effect.catchTag("SqlError", (e) => Effect.fail(storeError("save account")(e)))
+          )
+          yield* Effect.logInfo(`account connected with ${saved.length} calendars`).pipe(
+            Effect.annotateLogs({ account: id, kind: input.kind })
+          )
+          return { account, calendars: yield* states(saved), renewed: false }
+        }),
       connectICloud: (input) =>
         Effect.gen(function* () {
           const password = normaliseAppSpecificPassword(Redacted.value(input.appSpecificPassword))
@@ -440,6 +582,8 @@ export const make = (
       reauthenticate: (userId, accountId, given) =>
         Effect.gen(function* () {
           const account = yield* owned(userId, accountId)
+          if (account.kind === "google") return yield* new NoPassword({ accountId })
+          const kind: PasswordKind = account.kind
           let password = given
           if (account.kind === "icloud") {
             const normalised = normaliseAppSpecificPassword(Redacted.value(given))
@@ -447,9 +591,9 @@ export const make = (
             password = Redacted.make(normalised.value)
           }
           const url = yield* guard.check(account.url)
-          const found = yield* discover(account.kind, url, account.username, password)
+          const found = yield* discover(kind, url, account.username, password)
           yield* accounts.setPassword(accountId, password)
-          const calendars = yield* applyDiscovery(accountId, found)
+          const calendars = yield* applyDiscovery(accountId, asSaved(found))
           yield* resume(calendars)
           yield* Effect.logInfo("account re-authenticated").pipe(Effect.annotateLogs({ account: accountId }))
           return { account: yield* owned(userId, accountId), calendars }
@@ -457,22 +601,33 @@ export const make = (
       refresh: (userId, accountId) =>
         Effect.gen(function* () {
           const account = yield* owned(userId, accountId)
-          const password = yield* accounts
-            .password(accountId)
-            .pipe(
-              Effect.catchTag("VaultError", (e) =>
-                Effect.fail(
-                  new SyncStore.StoreError({ operation: "open the stored password", detail: e.message })
-                )
+          if (account.kind === "google") {
+            const listed = yield* googleCalendars(account).pipe(
+              Effect.tapErrorTag("CredentialsRefused", () =>
+                accounts.setStatus(accountId, "needs-reauth", Option.some("Google refused the stored access"))
               )
             )
+            const calendars = yield* applyDiscovery(accountId, listed)
+            if (account.status === "needs-reauth") {
+              yield* accounts.setStatus(accountId, "ok", Option.none())
+              yield* resume(calendars)
+            }
+            return { account: yield* owned(userId, accountId), calendars }
+          }
+          const kind: PasswordKind = account.kind
+          const password = yield* accounts.password(accountId).pipe(
+            Effect.catchTags({
+              VaultError: (e) => Effect.fail(storeError("open the stored password")(e)),
+              CredentialUnreadable: (e) => Effect.fail(storeError("open the stored password")(e))
+            })
+          )
           if (Option.isNone(password))
             return yield* new SyncStore.StoreError({
               operation: "open the stored password",
               detail: "the account has no stored password"
             })
           const url = yield* guard.check(account.url)
-          const found = yield* discover(account.kind, url, account.username, password.value).pipe(
+          const found = yield* discover(kind, url, account.username, password.value).pipe(
             Effect.tapErrorTag("CredentialsRefused", () =>
               accounts.setStatus(
                 accountId,
@@ -481,7 +636,7 @@ export const make = (
               )
             )
           )
-          const calendars = yield* applyDiscovery(accountId, found)
+          const calendars = yield* applyDiscovery(accountId, asSaved(found))
           // The stored password works after all (a refusal that has passed): the account is healthy again.
           if (account.status === "needs-reauth") {
             yield* accounts.setStatus(accountId, "ok", Option.none())
@@ -491,7 +646,7 @@ export const make = (
         }),
       remove: (userId, accountId) =>
         Effect.gen(function* () {
-          yield* owned(userId, accountId)
+          const account = yield* owned(userId, accountId)
           const { involved, own, relationships } = yield* calendarsInRelationships(accountId)
           // All of them or none: a failure halfway leaves the account as it was.
           yield* Effect.forEach(relationships, store.deleteRelationship, { discard: true }).pipe(
@@ -502,6 +657,7 @@ export const make = (
           )
           // Actors of both ends learn that these relationships are gone before the rows of the account go.
           for (const id of new Set([...involved, ...own.map((c) => c.id)])) yield* engine.refresh(id)
+          yield* revokeAtGoogle(account)
           yield* sqliteOnly("PRAGMA secure_delete = ON").pipe(
             Effect.mapError(storeError("prepare the secure removal"))
           )

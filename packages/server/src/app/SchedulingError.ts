@@ -67,5 +67,15 @@ export class CalendarFailed extends Schema.TaggedError<CalendarFailed>()("Calend
   }
 }
 
+/** The account is of a kind this request cannot use yet (free/busy and bookings on Google). */
+export class Unsupported extends Schema.TaggedError<Unsupported>()("Unsupported", {
+  accountId: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `account ${this.accountId}: ${this.detail}`
+  }
+}
+
 /** Errors of talking to an account's calendar server. */
-export type UpstreamError = NeedsReauth | SecretUnreadable | CalendarFailed
+export type UpstreamError = NeedsReauth | SecretUnreadable | CalendarFailed | Unsupported

@@ -54,6 +54,13 @@ export class UpstreamFailed extends Schema.TaggedError<UpstreamFailed>()(
   HttpApiSchema.annotations({ status: 502 })
 ) {}
 
+/** 503: the server is not set up for this (connecting Google without a client id); `message` says what to set. */
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
+  "ServiceUnavailable",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 503 })
+) {}
+
 /** 500: our own failure (a database error); the log has the detail, the body never does. */
 export class InternalError extends Schema.TaggedError<InternalError>()(
   "InternalError",

@@ -6,7 +6,7 @@
 
 import type { SyncStore } from "@almanac/core"
 import { HttpLayerRouter } from "@effect/platform"
-import { Effect, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import {
   type AccountNotFound,
   AccountService,
@@ -14,8 +14,9 @@ import {
   type CalendarState,
   type ConnectError
 } from "../app/AccountService.js"
+import { GoogleConnect } from "../app/GoogleConnect.js"
 import type { User } from "../store/Users.js"
-import { accountState, kindName } from "./AccountsPage.js"
+import { accountState, googleAccessLine, kindName } from "./AccountsPage.js"
 import { accountName, calendarName } from "./Catalogue.js"
 import type * as Form from "./Form.js"
 import * as Handler from "./Handler.js"
@@ -26,7 +27,7 @@ import * as Problems from "./Problems.js"
 import { moment } from "./Time.js"
 
 const calendarRow = (c: CalendarState, now: number) => html`<tr>
-<td>${calendarName(c)}</td>
+<td>${calendarName(c)}${c.writable ? "" : html` <span class="tag">read-only</span>`}</td>
 <td data-label="Sync">${c.inRelationship ? html`<span class="tag ok">in a sync</span>` : html`<span class="muted">not synced</span>`}</td>
 <td data-label="Last poll">${moment(c.lastPollAt, now)}</td>
 <td data-label="Problems">${Option.match(c.lastError, { onNone: () => html`<span class="muted">none</span>`, onSome: (e) => html`<span class="bad">${e}</span>` })}${
@@ -69,7 +70,16 @@ ${
 <p class="hint">Create syncs between these calendars on the <a href="/syncs">Syncs</a> page.</p>
 </section>
 <div class="grid">
-<section aria-labelledby="password-h">
+${
+  account.kind === "google"
+    ? html`<section aria-labelledby="renew-h">
+<h2 id="renew-h">Renew Google access</h2>
+<p class="hint">When Google access was revoked or has expired, connect the same Google account again: its calendars and syncs stay. ${googleAccessLine}</p>
+<form method="post" action="/accounts/google">
+<div class="actions"><button type="submit">Connect Google again</button></div>
+</form>
+</section>`
+    : html`<section aria-labelledby="password-h">
 <h2 id="password-h">Change the password</h2>
 <form method="post" action="${base}/password">
 <label for="new-password">${account.kind === "icloud" ? "New app-specific password" : "New password"}</label>
@@ -81,10 +91,11 @@ ${
 }
 <div class="actions"><button type="submit">Save the new password</button></div>
 </form>
-</section>
+</section>`
+}
 <section aria-labelledby="remove-h">
 <h2 id="remove-h">Remove this account</h2>
-<p>Its stored password is erased, and the syncs that use its calendars are removed. Copies already written
+<p>${account.kind === "google" ? "Its Google access is revoked at Google and erased here" : "Its stored password is erased"}, and the syncs that use its calendars are removed. Copies already written
 to calendars stay where they are.${account.kind === "icloud" ? " Revoke the app-specific password at appleid.apple.com too." : ""}</p>
 <form method="post" action="${base}/remove">
 <label class="inline"><input type="checkbox" name="confirm" required> Yes, remove ${accountName(account)}</label>
@@ -116,9 +127,14 @@ const show = (user: User, id: string, options: { readonly error?: string; readon
     const notice = yield* Notice.current
     const account = yield* service.get(user.id, id)
     const calendars = yield* service.calendars(user.id, id)
+    // A Google account's "connect again" form answers with a redirect to Google's consent page.
+    const google = yield* Effect.either((yield* GoogleConnect).setup)
     return respond(
       view(user, { account, calendars }, { notice, error: options.error, now: Date.now() }),
-      options.status ?? 200
+      options.status ?? 200,
+      {
+        formActions: account.kind === "google" && Either.isRight(google) ? [google.right.authorizeOrigin] : []
+      }
     )
   }).pipe(Effect.catchTag("AccountNotFound", (e) => Effect.succeed(notFound(user, e))))
 

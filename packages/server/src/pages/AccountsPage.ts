@@ -1,10 +1,11 @@
 /**
- * The accounts page: what is connected, and the two ways to connect more (iCloud with an Apple ID
- * and an app-specific password, or any CalDAV server). A refused connection comes back as the same
+ * The accounts page: what is connected, and the ways to connect more (iCloud with an Apple ID
+ * and an app-specific password, any CalDAV server, or Google through its consent page). A refused connection comes back as the same
  * page with the reason next to the form and everything typed kept, except the password.
  */
-import { Effect, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import { AccountService, type AlreadyConnected, type ConnectError } from "../app/AccountService.js"
+import { GoogleConnect, type GoogleNotConfigured, howToCreateClient } from "../app/GoogleConnect.js"
 import { type AccountRecord, Accounts } from "../store/Accounts.js"
 import type { User } from "../store/Users.js"
 import { accountName } from "./Catalogue.js"
@@ -29,7 +30,30 @@ export type Refused =
   | { readonly form: "icloud"; readonly values: IcloudValues; readonly error: string }
   | { readonly form: "caldav"; readonly values: CaldavValues; readonly error: string }
 
-export const kindName = (a: AccountRecord): string => (a.kind === "icloud" ? "iCloud" : "CalDAV")
+export const kindName = (a: AccountRecord): string =>
+  a.kind === "icloud" ? "iCloud" : a.kind === "google" ? "Google" : "CalDAV"
+
+/** What Google access is asked for, and why: one line wherever Google is offered. */
+export const googleAccessLine =
+  "Google asks you to let Almanac see your calendars and create, change and delete their events: that is what copying events between your calendars takes. It cannot change sharing or delete calendars, and you can revoke it at myaccount.google.com/permissions."
+
+export type GoogleSetup = Either.Either<{ readonly redirectUri: string }, GoogleNotConfigured>
+
+const googleSection = (setup: GoogleSetup) => html`<section aria-labelledby="google-h">
+<h2 id="google-h">Connect Google</h2>
+${Either.match(setup, {
+  onRight: () => html`<form method="post" action="/accounts/google">
+<label for="google-name">Name on these pages <span class="muted">(optional)</span></label>
+<input id="google-name" name="name" type="text">
+<p class="hint">${googleAccessLine}</p>
+<div class="actions"><button type="submit">Connect Google</button></div>
+</form>`,
+  onLeft: (e) =>
+    e.missing === "public-url"
+      ? html`<p class="muted">Connecting Google needs <code>ALMANAC_PUBLIC_URL</code>: the address browsers reach this server at, since Google sends them back to it. Set it and restart the server.</p>`
+      : html`<p class="muted">Connecting Google needs a Google OAuth client on this server. To create one: ${howToCreateClient(e.redirectUri)}. Then restart the server.</p>`
+})}
+</section>`
 
 export const accountState = (a: AccountRecord): Fragment =>
   a.status === "ok"
@@ -97,7 +121,11 @@ Passwords are stored encrypted and are only sent to this server.</p>
 export const view = (
   user: User,
   accounts: ReadonlyArray<AccountRecord>,
-  options: { readonly refused?: Refused; readonly notice?: string | undefined } = {}
+  options: {
+    readonly refused?: Refused
+    readonly notice?: string | undefined
+    readonly google?: GoogleSetup
+  } = {}
 ) => {
   const refused = options.refused
   const icloud =
@@ -113,6 +141,7 @@ export const view = (
 <div class="grid">
 ${icloudForm(icloud, refused?.form === "icloud" ? refused.error : undefined)}
 ${caldavForm(caldav, refused?.form === "caldav" ? refused.error : undefined)}
+${options.google === undefined ? "" : googleSection(options.google)}
 </div>`
   })
 }
@@ -125,7 +154,11 @@ export const show = (
   Effect.gen(function* () {
     const accounts = yield* Accounts
     const mine = yield* accounts.list(user.id)
-    return respond(view(user, mine, options), options.status ?? 200)
+    const google = yield* Effect.either((yield* GoogleConnect).setup)
+    return respond(view(user, mine, { ...options, google }), options.status ?? 200, {
+      // The Google form's answer is a redirect to Google's consent page.
+      formActions: Either.match(google, { onLeft: () => [], onRight: (s) => [s.authorizeOrigin] })
+    })
   })
 
 /** 409 for an account that is already there, 502 when the server could not be reached, else 422. */

@@ -89,6 +89,8 @@ export interface PageOptions {
   readonly error?: string | undefined
   /** Seconds after which the browser reloads the page (the status page watches the engine). */
   readonly refresh?: number
+  /** A page of ours the browser goes on to at once (a navigation this page starts). */
+  readonly continueTo?: string
   readonly body: Fragment
 }
 
@@ -98,6 +100,7 @@ export const page = (options: PageOptions): Html => html`<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${options.refresh === undefined ? "" : html`<meta http-equiv="refresh" content="${options.refresh}">`}
+${options.continueTo === undefined ? "" : html`<meta http-equiv="refresh" content="0; url=${options.continueTo}">`}
 <title>${options.title} · Almanac</title>
 <style>${style}</style>
 </head>
@@ -124,20 +127,26 @@ ${options.body}
 </html>
 `
 
-// No script runs on these pages, forms only post to this server, and no other site may frame them.
-const securityHeaders = {
-  "content-security-policy":
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+// No script runs on these pages, forms only post to this server (and where a form's answer is a
+// redirect to a provider's sign-in page, to that origin as well: browsers apply form-action to
+// the redirect), and no other site may frame them.
+const headersWith = (formActions: ReadonlyArray<string>) => ({
+  "content-security-policy": `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action ${["'self'", ...formActions].join(" ")}; frame-ancestors 'none'; base-uri 'none'`,
   "x-content-type-options": "nosniff",
   "referrer-policy": "same-origin",
   "cache-control": "no-store"
-}
+})
+const securityHeaders = headersWith([])
 
-export const respond = (body: Html, status = 200): HttpServerResponse.HttpServerResponse =>
+export const respond = (
+  body: Html,
+  status = 200,
+  options: { readonly formActions?: ReadonlyArray<string> } = {}
+): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.text(body.markup, {
     status,
     contentType: "text/html; charset=utf-8",
-    headers: securityHeaders
+    headers: options.formActions === undefined ? securityHeaders : headersWith(options.formActions)
   })
 
 /** After a successful form post: back to a page (303, so a reload does not post again). */

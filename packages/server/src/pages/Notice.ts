@@ -15,6 +15,7 @@ const notices = {
     "Welcome: you are this server's owner, and signed in. To sign in from another browser or to use the API, make yourself a token on the People page.",
   "account-connected": () => "Account connected. Its calendars are listed below.",
   "account-reauthenticated": () => "The new password works and is saved; syncing resumes.",
+  "google-renewed": () => "Google access renewed; syncing resumes.",
   "calendars-refreshed": () => "Looked again: the calendars below are what the server lists now.",
   "account-removed": () => "Account removed, with its stored password and its syncs.",
   "sync-created": () =>

@@ -25,7 +25,11 @@ export const connect = (e: ConnectError | AlreadyConnected): string => {
   switch (e._tag) {
     case "NotAnAppSpecificPassword":
       return `That is not an app-specific password: Apple's look like xxxx-xxxx-xxxx-xxxx (16 lowercase letters). ${appleHelp}`
+    case "NoPassword":
+      return "A Google account has no password here: to renew its access, use “Connect Google again” on its page."
     case "CredentialsRefused":
+      if (e.kind === "google")
+        return "Google refused the stored access (it was revoked, or has expired). Use “Connect Google again” on the account's page to renew it."
       return e.kind === "icloud"
         ? `Apple refused the Apple ID or the app-specific password. Check the Apple ID (usually your iCloud email address) and that the password was not revoked. ${appleHelp}`
         : sentence(e.message)

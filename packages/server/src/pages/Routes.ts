@@ -7,6 +7,7 @@ import { Effect, Option } from "effect"
 import * as AccountPage from "./AccountPage.js"
 import * as AccountsPage from "./AccountsPage.js"
 import * as FirstRunPage from "./FirstRunPage.js"
+import * as GooglePages from "./GooglePages.js"
 import * as Handler from "./Handler.js"
 import { respond, seeOther } from "./Layout.js"
 import * as Notice from "./Notice.js"
@@ -43,6 +44,8 @@ export const layer = HttpLayerRouter.addAll([
   route("GET", "/accounts", page(accounts)),
   route("POST", "/accounts/icloud", page(AccountsPage.connectIcloud)),
   route("POST", "/accounts/caldav", page(AccountsPage.connectCaldav)),
+  route("POST", "/accounts/google", page(GooglePages.connect)),
+  route("GET", "/oauth/google/callback", page(GooglePages.callback)),
   route("GET", "/accounts/:id", page(AccountPage.get)),
   route("POST", "/accounts/:id/password", page(AccountPage.newPassword)),
   route("POST", "/accounts/:id/refresh", page(AccountPage.lookAgain)),

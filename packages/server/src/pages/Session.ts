@@ -54,7 +54,7 @@ export const isSameOrigin = (request: HttpServerRequest.HttpServerRequest): bool
   return hostOf(from) === host.toLowerCase()
 }
 
-const cookieOptions = (request: HttpServerRequest.HttpServerRequest) =>
+export const cookieOptions = (request: HttpServerRequest.HttpServerRequest) =>
   ({
     httpOnly: true,
     sameSite: "strict",

@@ -1,7 +1,7 @@
 /**
- * Connected accounts (iCloud, CalDAV) and their calendars, each owned by one user. The password
- * is sealed by the vault before it reaches SQL and opened only when a client is built; reads for
- * the API never touch it. Every read that serves a request takes the user id, so one user's
+ * Connected accounts (iCloud, CalDAV, Google) and their calendars, each owned by one user. The
+ * credential (a password or OAuth tokens, see Credential.ts) is sealed by the vault before it
+ * reaches SQL and opened only when a client is built; reads for the API never touch it. Every read that serves a request takes the user id, so one user's
  * query cannot name another's account.
  */
 import { createHash } from "node:crypto"
@@ -9,8 +9,9 @@ import { type CredentialVault, SyncStore } from "@almanac/core"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { Vault } from "../Vault.js"
+import * as Credential from "./Credential.js"
 
-export const AccountKind = Schema.Literal("icloud", "caldav")
+export const AccountKind = Schema.Literal("icloud", "caldav", "google")
 export type AccountKind = typeof AccountKind.Type
 
 export const AccountStatus = Schema.Literal("ok", "needs-reauth")
@@ -35,12 +36,21 @@ export interface CalendarInfo {
   readonly url: string
   readonly displayName: Option.Option<string>
   readonly color: Option.Option<string>
+  /** Whether the account may write events there (Google's access role); CalDAV calendars are. */
+  readonly writable: boolean
+  /** The calendar's own zone, where the provider names one (Google). */
+  readonly timeZone: Option.Option<string>
 }
 
 export interface AccountsShape {
   readonly insert: (
     account: Omit<AccountRecord, "status" | "lastError" | "createdAt">,
     password: Redacted.Redacted<string>
+  ) => Effect.Effect<AccountRecord, SyncStore.StoreError>
+  /** As `insert`, with any kind of credential (OAuth tokens for Google). */
+  readonly insertCredential: (
+    account: Omit<AccountRecord, "status" | "lastError" | "createdAt">,
+    credential: Credential.Credential
   ) => Effect.Effect<AccountRecord, SyncStore.StoreError>
   readonly list: (userId: string) => Effect.Effect<ReadonlyArray<AccountRecord>, SyncStore.StoreError>
   /** The account if it exists and belongs to `userId`. */
@@ -50,12 +60,27 @@ export interface AccountsShape {
   ) => Effect.Effect<Option.Option<AccountRecord>, SyncStore.StoreError>
   /** For the engine, which serves every user: no owner check. */
   readonly byId: (accountId: string) => Effect.Effect<Option.Option<AccountRecord>, SyncStore.StoreError>
-  /** The account's password, opened; none when it was erased. */
+  /** The account's credential, opened and decoded; none when it was erased. */
+  readonly credential: (
+    accountId: string
+  ) => Effect.Effect<
+    Option.Option<Credential.Credential>,
+    SyncStore.StoreError | CredentialVault.VaultError | Credential.CredentialUnreadable
+  >
+  /**
+   * New OAuth tokens (a refresh, a rotated refresh token, a new consent), sealed and stored at once
+   * so that a token Google has replaced is never the one kept.
+   */
+  readonly saveTokens: (
+    accountId: string,
+    tokens: Credential.OAuthTokens
+  ) => Effect.Effect<void, SyncStore.StoreError>
+  /** The account's password, opened; none when it was erased or the account has none (OAuth). */
   readonly password: (
     accountId: string
   ) => Effect.Effect<
     Option.Option<Redacted.Redacted<string>>,
-    SyncStore.StoreError | CredentialVault.VaultError
+    SyncStore.StoreError | CredentialVault.VaultError | Credential.CredentialUnreadable
   >
   /** A new password (re-authentication): sealed, stored, and the account is healthy again. */
   readonly setPassword: (
@@ -79,6 +104,9 @@ export interface AccountsShape {
       readonly url: string
       readonly displayName: Option.Option<string>
       readonly color: Option.Option<string>
+      /** Absent: writable (CalDAV discovery keeps only calendars that hold events). */
+      readonly writable?: boolean
+      readonly timeZone?: Option.Option<string>
     }>
   ) => Effect.Effect<ReadonlyArray<CalendarInfo>, SyncStore.StoreError>
   readonly calendars: (accountId: string) => Effect.Effect<ReadonlyArray<CalendarInfo>, SyncStore.StoreError>
@@ -113,7 +141,9 @@ const CalendarRow = Schema.Struct({
   account_id: Schema.String,
   url: Schema.String,
   display_name: OptStr,
-  color: OptStr
+  color: OptStr,
+  writable: Schema.NullOr(Num),
+  time_zone: OptStr
 })
 
 const toAccount = (r: typeof AccountRow.Type): AccountRecord => ({
@@ -132,7 +162,9 @@ const toCalendar = (r: typeof CalendarRow.Type): CalendarInfo => ({
   accountId: r.account_id,
   url: r.url,
   displayName: Option.fromNullable(r.display_name),
-  color: Option.fromNullable(r.color)
+  color: Option.fromNullable(r.color),
+  writable: r.writable !== 0,
+  timeZone: Option.fromNullable(r.time_zone)
 })
 
 export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vault> = Effect.gen(
@@ -155,21 +187,41 @@ export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vau
       )
 
     const calendars = (accountId: string) =>
-      sql`SELECT id, account_id, url, display_name, color FROM calendars WHERE account_id = ${accountId} ORDER BY display_name, url`.pipe(
+      sql`SELECT id, account_id, url, display_name, color, writable, time_zone FROM calendars WHERE account_id = ${accountId} ORDER BY display_name, url`.pipe(
         Effect.flatMap(decodeCalendars),
         Effect.map((rows) => rows.map(toCalendar)),
         guard("read calendars")
       )
 
-    return {
-      insert: (a, password) =>
-        Effect.gen(function* () {
-          const now = Date.now()
-          yield* sql`INSERT INTO accounts (id, user_id, kind, url, username, display_name, secret, status, created_at)
+    const sealed = (accountId: string, credential: Credential.Credential) =>
+      vault.seal(accountId, Credential.encode(credential))
+
+    const insertCredential: AccountsShape["insertCredential"] = (a, credential) =>
+      Effect.gen(function* () {
+        const now = Date.now()
+        yield* sql`INSERT INTO accounts (id, user_id, kind, url, username, display_name, secret, secret_format, status, created_at)
           VALUES (${a.id}, ${a.userId}, ${a.kind}, ${a.url}, ${a.username}, ${Option.getOrNull(a.displayName)},
-                  ${vault.seal(a.id, password)}, ${"ok"}, ${now})`
-          return { ...a, status: "ok" as const, lastError: Option.none(), createdAt: now }
-        }).pipe(guard("save account")),
+                  ${sealed(a.id, credential)}, ${Credential.jsonFormat}, ${"ok"}, ${now})`
+        return { ...a, status: "ok" as const, lastError: Option.none(), createdAt: now }
+      }).pipe(guard("save account"))
+
+    const credential: AccountsShape["credential"] = (accountId) =>
+      Effect.gen(function* () {
+        const rows = yield* sql`SELECT secret, secret_format FROM accounts WHERE id = ${accountId}`.pipe(
+          Effect.flatMap(
+            Schema.decodeUnknown(Schema.Array(Schema.Struct({ secret: OptStr, secret_format: OptStr })))
+          ),
+          guard("read secret")
+        )
+        const row = rows[0]
+        if (row === undefined || row.secret === null) return Option.none()
+        const opened = yield* vault.open(accountId, row.secret)
+        return Option.some(yield* Credential.decode(row.secret_format, opened))
+      })
+
+    return {
+      insert: (a, password) => insertCredential(a, Credential.Password.make({ password })),
+      insertCredential,
       list: (userId) =>
         sql`SELECT ${columns} FROM accounts WHERE user_id = ${userId} ORDER BY created_at, id`.pipe(
           Effect.flatMap(decodeAccounts),
@@ -182,18 +234,19 @@ export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vau
           Option.filter((a) => a.userId === userId)
         ),
       byId,
+      credential,
+      saveTokens: (accountId, tokens) =>
+        sql`UPDATE accounts SET secret = ${sealed(accountId, Credential.OAuth.make(tokens))}, secret_format = ${Credential.jsonFormat} WHERE id = ${accountId}`.pipe(
+          Effect.asVoid,
+          guard("save tokens")
+        ),
       password: (accountId) =>
-        Effect.gen(function* () {
-          const rows = yield* sql`SELECT secret FROM accounts WHERE id = ${accountId}`.pipe(
-            Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ secret: OptStr })))),
-            guard("read secret")
-          )
-          const sealed = rows[0]?.secret
-          if (sealed === undefined || sealed === null) return Option.none()
-          return Option.some(yield* vault.open(accountId, sealed))
-        }),
+        Effect.map(
+          credential(accountId),
+          Option.flatMap((c) => (c._tag === "password" ? Option.some(c.password) : Option.none()))
+        ),
       setPassword: (accountId, password) =>
-        sql`UPDATE accounts SET secret = ${vault.seal(accountId, password)}, status = ${"ok"}, last_error = ${null} WHERE id = ${accountId}`.pipe(
+        sql`UPDATE accounts SET secret = ${sealed(accountId, Credential.Password.make({ password }))}, secret_format = ${Credential.jsonFormat}, status = ${"ok"}, last_error = ${null} WHERE id = ${accountId}`.pipe(
           Effect.asVoid,
           guard("save secret")
         ),
@@ -216,16 +269,18 @@ export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vau
           for (const c of found) {
             const id = calendarIdOf(accountId, c.url)
             const existing = yield* sql`SELECT id FROM calendars WHERE id = ${id}`
+            const writable = c.writable === false ? 0 : 1
+            const zone = Option.getOrNull(c.timeZone ?? Option.none())
             if (existing.length === 0)
-              yield* sql`INSERT INTO calendars (id, account_id, url, display_name, color, polls)
-              VALUES (${id}, ${accountId}, ${c.url}, ${Option.getOrNull(c.displayName)}, ${Option.getOrNull(c.color)}, ${0})`
+              yield* sql`INSERT INTO calendars (id, account_id, url, display_name, color, writable, time_zone, polls)
+              VALUES (${id}, ${accountId}, ${c.url}, ${Option.getOrNull(c.displayName)}, ${Option.getOrNull(c.color)}, ${writable}, ${zone}, ${0})`
             else
-              yield* sql`UPDATE calendars SET display_name = ${Option.getOrNull(c.displayName)}, color = ${Option.getOrNull(c.color)} WHERE id = ${id}`
+              yield* sql`UPDATE calendars SET display_name = ${Option.getOrNull(c.displayName)}, color = ${Option.getOrNull(c.color)}, writable = ${writable}, time_zone = ${zone} WHERE id = ${id}`
           }
         }).pipe(sql.withTransaction, guard("save calendars"), Effect.zipRight(calendars(accountId))),
       calendars,
       calendarOf: (userId, calendarId) =>
-        sql`SELECT c.id, c.account_id, c.url, c.display_name, c.color FROM calendars c
+        sql`SELECT c.id, c.account_id, c.url, c.display_name, c.color, c.writable, c.time_zone FROM calendars c
           JOIN accounts a ON a.id = c.account_id WHERE c.id = ${calendarId} AND a.user_id = ${userId}`.pipe(
           Effect.flatMap(decodeCalendars),
           Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toCalendar)),

@@ -3,8 +3,17 @@
  * the people tables before the server had migrations of its own). They keep their own record
  * table, so a migration added on either side never takes the other's number.
  */
+import { StoreMigrations } from "@almanac/core"
 import { Migrator, SqlClient } from "@effect/sql"
 import { Effect, Schema } from "effect"
+
+type Types = typeof StoreMigrations.sqlServerTypes
+
+const typesFor = (sql: SqlClient.SqlClient): Types =>
+  sql.onDialectOrElse({
+    mssql: () => StoreMigrations.sqlServerTypes,
+    orElse: () => ({ key: "VARCHAR(64)", text: "TEXT", int: "INTEGER", time: "BIGINT" })
+  })
 
 /**
  * Every server has one owner: the first user, who may add others on the settings pages. On a
@@ -22,7 +31,47 @@ const owner = Effect.gen(function* () {
   if (first !== undefined) yield* sql`UPDATE users SET owner = 1 WHERE id = ${first.id}`
 })
 
-export const loader = Migrator.fromRecord({ "1_owner": owner })
+/**
+ * Connecting OAuth accounts (Google):
+ * - `accounts.secret_format`: what the sealed secret holds. NULL is a bare password, as every row
+ *   written before this migration holds; `json-v1` is sealed JSON per kind (a password or OAuth
+ *   tokens, see store/Credential.ts). Existing rows need no re-sealing (and a migration could not:
+ *   it has no master key), and reading never has to guess from the plaintext.
+ * - `calendars.writable`: whether the account may write to the calendar (Google's access role);
+ *   NULL for calendars found before, which CalDAV discovery only ever kept when they hold events.
+ * - `calendars.time_zone`: the calendar's own zone where the provider has one (Google: floating
+ *   times are placed in it).
+ * - `oauth_states`: flows started and not yet finished. Only a hash of the state is kept, so the
+ *   table cannot be used to finish someone's flow; the PKCE code verifier is sealed.
+ */
+export const oauthStatements = (t: Types): ReadonlyArray<string> => [
+  `ALTER TABLE accounts ADD secret_format ${t.key}`,
+  `ALTER TABLE calendars ADD writable ${t.int}`,
+  `ALTER TABLE calendars ADD time_zone ${t.text}`,
+  `CREATE TABLE oauth_states (
+    state_hash ${t.key} NOT NULL PRIMARY KEY,
+    provider ${t.key} NOT NULL,
+    user_id ${t.key} NOT NULL,
+    browser_hash ${t.key},
+    name ${t.text},
+    code_verifier ${t.text} NOT NULL,
+    redirect_uri ${t.text} NOT NULL,
+    created_at ${t.time} NOT NULL,
+    expires_at ${t.time} NOT NULL
+  )`,
+  `CREATE INDEX oauth_states_expiry ON oauth_states (expires_at)`
+]
+
+const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    for (const statement of statements(typesFor(sql))) yield* sql.unsafe(statement)
+  })
+
+export const loader = Migrator.fromRecord({
+  "1_owner": owner,
+  "2_oauth": statementsOf(oauthStatements)
+})
 
 /** Runs the server's migrations that have not run yet (after the engine's). */
 export const run = Migrator.make({})({ loader, table: "almanac_server_migrations" })

@@ -46,7 +46,11 @@ export const within = <A, E>(
   return context === undefined ? Effect.die("not a running TestServer") : Effect.provide(effect, context)
 }
 
-export const start = (env: Record<string, string> = {}): Effect.Effect<TestServer, never, Scope.Scope> =>
+export const start = (
+  env: Record<string, string> = {},
+  /** Collects every log line (logfmt, from level Info) instead of showing warnings only. */
+  options: { readonly logs?: Array<string> } = {}
+): Effect.Effect<TestServer, never, Scope.Scope> =>
   Effect.gen(function* () {
     const dataDir = env.ALMANAC_DATA_DIR ?? mkdtempSync(join(tmpdir(), "almanac-server-"))
     const adminToken = env.ALMANAC_ADMIN_TOKEN ?? randomBytes(24).toString("hex")
@@ -64,13 +68,22 @@ export const start = (env: Record<string, string> = {}): Effect.Effect<TestServe
     const collect = Logger.make(({ message }) => {
       logs.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
     })
+    // With options.logs, every whole line (logfmt, annotations included) goes there too.
+    const lines = options.logs
     const loggers = Layer.mergeAll(
       Logger.minimumLogLevel(LogLevel.Info),
       Logger.replace(
         Logger.defaultLogger,
         Logger.filterLogLevel(Logger.defaultLogger, LogLevel.greaterThanEqual(LogLevel.Warning))
       ),
-      Logger.add(collect)
+      Logger.add(collect),
+      lines === undefined
+        ? Layer.empty
+        : Logger.add(
+            Logger.map(Logger.logfmtLogger, (line) => {
+              lines.push(line)
+            })
+          )
     )
     const context = yield* Layer.build(Server.layer(config).pipe(Layer.provide(loggers))).pipe(Effect.orDie)
     const address = Context.get(context, HttpServer.HttpServer).address

@@ -1,11 +1,19 @@
 /**
- * The "accounts" endpoints: connect iCloud or a CalDAV server, list, re-authenticate, refresh and
+ * The "accounts" endpoints: connect iCloud, a CalDAV server or Google (OAuth), list, re-authenticate, refresh and
  * remove accounts, and the calendars of an account with their sync state. No response ever holds
  * a password; request passwords are decoded straight into Redacted values.
  */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { BadRequest, Conflict, InternalError, NotFound, Unprocessable, UpstreamFailed } from "../ApiError.js"
+import {
+  BadRequest,
+  Conflict,
+  InternalError,
+  NotFound,
+  ServiceUnavailable,
+  Unprocessable,
+  UpstreamFailed
+} from "../ApiError.js"
 import { Authentication } from "../Auth.js"
 
 const Iso = Schema.String.annotations({ description: "ISO 8601 time" })
@@ -13,13 +21,15 @@ const NullableIso = Schema.NullOr(Iso)
 
 export const AccountView = Schema.Struct({
   id: Schema.String,
-  kind: Schema.Literal("icloud", "caldav"),
+  kind: Schema.Literal("icloud", "caldav", "google"),
   name: Schema.String,
-  url: Schema.String.annotations({ description: "where discovery starts" }),
-  username: Schema.String.annotations({ description: "the Apple ID for iCloud" }),
+  url: Schema.String.annotations({ description: "where discovery starts (for Google, the Calendar API)" }),
+  username: Schema.String.annotations({
+    description: "the Apple ID for iCloud; for Google, the primary calendar's id (the account's address)"
+  }),
   status: Schema.Literal("ok", "needs-reauth").annotations({
     description:
-      "needs-reauth: the server refused the stored password; its calendars are parked until PUT /api/accounts/{accountId}/password"
+      "needs-reauth: the server refused the stored password (Google: the stored access); its calendars are parked until PUT /api/accounts/{accountId}/password (Google: until it is connected again with POST /api/accounts/google)"
   }),
   lastError: Schema.NullOr(Schema.String),
   createdAt: Iso
@@ -31,6 +41,9 @@ export const CalendarView = Schema.Struct({
   url: Schema.String,
   name: Schema.NullOr(Schema.String),
   color: Schema.NullOr(Schema.String).annotations({ description: "as the server gives it, e.g. #1BADF8FF" }),
+  writable: Schema.Boolean.annotations({
+    description: "whether the account may write events there, so that the calendar can be a sync target"
+  }),
   lastPollAt: NullableIso,
   lastSuccessAt: NullableIso,
   lastError: Schema.NullOr(Schema.String).annotations({ description: "the last poll's error in words" }),
@@ -118,6 +131,23 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
       )
   )
   .add(
+    // No payload schema: the body is optional, and an empty one is not JSON (see the handler).
+    HttpApiEndpoint.post("connectGoogle", "/accounts/google")
+      .addSuccess(
+        Schema.Struct({
+          authorizeUrl: Schema.String.annotations({
+            description: "where to send the browser: Google's consent page for this server's client"
+          })
+        }).annotations({ identifier: "GoogleAuthorization" })
+      )
+      .addError(ServiceUnavailable)
+      .annotate(OpenApi.Summary, "Connect a Google account (OAuth)")
+      .annotate(
+        OpenApi.Description,
+        'Body optional: `{"name": "…"}` names the account on these pages (default `Google (<address>)`). Answers 200 with `authorizeUrl`: open it in a browser, sign in to Google and allow access. Google then sends that browser to `{ALMANAC_PUBLIC_URL}/oauth/google/callback` (a plain GET, no session needed), which finishes the connection and redirects to the account\'s page; the account then appears in GET /api/accounts with kind `google`, named by its primary calendar\'s id, with its calendars (`writable` marked). The link works once and for 10 minutes, and only for you. Connecting the same Google account again renews its access (after it was revoked). Access asked for: read the calendar list and free/busy, and read and write events (scopes calendar.events and calendar.readonly). 503 when this server has no Google client or no ALMANAC_PUBLIC_URL: the message says how to set them up.'
+      )
+  )
+  .add(
     HttpApiEndpoint.get("listAccounts", "/accounts")
       .addSuccess(Schema.Array(AccountView))
       .annotate(OpenApi.Summary, "Your connected accounts")
@@ -162,7 +192,7 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
       .annotate(OpenApi.Summary, "Remove an account")
       .annotate(
         OpenApi.Description,
-        "Removes every sync relationship that uses one of the account's calendars (as source or target), then the account, its calendars and its stored password, which is erased. Copies that those relationships wrote into other calendars are NOT deleted: to remove them, first remove each relationship through the relationships API with its clean-unsync option. Nothing changes on the calendar server itself; for iCloud, also revoke the app-specific password at appleid.apple.com."
+        "Removes every sync relationship that uses one of the account's calendars (as source or target), then the account, its calendars and its stored password or tokens, which are erased; a Google account's access is revoked at Google first (best effort). Copies that those relationships wrote into other calendars are NOT deleted: to remove them, first remove each relationship through the relationships API with its clean-unsync option. Nothing changes on the calendar server itself; for iCloud, also revoke the app-specific password at appleid.apple.com."
       )
   )
   .add(
@@ -182,4 +212,4 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
   .addError(UpstreamFailed)
   .addError(InternalError)
   .middleware(Authentication)
-  .annotate(OpenApi.Description, "Calendar accounts (iCloud, CalDAV) and their calendars.") {}
+  .annotate(OpenApi.Description, "Calendar accounts (iCloud, CalDAV, Google) and their calendars.") {}

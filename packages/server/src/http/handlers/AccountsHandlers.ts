@@ -4,8 +4,8 @@
  */
 
 import type { SyncStore } from "@almanac/core"
-import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Option } from "effect"
+import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
+import { Effect, Either, Option, ParseResult, Schema } from "effect"
 import {
   type AccountNotFound,
   AccountService,
@@ -14,9 +14,17 @@ import {
   type CalendarState,
   type ConnectError
 } from "../../app/AccountService.js"
+import { GoogleConnect } from "../../app/GoogleConnect.js"
 import type { AccountRecord } from "../../store/Accounts.js"
 import { AlmanacApi } from "../Api.js"
-import { BadRequest, Conflict, NotFound, Unprocessable, UpstreamFailed } from "../ApiError.js"
+import {
+  BadRequest,
+  Conflict,
+  NotFound,
+  ServiceUnavailable,
+  Unprocessable,
+  UpstreamFailed
+} from "../ApiError.js"
 import { CurrentUser } from "../Auth.js"
 import { iso, isoOrNull, orInternal } from "./internal.js"
 
@@ -37,6 +45,7 @@ const calendarView = (c: CalendarState) => ({
   url: c.url,
   name: Option.getOrNull(c.displayName),
   color: Option.getOrNull(c.color),
+  writable: c.writable,
   lastPollAt: isoOrNull(c.lastPollAt),
   lastSuccessAt: isoOrNull(c.lastSuccessAt),
   lastError: Option.getOrNull(c.lastError),
@@ -57,6 +66,7 @@ const toApi = (e: ServiceError) => {
     case "UrlRejected":
       return new BadRequest({ message: e.message, problems: [`url: ${e.reason}`] })
     case "NotAnAppSpecificPassword":
+    case "NoPassword":
       return new BadRequest({ message: e.message, problems: [e.message] })
     case "CredentialsRefused":
     case "NotCalDav":
@@ -80,9 +90,39 @@ const edge = <A, R>(effect: Effect.Effect<A, ServiceError | SyncStore.StoreError
     )
   )
 
+/** The optional body of POST /api/accounts/google: nothing, or `{"name": …}`. */
+const GoogleBody = Schema.parseJson(
+  Schema.Struct({
+    name: Schema.optional(
+      Schema.Trim.pipe(
+        Schema.minLength(1, { message: () => "name: must not be empty" }),
+        Schema.maxLength(200, { message: () => "name: at most 200 characters" })
+      )
+    )
+  })
+)
+
+const googleName = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const text = yield* request.text.pipe(
+    Effect.mapError(() => new BadRequest({ message: "the request body could not be read" }))
+  )
+  if (text.trim() === "") return Option.none<string>()
+  const decoded = Schema.decodeUnknownEither(GoogleBody)(text)
+  if (Either.isLeft(decoded)) {
+    const problems = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((i) => i.message)
+    return yield* new BadRequest({
+      message: 'the body must be empty or JSON like {"name": "Work"}',
+      problems
+    })
+  }
+  return Option.fromNullable(decoded.right.name)
+})
+
 export const accountsLayer = HttpApiBuilder.group(AlmanacApi, "accounts", (handlers) =>
   Effect.gen(function* () {
     const service = yield* AccountService
+    const google = yield* GoogleConnect
     return handlers
       .handle("connectICloud", ({ payload }) =>
         Effect.gen(function* () {
@@ -110,6 +150,18 @@ export const accountsLayer = HttpApiBuilder.group(AlmanacApi, "accounts", (handl
             })
           )
         }).pipe(edge)
+      )
+      .handle("connectGoogle", () =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          const name = yield* googleName
+          const authorizeUrl = yield* google
+            .start({ userId: user.id, name, browser: Option.none() })
+            .pipe(
+              Effect.catchTag("GoogleNotConfigured", (e) => new ServiceUnavailable({ message: e.message }))
+            )
+          return { authorizeUrl }
+        }).pipe(orInternal)
       )
       .handle("listAccounts", () =>
         Effect.gen(function* () {

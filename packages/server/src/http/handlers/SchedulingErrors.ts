@@ -16,6 +16,7 @@ type Failure =
   | SchedulingError.NeedsReauth
   | SchedulingError.SecretUnreadable
   | SchedulingError.CalendarFailed
+  | SchedulingError.Unsupported
 
 type Answer = BadRequest | NotFound | Conflict | Unprocessable | UpstreamFailed | InternalError
 
@@ -28,6 +29,7 @@ const answer = (e: Failure): Effect.Effect<never, Answer> => {
     case "StateConflict":
       return Effect.fail(new Conflict({ message: e.message }))
     case "NeedsReauth":
+    case "Unsupported":
       return Effect.fail(new Unprocessable({ message: e.message }))
     case "SecretUnreadable":
       return Effect.logError("account secret unreadable", e.accountId, e.detail).pipe(
@@ -49,7 +51,7 @@ type AnswerOf<E> =
   | (E extends SchedulingError.InvalidRequest ? BadRequest : never)
   | (E extends SchedulingError.Missing ? NotFound : never)
   | (E extends SchedulingError.StateConflict ? Conflict : never)
-  | (E extends SchedulingError.NeedsReauth ? Unprocessable : never)
+  | (E extends SchedulingError.NeedsReauth | SchedulingError.Unsupported ? Unprocessable : never)
   | (E extends SchedulingError.CalendarFailed ? UpstreamFailed : never)
   | InternalError
 

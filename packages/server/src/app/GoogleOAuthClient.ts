@@ -1,0 +1,153 @@
+/**
+ * GoogleAuth over the providers' Google modules: GoogleOAuth (oauth4webapi: PKCE, the code
+ * exchange, revoke), GoogleTokenSource (refresh before expiry and once on a 401, each refreshed
+ * set reported for sealing) and GoogleCalendarClient (calendarList), from configuration. Config
+ * has already refused plain http:// off loopback, by the same rule GoogleOAuth.checkEndpoint
+ * applies. Google's endpoints are the operator's configuration, not a user's URL, so the client
+ * here is not the guarded one that calendar servers get.
+ */
+import { GoogleCalendarClient, GoogleOAuth, GoogleTokenSource } from "@almanac/providers"
+import type { HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Effect, Either, Layer, Option, Redacted } from "effect"
+import type { ServerConfig } from "../Config.js"
+import type { OAuthTokens } from "../store/Credential.js"
+import { callbackPath, GoogleAuth, GoogleAuthFailed, type GoogleAuthShape, scopes } from "./GoogleAuth.js"
+
+type Step = GoogleAuthFailed["step"]
+
+/** OAuth's own refusals of a grant, a code or the client; anything else may pass. */
+const refusals = new Set(["invalid_grant", "invalid_client", "unauthorized_client", "access_denied"])
+
+const fromOAuth =
+  (step: Step) =>
+  (e: GoogleOAuth.OAuthError): GoogleAuthFailed =>
+    new GoogleAuthFailed({
+      step,
+      reason: refusals.has(e.error)
+        ? "refused"
+        : e.error === "network" || (e.status ?? 0) >= 500
+          ? "unavailable"
+          : "unexpected",
+      detail: e.message
+    })
+
+const fromClient = (e: GoogleCalendarClient.ClientError | GoogleTokenSource.TokenError): GoogleAuthFailed =>
+  new GoogleAuthFailed({
+    step: "calendars",
+    reason:
+      e._tag === "Unauthorized"
+        ? "refused"
+        : e._tag === "Transient" || e._tag === "RateLimited"
+          ? "unavailable"
+          : "unexpected",
+    detail: e._tag === "AlreadyExists" ? "unexpected answer" : e.message
+  })
+
+const toTokenSet = (t: OAuthTokens): GoogleOAuth.TokenSet => ({
+  accessToken: t.accessToken,
+  refreshToken: t.refreshToken,
+  expiresAt: t.expiresAt,
+  scope: t.scope
+})
+
+const fromTokenSet = (t: GoogleOAuth.TokenSet): OAuthTokens => ({
+  accessToken: t.accessToken,
+  refreshToken: t.refreshToken,
+  expiresAt: t.expiresAt,
+  scope: t.scope ?? scopes.join(" ")
+})
+
+export const make = (
+  config: Pick<ServerConfig, "google" | "requestTimeout">,
+  client: {
+    readonly id: string
+    readonly secret: Redacted.Redacted<string>
+    readonly redirectUri: string
+  }
+): Effect.Effect<GoogleAuthShape, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const http = yield* Effect.context<HttpClient.HttpClient>()
+    const made = GoogleOAuth.make({
+      clientId: client.id,
+      clientSecret: client.secret,
+      redirectUri: client.redirectUri,
+      authUrl: config.google.authUrl,
+      tokenUrl: config.google.tokenUrl,
+      revokeUrl: config.google.revokeUrl,
+      scopes
+    })
+    // Config.load refuses every URL GoogleOAuth.checkEndpoint would: a Left here is a bug.
+    if (Either.isLeft(made)) return yield* Effect.die(made.left)
+    const oauth = made.right
+
+    const calendarClient: GoogleAuthShape["calendarClient"] = ({ accountId, tokens, onRefresh }) =>
+      Effect.gen(function* () {
+        const source = yield* GoogleTokenSource.make({
+          oauth,
+          initial: toTokenSet(tokens),
+          onRefresh: (next) => onRefresh(fromTokenSet(next)),
+          account: accountId
+        })
+        return yield* GoogleCalendarClient.make({
+          tokens: source,
+          apiUrl: config.google.apiUrl,
+          timeout: config.requestTimeout,
+          account: accountId
+        }).pipe(
+          Effect.provide(http),
+          // An EndpointRefused: Config.load refused such a URL already, so this is a bug.
+          Effect.catchAll((e) => Effect.die(e))
+        )
+      })
+
+    return {
+      calendarClient,
+      authorize: Effect.map(oauth.authorize, (p) => ({
+        url: p.url,
+        state: Redacted.make(p.state),
+        codeVerifier: p.codeVerifier
+      })),
+      exchange: (callback, pending) =>
+        oauth
+          .exchange(callback, { state: Redacted.value(pending.state), codeVerifier: pending.codeVerifier })
+          .pipe(Effect.map(fromTokenSet), Effect.mapError(fromOAuth("exchange"))),
+      revoke: (token) => oauth.revoke(token).pipe(Effect.mapError(fromOAuth("revoke"))),
+      calendars: (tokens, onRefresh) =>
+        Effect.gen(function* () {
+          const calendar = yield* calendarClient({
+            accountId: "the account being connected",
+            tokens,
+            onRefresh
+          })
+          const listed = yield* calendar.calendarList.pipe(Effect.mapError(fromClient))
+          return listed
+            .filter((c) => c.accessRole !== "freeBusyReader")
+            .map((c) => ({
+              id: c.id,
+              summary: c.summary === "" ? Option.none() : Option.some(c.summary),
+              color: Option.none(),
+              timeZone: c.timeZone === "" ? Option.none() : Option.some(c.timeZone),
+              primary: c.primary,
+              writable: c.writable
+            }))
+        })
+    }
+  })
+
+/** GoogleAuth when a client and a public URL are configured; nothing otherwise (Google is then not offered). */
+export const layer = (
+  config: Pick<ServerConfig, "google" | "requestTimeout" | "publicUrl">
+): Layer.Layer<never> =>
+  Option.match(
+    Option.all({
+      id: config.google.clientId,
+      secret: config.google.clientSecret,
+      redirectUri: Option.map(config.publicUrl, (base) => `${base}${callbackPath}`)
+    }),
+    {
+      onNone: () => Layer.empty,
+      onSome: (client) =>
+        Layer.effect(GoogleAuth, make(config, client)).pipe(Layer.provide(NodeHttpClient.layerUndici))
+    }
+  )
