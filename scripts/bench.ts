@@ -15,6 +15,7 @@ import * as ClientBench from "./bench/ClientBench.js"
 import * as CodecBench from "./bench/CodecBench.js"
 import * as Corpus from "./bench/Corpus.js"
 import * as Report from "./bench/Report.js"
+import * as StartBench from "./bench/StartBench.js"
 import * as SyncBench from "./bench/SyncBench.js"
 import { ensurePackages, type RunningServer, startRadicale, startXandikos } from "./test-servers/servers.js"
 
@@ -75,6 +76,17 @@ const main = Effect.gen(function* () {
   const sync = yield* SyncBench.run({ xandikos, radicale, sourceUrl: source, stored, log })
   print(Report.sync(sync))
 
+  // The same source calendar, now synced by each tool from the command line.
+  const start = yield* StartBench.run({
+    xandikos,
+    radicale,
+    sourceUrl: source,
+    events: (yield* restorer.listEtags(source)).length,
+    runs: 11,
+    log
+  })
+  print(Report.start(start))
+
   const results = {
     date: new Date(started).toISOString(),
     node: process.version,
@@ -83,7 +95,8 @@ const main = Effect.gen(function* () {
     durationSeconds: Math.round((Date.now() - started) / 1000),
     client: [onXandikos.result, onRadicale.result],
     codec,
-    sync
+    sync,
+    start
   }
   const file = fileURLToPath(new URL("../bench-results.json", import.meta.url))
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)

@@ -4,6 +4,7 @@
 import type { ServerResult } from "./ClientBench.js"
 import type { CodecResult } from "./CodecBench.js"
 import type * as CountingProxy from "./CountingProxy.js"
+import type { StartResult } from "./StartBench.js"
 import type { SyncResult } from "./SyncBench.js"
 import * as Table from "./Table.js"
 
@@ -136,3 +137,34 @@ export const sync = (r: SyncResult): string => {
   })
   return `${main}\n${traffic}\n${methods}\n${details}`
 }
+
+export const start = (r: StartResult): string =>
+  Table.render({
+    title:
+      `4. The almanac program vs vdirsyncer, one process per command: median wall ms of ${r.runs} alternating runs ` +
+      `(ratio = almanac / vdirsyncer; the goal is at most 1.00x); idle sync of the same pair, ${r.events} events`,
+    headers: [
+      "command",
+      "almanac ms",
+      "vdirsyncer ms",
+      "ratio",
+      "load before",
+      "load after",
+      "almanac runs (ms)"
+    ],
+    rows: [r.help, r.idleSync].map((c) => [
+      `${c.almanac.command} / ${c.vdirsyncer.command}`,
+      Table.ms(c.almanac.medianMs),
+      Table.ms(c.vdirsyncer.medianMs),
+      Table.ratio(c.almanac.medianMs, c.vdirsyncer.medianMs),
+      c.loadBefore,
+      c.loadAfter,
+      c.almanac.runsMs.map(Table.ms).join(" ")
+    ]),
+    notes: [
+      "   almanac runs `node packages/server/bin/almanac.mjs` (the built bundle; `npx almanac` adds npm's own start)",
+      "   load = /proc/loadavg (1, 5, 15 min); vdirsyncer runs (ms): " +
+        [r.help, r.idleSync].map((c) => c.vdirsyncer.runsMs.map(Table.ms).join(" ")).join(" | "),
+      ...r.warnings.map((w) => `WARNING: ${w}`)
+    ]
+  })

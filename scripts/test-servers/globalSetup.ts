@@ -1,4 +1,5 @@
 import type { TestProject } from "vitest/node"
+import { build, isStale } from "../../packages/server/build.mjs"
 import type {} from "./context.js"
 import { ensurePackages, startAll } from "./servers.js"
 
@@ -6,6 +7,8 @@ import { ensurePackages, startAll } from "./servers.js"
 // nothing is silently skipped.
 export default async function setup(project: TestProject) {
   ensurePackages()
+  // The CLI tests run the built program, as `npx almanac` does; built once here, not by each test.
+  if (isStale()) await build()
   const servers = await startAll()
   project.provide(
     "caldavServers",

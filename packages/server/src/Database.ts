@@ -8,8 +8,6 @@ import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { StoreMigrations, SyncStore } from "@almanac/core"
 import type { SqlClient } from "@effect/sql"
-import { MssqlClient } from "@effect/sql-mssql"
-import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Cause, Effect, Layer, Option, Schema } from "effect"
 import * as Config from "./Config.js"
@@ -57,21 +55,35 @@ const sqlite = (filename: string): Layer.Layer<SqlClient.SqlClient, DatabaseErro
     })
   )
 
-/** A client for the configured database, not yet migrated. Errors never carry the URL (it may hold a password). */
+/**
+ * A client for the configured database, not yet migrated. The SQL Server and PostgreSQL drivers are
+ * loaded only for those databases: they take a second or more to load.
+ * Errors never carry the URL (it may hold a password).
+ */
 export const client = (database: Config.Database): Layer.Layer<SqlClient.SqlClient, DatabaseError> => {
   switch (database._tag) {
     case "Sqlite":
       return sqlite(database.filename)
+    // The SQL Server and PostgreSQL drivers load only for those databases (they take seconds to load).
     case "SqlServer":
-      return MssqlClient.layer({
-        server: database.server,
-        port: database.port,
-        database: database.database,
-        encrypt: database.encrypt,
-        trustServer: database.trustServerCertificate,
-        ...Option.match(database.username, { onNone: () => ({}), onSome: (username) => ({ username }) }),
-        ...Option.match(database.password, { onNone: () => ({}), onSome: (password) => ({ password }) })
-      }).pipe(
+      return Layer.unwrapEffect(
+        Effect.map(
+          Effect.promise(() => import("@effect/sql-mssql")),
+          ({ MssqlClient }) =>
+            MssqlClient.layer({
+              server: database.server,
+              port: database.port,
+              database: database.database,
+              encrypt: database.encrypt,
+              trustServer: database.trustServerCertificate,
+              ...Option.match(database.username, {
+                onNone: () => ({}),
+                onSome: (username) => ({ username })
+              }),
+              ...Option.match(database.password, { onNone: () => ({}), onSome: (password) => ({ password }) })
+            })
+        )
+      ).pipe(
         Layer.mapError(
           () =>
             new DatabaseError({
@@ -80,9 +92,12 @@ export const client = (database: Config.Database): Layer.Layer<SqlClient.SqlClie
         )
       )
     case "Postgres":
-      return PgClient.layer({ url: database.url }).pipe(
-        Layer.mapError(() => new DatabaseError({ message: "cannot connect to PostgreSQL" }))
-      )
+      return Layer.unwrapEffect(
+        Effect.map(
+          Effect.promise(() => import("@effect/sql-pg")),
+          ({ PgClient }) => PgClient.layer({ url: database.url })
+        )
+      ).pipe(Layer.mapError(() => new DatabaseError({ message: "cannot connect to PostgreSQL" })))
   }
 }
 

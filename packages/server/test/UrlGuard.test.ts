@@ -12,7 +12,7 @@ import { NodeFileSystem, NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, FastCheck, HashMap, Option, Redacted } from "effect"
 import * as Config from "../src/Config.js"
-import * as ServeCommand from "../src/cli/ServeCommand.js"
+import * as Cli from "../src/cli/Cli.js"
 import * as UrlGuard from "../src/UrlGuard.js"
 
 const refused = (address: string) => Option.isSome(UrlGuard.classifyAddress(address))
@@ -277,7 +277,7 @@ describe("UrlGuard.check", () => {
         const flag = /almanac serve (--[a-z-]+)/.exec(e.reason)?.[1] ?? ""
         expect(flag).not.toBe("")
         const parsed = yield* Options.parse(
-          ServeCommand.flags.allowPrivateUrls,
+          Cli.serveFlags.allowPrivateUrls,
           HashMap.make([flag, []]),
           CliConfig.defaultConfig
         ).pipe(Effect.provide(NodeFileSystem.layer))

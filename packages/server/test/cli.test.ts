@@ -8,9 +8,13 @@ import { join } from "node:path"
 import { Reactivity } from "@effect/experimental"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect } from "effect"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import { caldavServer as server } from "../../../scripts/test-servers/context.js"
 import { almanac, start } from "./support/cli.js"
+
+// Each test starts the real binary one or more times: generous, so that a busy two-core machine
+// cannot turn a slow start into a failure (a start takes about a second; 30 s was once too little).
+vi.setConfig({ testTimeout: 180_000 })
 
 const xandikos = server("xandikos")
 const radicale = server("radicale")

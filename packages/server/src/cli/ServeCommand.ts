@@ -2,40 +2,11 @@
  * `almanac serve` (and `npm start`): configuration from the environment and flags, then the
  * server until SIGTERM/SIGINT. Logs are structured (logfmt, or JSON with ALMANAC_LOG_FORMAT=json).
  */
-import { Command, Options } from "@effect/cli"
 import { Cause, Console, Effect, Either, Layer } from "effect"
 import * as Config from "../Config.js"
-import * as Server from "../Server.js"
+import type * as Cli from "./Cli.js"
 import { CliError } from "./CliError.js"
 import * as StartFailure from "./StartFailure.js"
-
-export const flags = {
-  host: Options.text("host").pipe(
-    Options.withDescription("address to listen on (ALMANAC_HOST, default 127.0.0.1)"),
-    Options.optional
-  ),
-  port: Options.integer("port").pipe(
-    Options.withDescription("port to listen on (ALMANAC_PORT, default 8080)"),
-    Options.optional
-  ),
-  dataDir: Options.text("data-dir").pipe(
-    Options.withDescription(
-      "data folder: SQLite file, generated master key (ALMANAC_DATA_DIR, default ./data)"
-    ),
-    Options.optional
-  ),
-  pollInterval: Options.text("poll-interval").pipe(
-    Options.withDescription(
-      "time between polls of a calendar, jittered (ALMANAC_POLL_INTERVAL, default 10m)"
-    ),
-    Options.optional
-  ),
-  allowPrivateUrls: Options.boolean("allow-private-urls").pipe(
-    Options.withDescription(
-      "let accounts point at loopback/private/link-local addresses (ALMANAC_ALLOW_PRIVATE_URLS)"
-    )
-  )
-}
 
 /** Configuration or one line per problem on stderr. */
 export const loadConfig = (flags: Config.Flags) =>
@@ -50,7 +21,7 @@ export const loadConfig = (flags: Config.Flags) =>
     return loaded.right
   })
 
-export const command = Command.make("serve", flags, (args) =>
+export const serve = (args: Cli.ServeArgs) =>
   Effect.gen(function* () {
     const config = yield* loadConfig({
       host: args.host,
@@ -62,7 +33,14 @@ export const command = Command.make("serve", flags, (args) =>
     yield* Effect.logInfo(
       `starting on ${config.host}:${config.port}, data in ${config.dataDir}, database ${config.database._tag}`
     )
+    // Loaded here, not at the top: user and vault commands share this module's configuration
+    // loading and must not pay for the HTTP server and the cluster.
+    const Server = yield* Effect.promise(() => import("../Server.js"))
+    // SIGTERM/SIGINT interrupt the launch; by the time this logs, the layer is closed: running
+    // polls finished, the HTTP server and the database closed. Operators look for this line.
+    // Any other way the launch ends is a start failure: one line naming its cause.
     return yield* Layer.launch(Server.layer(config)).pipe(
+      Effect.onInterrupt(() => Effect.logInfo("stopped: running polls finished, database closed")),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.interrupt
@@ -70,4 +48,3 @@ export const command = Command.make("serve", flags, (args) =>
       )
     )
   })
-).pipe(Command.withDescription("run the server: API, settings pages and the calendar actors"))

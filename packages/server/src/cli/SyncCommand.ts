@@ -11,58 +11,14 @@ import {
   SyncStore
 } from "@almanac/core"
 import { CalDavProvider } from "@almanac/providers"
-import { Command, Options } from "@effect/cli"
 import { Console, Duration, Effect, FiberMap, Layer, Option, Schema } from "effect"
 import * as Database from "../Database.js"
+import type * as Cli from "./Cli.js"
 import * as Output from "./Output.js"
 import * as Password from "./Password.js"
 import * as ProgressLines from "./ProgressLines.js"
 
-const options = {
-  from: Options.text("from").pipe(Options.withDescription("source calendar URL")),
-  fromUser: Options.text("from-user").pipe(Options.withDescription("user at the source"), Options.optional),
-  to: Options.text("to").pipe(Options.withDescription("target calendar URL")),
-  toUser: Options.text("to-user").pipe(Options.withDescription("user at the target"), Options.optional),
-  fromPasswordFile: Options.file("from-password-file").pipe(
-    Options.withDescription(
-      "read the source's password from this file (else ALMANAC_FROM_PASSWORD, else a prompt)"
-    ),
-    Options.optional
-  ),
-  toPasswordFile: Options.file("to-password-file").pipe(
-    Options.withDescription(
-      "read the target's password from this file (else ALMANAC_TO_PASSWORD, else a prompt)"
-    ),
-    Options.optional
-  ),
-  twoWay: Options.boolean("two-way").pipe(
-    Options.withDescription("each side's own events appear on the other")
-  ),
-  private: Options.boolean("private").pipe(
-    Options.withDescription("copies are plain Busy blocks: no title, description, location or attendees")
-  ),
-  state: Options.file("state").pipe(
-    Options.withDescription("SQLite state file (default: almanac.db in ALMANAC_DATA_DIR or ./data)"),
-    Options.optional
-  ),
-  daysBack: Options.integer("days-back").pipe(
-    Options.withDescription("sync window: copy events from this many days ago on (default: no window)"),
-    Options.optional
-  ),
-  daysAhead: Options.integer("days-ahead").pipe(
-    Options.withDescription("sync window: copy events up to this many days ahead (default: no window)"),
-    Options.optional
-  ),
-  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("print the plan; write nothing")),
-  confirmDeletes: Options.boolean("confirm-deletes").pipe(
-    Options.withDescription("let through a mass deletion that the safety stop halted")
-  ),
-  json: Options.boolean("json").pipe(Options.withDescription("print one JSON document"))
-}
-
-type SyncArgs = {
-  readonly [K in keyof typeof options]: (typeof options)[K] extends Options.Options<infer A> ? A : never
-}
+type SyncArgs = Cli.SyncArgs
 
 /** The mass-delete guard stopped a relationship: exit non-zero so scripts notice. */
 export class SafetyStop extends Schema.TaggedError<SafetyStop>()("SafetyStop", { message: Schema.String }) {}
@@ -232,7 +188,7 @@ const requestCounts = (s: Setup, clients: ReadonlyMap<string, CalDavClient.CalDa
     return { from: yield* count(s.from.url), to: yield* count(s.to.url) }
   })
 
-const once = Command.make("once", options, (args) =>
+export const once = (args: SyncArgs) =>
   Effect.gen(function* () {
     const s = yield* setup(args)
     yield* withEngine(args, s, (clients) =>
@@ -274,81 +230,65 @@ const once = Command.make("once", options, (args) =>
       })
     )
   })
-).pipe(Command.withDescription("sync two CalDAV calendars once and print what was done"))
 
-const watch = Command.make(
-  "watch",
-  {
-    ...options,
-    interval: Options.integer("interval").pipe(
-      Options.withDescription("seconds between polls (jittered); default 600"),
-      Options.withDefault(600)
+export const watch = (args: Cli.SyncWatchArgs) =>
+  Effect.gen(function* () {
+    const s = yield* setup(args)
+    yield* withEngine(args, s, (clients) =>
+      Effect.gen(function* () {
+        const fibers = yield* FiberMap.make<string>()
+        let seen = { from: 0, to: 0 }
+        const engine = yield* Effect.context<
+          SyncStore.SyncStore | CalendarProvider.ProviderRegistry | SyncProgress.SyncProgress
+        >()
+        const config: CalendarActor.ActorConfig = {
+          ...CalendarActor.defaultConfig,
+          interval: Duration.seconds(args.interval)
+        }
+        for (const side of [s.from, s.to]) {
+          const { loop } = yield* CalendarActor.make({
+            calendarId: side.calendarId,
+            config,
+            poll: (reconcile) =>
+              SyncCycle.run(side.calendarId, {
+                ...SyncCycle.defaultOptions(new Date()),
+                reconcile,
+                dryRun: args.dryRun,
+                confirmDeletes: args.confirmDeletes
+              }).pipe(Effect.provide(engine)),
+            onOutcome: (outcome, wait) =>
+              Effect.gen(function* () {
+                // Per poll, not since start: both actors use both sides' clients (a poll writes to
+                // the other side), so this counts what happened since the previous line.
+                const total = yield* requestCounts(s, clients)
+                const requests = { from: total.from - seen.from, to: total.to - seen.to }
+                seen = total
+                const next =
+                  wait._tag === "Park"
+                    ? "parked until re-authenticated"
+                    : `next in ${Duration.format(wait.delay)}`
+                const what =
+                  outcome._tag === "Ok"
+                    ? outcome.report.outcome === "unchanged"
+                      ? "unchanged"
+                      : summaryLine(summarize([outcome.report], requests))
+                    : outcome._tag === "Failed"
+                      ? `failed: ${Output.describeError(outcome.error)}`
+                      : "internal error (logged)"
+                const line = args.json
+                  ? Output.toJson({
+                      at: new Date().toISOString(),
+                      calendar: side.url,
+                      outcome: outcome._tag,
+                      ...(outcome._tag === "Ok" ? { report: summarize([outcome.report], requests) } : {})
+                    }).replace(/\n\s*/g, " ")
+                  : `${new Date().toISOString()}  ${side === s.from ? "from" : "to  "}  ${what} · ${next}`
+                yield* Console.log(line)
+              })
+          })
+          yield* FiberMap.run(fibers, side.calendarId, loop)
+        }
+        return yield* Effect.never
+      }).pipe(Effect.scoped)
     )
-  },
-  (args) =>
-    Effect.gen(function* () {
-      const s = yield* setup(args)
-      yield* withEngine(args, s, (clients) =>
-        Effect.gen(function* () {
-          const fibers = yield* FiberMap.make<string>()
-          let seen = { from: 0, to: 0 }
-          const engine = yield* Effect.context<
-            SyncStore.SyncStore | CalendarProvider.ProviderRegistry | SyncProgress.SyncProgress
-          >()
-          const config: CalendarActor.ActorConfig = {
-            ...CalendarActor.defaultConfig,
-            interval: Duration.seconds(args.interval)
-          }
-          for (const side of [s.from, s.to]) {
-            const { loop } = yield* CalendarActor.make({
-              calendarId: side.calendarId,
-              config,
-              poll: (reconcile) =>
-                SyncCycle.run(side.calendarId, {
-                  ...SyncCycle.defaultOptions(new Date()),
-                  reconcile,
-                  dryRun: args.dryRun,
-                  confirmDeletes: args.confirmDeletes
-                }).pipe(Effect.provide(engine)),
-              onOutcome: (outcome, wait) =>
-                Effect.gen(function* () {
-                  // Per poll, not since start: both actors use both sides' clients (a poll writes to
-                  // the other side), so this counts what happened since the previous line.
-                  const total = yield* requestCounts(s, clients)
-                  const requests = { from: total.from - seen.from, to: total.to - seen.to }
-                  seen = total
-                  const next =
-                    wait._tag === "Park"
-                      ? "parked until re-authenticated"
-                      : `next in ${Duration.format(wait.delay)}`
-                  const what =
-                    outcome._tag === "Ok"
-                      ? outcome.report.outcome === "unchanged"
-                        ? "unchanged"
-                        : summaryLine(summarize([outcome.report], requests))
-                      : outcome._tag === "Failed"
-                        ? `failed: ${Output.describeError(outcome.error)}`
-                        : "internal error (logged)"
-                  const line = args.json
-                    ? Output.toJson({
-                        at: new Date().toISOString(),
-                        calendar: side.url,
-                        outcome: outcome._tag,
-                        ...(outcome._tag === "Ok" ? { report: summarize([outcome.report], requests) } : {})
-                      }).replace(/\n\s*/g, " ")
-                    : `${new Date().toISOString()}  ${side === s.from ? "from" : "to  "}  ${what} · ${next}`
-                  yield* Console.log(line)
-                })
-            })
-            yield* FiberMap.run(fibers, side.calendarId, loop)
-          }
-          return yield* Effect.never
-        }).pipe(Effect.scoped)
-      )
-    })
-).pipe(Command.withDescription("keep two CalDAV calendars in step until interrupted, one line per poll"))
-
-export const command = Command.make("sync").pipe(
-  Command.withDescription("keep calendars in step"),
-  Command.withSubcommands([once, watch])
-)
+  })

@@ -3,15 +3,15 @@
  * straight in the server's database, so a first user needs no admin token and no HTTP client.
  * The token is printed once; only its hash is kept.
  */
-import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option, Redacted } from "effect"
 import * as Config from "../Config.js"
 import * as Database from "../Database.js"
 import * as UsersStore from "../store/Users.js"
 import { Users } from "../store/Users.js"
+import type * as Cli from "./Cli.js"
 import { CliError } from "./CliError.js"
 import * as Output from "./Output.js"
-import { flags, loadConfig } from "./ServeCommand.js"
+import { loadConfig } from "./ServeCommand.js"
 
 const withUsers = <A, E>(dataDir: Option.Option<string>, program: Effect.Effect<A, E, Users>) =>
   Effect.gen(function* () {
@@ -26,49 +26,35 @@ const withUsers = <A, E>(dataDir: Option.Option<string>, program: Effect.Effect<
     )
   })
 
-const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document"))
+export const create = (args: Cli.UserCreateArgs) =>
+  withUsers(
+    args.dataDir,
+    Effect.gen(function* () {
+      const users = yield* Users
+      const user = yield* users.create(args.name)
+      const token = yield* users.issueToken(user.id, "created by almanac user create")
+      if (args.json)
+        return yield* Output.printJson({ id: user.id, name: user.name, token: Redacted.value(token.token) })
+      yield* Console.log(`user ${user.name} (${user.id})`)
+      yield* Console.log(
+        `token (shown once; sign in to the settings pages with it): ${Redacted.value(token.token)}`
+      )
+    })
+  )
 
-const create = Command.make(
-  "create",
-  { name: Args.text({ name: "name" }), dataDir: flags.dataDir, json },
-  (args) =>
-    withUsers(
-      args.dataDir,
-      Effect.gen(function* () {
-        const users = yield* Users
-        const user = yield* users.create(args.name)
-        const token = yield* users.issueToken(user.id, "created by almanac user create")
-        if (args.json)
-          return yield* Output.printJson({ id: user.id, name: user.name, token: Redacted.value(token.token) })
-        yield* Console.log(`user ${user.name} (${user.id})`)
-        yield* Console.log(
-          `token (shown once; sign in to the settings pages with it): ${Redacted.value(token.token)}`
-        )
-      })
-    )
-).pipe(Command.withDescription("create a user and print its first API token"))
+export const token = (args: Cli.UserTokenArgs) =>
+  withUsers(
+    args.dataDir,
+    Effect.gen(function* () {
+      const users = yield* Users
+      if (Option.isNone(yield* users.get(args.userId)))
+        return yield* new CliError({ message: `no user ${args.userId} (almanac user list shows them)` })
+      const issued = yield* users.issueToken(args.userId, args.label)
+      yield* Console.log(Redacted.value(issued.token))
+    })
+  )
 
-const token = Command.make(
-  "token",
-  {
-    userId: Args.text({ name: "user-id" }),
-    label: Options.text("label").pipe(Options.withDefault("")),
-    dataDir: flags.dataDir
-  },
-  (args) =>
-    withUsers(
-      args.dataDir,
-      Effect.gen(function* () {
-        const users = yield* Users
-        if (Option.isNone(yield* users.get(args.userId)))
-          return yield* new CliError({ message: `no user ${args.userId} (almanac user list shows them)` })
-        const issued = yield* users.issueToken(args.userId, args.label)
-        yield* Console.log(Redacted.value(issued.token))
-      })
-    )
-).pipe(Command.withDescription("issue another API token for a user"))
-
-const list = Command.make("list", { dataDir: flags.dataDir }, (args) =>
+export const list = (args: { readonly dataDir: Option.Option<string> }) =>
   withUsers(
     args.dataDir,
     Effect.gen(function* () {
@@ -81,9 +67,3 @@ const list = Command.make("list", { dataDir: flags.dataDir }, (args) =>
       )
     })
   )
-).pipe(Command.withDescription("list users"))
-
-export const command = Command.make("user").pipe(
-  Command.withDescription("people and their API tokens"),
-  Command.withSubcommands([create, token, list])
-)

@@ -27,6 +27,6 @@ export const almanac = (args: ReadonlyArray<string>, env: Record<string, string>
 
 export const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}): ChildProcess =>
   spawn(process.execPath, [bin, ...args], {
-    env: { ...process.env, ...env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })

@@ -1,0 +1,209 @@
+/**
+ * Builds the `almanac` program into packages/server/dist: esbuild bundles src/bin.ts with the
+ * workspace packages, the Effect packages and their pure-JS libraries inlined (one copy of Effect,
+ * a few large files instead of hundreds of small modules, which is what made `node` slow to start),
+ * and the packages listed in `external` left to node_modules. `--splitting` keeps each dynamic
+ * `import()` a chunk of its own, so a command loads only what it uses.
+ *
+ * Plain JavaScript on purpose: `npm ci` (the `prepare` script), `npm start` and the `almanac` bin run
+ * it with bare `node` before anything is built. `node packages/server/build.mjs` builds; with
+ * `--if-stale` it builds only when a source is newer than the last build.
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { dirname, join, relative } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+export const distDir = fileURLToPath(new URL("./dist", import.meta.url))
+export const entry = join(distDir, "bin.js")
+// Written last: its time says when the last complete build finished.
+const stamp = join(distDir, "build-stamp.json")
+
+/** Everything a build reads: the packages' sources and manifests, and the lock file (dependency versions). */
+const inputs = () => [
+  join(root, "package-lock.json"),
+  fileURLToPath(import.meta.url),
+  ...["caldav", "core", "providers", "server"].flatMap((pkg) => [
+    join(root, "packages", pkg, "package.json"),
+    join(root, "packages", pkg, "src")
+  ])
+]
+
+const newestMtime = (path) => {
+  let st
+  try {
+    st = statSync(path)
+  } catch {
+    return 0
+  }
+  if (!st.isDirectory()) return st.mtimeMs
+  let newest = st.mtimeMs
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)))
+  return newest
+}
+
+/** True when there is no complete build or a source changed after it. */
+export const isStale = () => {
+  let built
+  try {
+    built = statSync(stamp).mtimeMs
+  } catch {
+    return true
+  }
+  return inputs().some((path) => newestMtime(path) > built)
+}
+
+// Bundled: our packages, the Effect family and the small pure-JS libraries they use (one copy of
+// Effect; and tree-shaking drops what a module never uses, e.g. most of fast-check). External:
+// native addons and packages with optional native parts, which must be resolved in node_modules at
+// run time, and the large leaf libraries that only lazily loaded chunks import. OpenTelemetry (only
+// serve's /metrics loads it) is CommonJS that MetricsExport imports with `import()`: bundled, such a
+// chunk exports only `default` (the named `PrometheusExporter` came out undefined), while Node's
+// own loader gives the named exports; and all of it stays external so there is one copy of its
+// classes for @effect/opentelemetry and the exporter.
+const external = [
+  "@opentelemetry",
+  "better-sqlite3",
+  "bufferutil",
+  "msgpackr",
+  "msgpackr-extract",
+  "pg",
+  "pg-native",
+  "tedious",
+  "undici",
+  "utf-8-validate",
+  "ws"
+]
+const isExternal = (path) => external.some((name) => path === name || path.startsWith(`${name}/`))
+
+// @effect/cli imports parsers for configuration files (YAML, TOML, INI) at the top of a module every
+// command loads; Almanac reads no such file. Each becomes a stand-in that loads the real parser from
+// node_modules on first use, which keeps about 400 KB of CommonJS out of every start.
+const externalNpm = {
+  name: "external-npm",
+  setup(build) {
+    build.onResolve({ filter: /^(ini|toml|yaml)$/ }, (args) =>
+      args.importer.includes("@effect/cli") ? { path: args.path, namespace: "lazy-parser" } : undefined
+    )
+    build.onLoad({ filter: /.*/, namespace: "lazy-parser" }, (args) => ({
+      contents: [
+        'import { createRequire } from "node:module"',
+        "const load = createRequire(import.meta.url)",
+        `export const parse = (text) => load(${JSON.stringify(args.path)}).parse(text)`
+      ].join("\n"),
+      loader: "js"
+    }))
+    build.onResolve({ filter: /^[^./]/ }, (args) =>
+      isExternal(args.path) ? { path: args.path, external: true } : undefined
+    )
+  }
+}
+
+// `import { Effect, Schema } from "effect"` goes through the package's index, which re-exports every
+// module. With code splitting, esbuild places a module by which entry points import it, and through
+// an index every command "imports" everything: the 3 MB /docs page of @effect/platform landed in the
+// chunk that `sync once` loads. So in our own sources each name an index re-exports as a module is
+// imported from that module directly (`import * as Effect from "effect/Effect"`), which is what the
+// index does anyway; other names (`pipe`) stay on the index.
+const barrel = /import\s+(type\s+)?\{([^}]*)\}\s+from\s+"(effect|@effect\/[a-z-]+)"/g
+
+const deepImports = {
+  name: "deep-imports",
+  setup(build) {
+    const isModule = new Map()
+    const resolvesTo = async (specifier, resolveDir) => {
+      if (!isModule.has(specifier)) {
+        const r = await build.resolve(specifier, { resolveDir, kind: "import-statement" })
+        isModule.set(specifier, r.errors.length === 0)
+      }
+      return isModule.get(specifier)
+    }
+    build.onLoad({ filter: /[\\/]packages[\\/][a-z]+[\\/]src[\\/].*\.ts$/ }, async (args) => {
+      const source = readFileSync(args.path, "utf8")
+      const resolveDir = dirname(args.path)
+      let out = ""
+      let last = 0
+      for (const m of source.matchAll(barrel)) {
+        out += source.slice(last, m.index)
+        last = m.index + m[0].length
+        if (m[1] !== undefined) {
+          out += m[0]
+          continue
+        }
+        const pkg = m[3]
+        const kept = []
+        const deep = []
+        for (const raw of m[2].split(",")) {
+          const spec = raw.trim()
+          if (spec === "") continue
+          const [name, alias] = spec.replace(/^type\s+/, "").split(/\s+as\s+/)
+          if (!spec.startsWith("type ") && (await resolvesTo(`${pkg}/${name}`, resolveDir)))
+            deep.push(`import * as ${alias ?? name} from "${pkg}/${name}"`)
+          else kept.push(spec)
+        }
+        out += [...(kept.length > 0 ? [`import { ${kept.join(", ")} } from "${pkg}"`] : []), ...deep].join(
+          "; "
+        )
+      }
+      return { contents: out + source.slice(last), loader: "ts" }
+    })
+  }
+}
+
+/** Each file goes to a temporary name first, then is renamed: a process starting meanwhile never reads half a file. */
+const writeAtomically = (path, contents) => {
+  mkdirSync(dirname(path), { recursive: true })
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, contents)
+  renameSync(tmp, path)
+}
+
+export const build = async () => {
+  const esbuild = await import("esbuild")
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { bin: "packages/server/src/bin.ts" },
+    outdir: distDir,
+    chunkNames: "chunks/[name]-[hash]",
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    sourcemap: "linked",
+    plugins: [externalNpm, deepImports],
+    // Bundled CommonJS (yaml, pg-cursor, …) calls require() for Node's own modules; ESM has none.
+    banner: {
+      js: 'import { createRequire as __almanacRequire } from "node:module"; const require = __almanacRequire(import.meta.url);'
+    },
+    metafile: true,
+    write: false,
+    logLevel: "warning"
+  })
+  // Chunks before the entry point that imports them. Files of an older build stay: a server started
+  // from it may still load one of its chunks later; they are small and removed after a day.
+  const outputs = [...result.outputFiles].sort((a, b) => Number(a.path === entry) - Number(b.path === entry))
+  for (const file of outputs) writeAtomically(file.path, file.contents)
+  const written = new Set(outputs.map((f) => f.path))
+  const dayAgo = Date.now() - 24 * 3600_000
+  for (const dir of [distDir, join(distDir, "chunks")]) {
+    mkdirSync(dir, { recursive: true })
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name)
+      const st = statSync(path)
+      if (st.isFile() && !written.has(path) && path !== stamp && st.mtimeMs < dayAgo) rmSync(path)
+    }
+  }
+  writeAtomically(join(distDir, "meta.json"), JSON.stringify(result.metafile))
+  writeAtomically(stamp, JSON.stringify({ builtAt: new Date().toISOString() }))
+  return outputs.map((f) => relative(root, f.path))
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv.includes("--if-stale") && !isStale()) process.exit(0)
+  const files = await build()
+  const size = files.reduce((n, f) => n + statSync(join(root, f)).size, 0)
+  process.stderr.write(
+    `almanac: built packages/server/dist (${files.length} files, ${Math.round(size / 1024)} KiB)\n`
+  )
+}

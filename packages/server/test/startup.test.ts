@@ -1,0 +1,248 @@
+/**
+ * The program as it is shipped: the bundle in packages/server/dist (built by the global setup, as
+ * `npm ci` builds it), what each command loads at start, `--help` as a pipe reads it, and `npm start`
+ * stopping cleanly when a service manager sends SIGTERM to npm.
+ */
+import { spawn } from "node:child_process"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { createConnection, createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import { almanac } from "./support/cli.js"
+
+const repo = fileURLToPath(new URL("../../..", import.meta.url))
+const dist = join(repo, "packages/server/dist")
+
+interface Metafile {
+  readonly outputs: Record<
+    string,
+    {
+      readonly inputs: Record<string, unknown>
+      readonly imports: ReadonlyArray<{
+        readonly path: string
+        readonly kind: string
+        readonly external?: boolean
+      }>
+    }
+  >
+}
+
+/** Every input and external package that loading `start` loads before any dynamic import() runs. */
+const loadedAtStart = (meta: Metafile, start: string) => {
+  const seen = new Set<string>()
+  const inputs = new Set<string>()
+  const externals = new Set<string>()
+  const queue = [start]
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    const output = meta.outputs[file]
+    if (seen.has(file) || output === undefined) continue
+    seen.add(file)
+    for (const input of Object.keys(output.inputs)) inputs.add(input)
+    for (const i of output.imports) {
+      if (i.kind !== "import-statement") continue
+      if (i.external === true) externals.add(i.path)
+      else queue.push(i.path)
+    }
+  }
+  return { inputs: [...inputs], externals: [...externals] }
+}
+
+const chunkOf = (meta: Metafile, source: string): string => {
+  const found = Object.keys(meta.outputs).find(
+    (file) => file.endsWith(".js") && Object.keys(meta.outputs[file]?.inputs ?? {}).includes(source)
+  )
+  if (found === undefined) throw new Error(`no output holds ${source}`)
+  return found
+}
+
+const heavy = [
+  /@effect\/sql-mssql|node_modules\/tedious/,
+  /@effect\/sql-pg|node_modules\/pg\//,
+  /@effect\/cluster|@effect\/workflow/,
+  /NodeHttpServer|httpApiScalar|HttpApiBuilder/,
+  /playwright/
+]
+
+describe("the built program", () => {
+  const meta = JSON.parse(readFileSync(join(dist, "meta.json"), "utf8")) as Metafile
+  const entry = "packages/server/dist/bin.js"
+
+  it("starts with @effect/cli and the command definitions only: no engine, driver, cluster or HTTP server", () => {
+    const start = loadedAtStart(meta, entry)
+    expect(start.inputs.some((i) => i.includes("@effect/cli"))).toBe(true)
+    for (const pattern of heavy) expect(start.inputs.filter((i) => pattern.test(i))).toEqual([])
+    // Neither the engine nor a CalDAV client: `--help` needs none of them.
+    expect(start.inputs.filter((i) => /packages\/(core|caldav|providers)\/src|ical\.js/.test(i))).toEqual([])
+    // No command's handler either: each loads with import() when it runs.
+    const handlers = /cli\/[A-Za-z]+Command\.ts|server\/src\/Backup\.ts/
+    expect(start.inputs.filter((i) => handlers.test(i))).toEqual([])
+    expect(start.externals.filter((e) => !e.startsWith("node:"))).toEqual([])
+  })
+
+  it("loads for sync once only the engine, SQLite and the CalDAV client", () => {
+    const start = loadedAtStart(meta, chunkOf(meta, "packages/server/src/cli/SyncCommand.ts"))
+    expect(start.inputs).toContain("packages/core/src/SyncCycle.ts")
+    for (const pattern of heavy) expect(start.inputs.filter((i) => pattern.test(i))).toEqual([])
+    expect(start.externals.filter((e) => !e.startsWith("node:"))).toEqual(["better-sqlite3"])
+  })
+
+  it("loads for backup SQLite and its own module, no driver, cluster or HTTP server", () => {
+    const start = loadedAtStart(meta, chunkOf(meta, "packages/server/src/cli/BackupCommand.ts"))
+    expect(start.inputs).toContain("packages/server/src/Backup.ts")
+    for (const pattern of heavy) expect(start.inputs.filter((i) => pattern.test(i))).toEqual([])
+    expect(start.externals.filter((e) => !e.startsWith("node:"))).toEqual(["better-sqlite3"])
+  })
+
+  it("loads the SQL Server and PostgreSQL drivers only for those databases, even in serve", () => {
+    const start = loadedAtStart(meta, chunkOf(meta, "packages/server/src/Server.ts"))
+    expect(start.inputs.some((i) => i.includes("@effect/cluster"))).toBe(true)
+    expect(start.inputs.filter((i) => /sql-mssql|sql-pg|node_modules\/(tedious|pg)\//.test(i))).toEqual([])
+    expect(start.externals).not.toContain("tedious")
+    expect(start.externals).not.toContain("pg")
+  })
+
+  it("runs on node alone: no TypeScript loader in the bin or the bundle", () => {
+    const bin = readFileSync(join(repo, "packages/server/bin/almanac.mjs"), "utf8")
+    expect(bin).not.toMatch(/tsx|\.ts"/)
+    const externals = Object.values(meta.outputs).flatMap((o) => o.imports.filter((i) => i.external === true))
+    expect(externals.filter((i) => /tsx|esbuild/.test(i.path))).toEqual([])
+  })
+})
+
+describe("almanac --help", () => {
+  const esc = "\u001b"
+
+  it("reads plainly in a pipe: no ANSI codes, the description claims only what works", async () => {
+    const res = await almanac(["--help"], { NO_COLOR: "" })
+    expect(res.code).toBe(0)
+    expect(res.stdout).not.toContain(esc)
+    expect(res.stdout).toContain("Almanac keeps calendars in step: iCloud and CalDAV")
+    expect(res.stdout).not.toMatch(/Google|Microsoft/)
+    for (const command of [
+      "serve",
+      "user create",
+      "caldav discover",
+      "sync once",
+      "freebusy",
+      "vault rotate",
+      "backup"
+    ])
+      expect(res.stdout).toContain(`- ${command}`)
+  }, 60_000)
+
+  it("names the whole command in the usage line and the password variables of each command", async () => {
+    const once = await almanac(["sync", "once", "--help"], { NO_COLOR: "" })
+    expect(once.code).toBe(0)
+    expect(once.stdout).not.toContain(esc)
+    expect(once.stdout).toContain("$ almanac sync once --from text")
+    expect(once.stdout).toContain("ALMANAC_FROM_PASSWORD")
+    expect(once.stdout).toContain("ALMANAC_TO_PASSWORD")
+    expect(once.stdout).toContain("--from-password-file")
+    expect(once.stdout).toContain("--to-password-file")
+    const discover = await almanac(["caldav", "discover", "-h"], { NO_COLOR: "" })
+    expect(discover.stdout).toContain("$ almanac caldav discover --url text")
+    expect(discover.stdout).toContain("ALMANAC_PASSWORD")
+    const freebusy = await almanac(["freebusy", "--help"], { NO_COLOR: "" })
+    expect(freebusy.stdout).toContain("$ almanac freebusy --calendar text")
+    expect(freebusy.stdout).toContain("ALMANAC_PASSWORD")
+    const group = await almanac(["user", "--help"], { NO_COLOR: "" })
+    expect(group.stdout).toContain("$ almanac user")
+    expect(group.stdout).toContain("- create [--data-dir text]")
+    const backup = await almanac(["backup", "--help"], { NO_COLOR: "" })
+    expect(backup.stdout).toContain("$ almanac backup [--force] [--data-dir text] <FILE>")
+  }, 60_000)
+
+  it("prints a usage error on stderr, nothing on stdout, and exits non-zero", async () => {
+    const res = await almanac(["sync", "once", "--to", "http://127.0.0.1:9/"], { NO_COLOR: "" })
+    expect(res.code).not.toBe(0)
+    expect(res.stdout).toBe("")
+    expect(res.stderr).toContain("Expected to find option: '--from'")
+    expect(res.stderr).not.toContain(esc)
+  }, 60_000)
+})
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const srv = createServer()
+    srv.on("error", reject)
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+
+const refusesConnections = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = createConnection({ port, host: "127.0.0.1" })
+    socket.once("connect", () => {
+      socket.destroy()
+      resolve(false)
+    })
+    socket.once("error", () => resolve(true))
+  })
+
+describe("npm start", () => {
+  it("stops the server cleanly when SIGTERM goes to the npm process", async () => {
+    const port = await freePort()
+    const child = spawn("npm", ["start"], {
+      cwd: repo,
+      env: {
+        ...process.env,
+        ALMANAC_PORT: String(port),
+        ALMANAC_DATA_DIR: mkdtempSync(join(tmpdir(), "almanac-npm-start-")),
+        NO_COLOR: "1"
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group, so that whatever a failure leaves behind can be killed at the end.
+      detached: true
+    })
+    const group = child.pid
+    let output = ""
+    const listening = new Promise<void>((resolve) => {
+      const collect = (d: Buffer) => {
+        output += d.toString()
+        if (output.includes(`Listening on http://127.0.0.1:${port}`)) resolve()
+      }
+      child.stdout.on("data", collect)
+      child.stderr.on("data", collect)
+    })
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+    try {
+      await Promise.race([
+        listening,
+        exited.then(() => {
+          throw new Error(`npm start exited before listening:\n${output}`)
+        })
+      ])
+      // What the bundle loads only when serve runs, as shipped: OpenTelemetry behind /metrics (once
+      // bundled wrongly: the server could not start) and Swagger UI's files behind /docs.
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`)
+      expect(metrics.status).toBe(200)
+      expect(await metrics.text()).toContain('target_info{service_name="almanac"')
+      const css = await fetch(`http://127.0.0.1:${port}/docs/swagger-ui.css`)
+      expect(css.status).toBe(200)
+      expect(css.headers.get("content-type")).toContain("text/css")
+      // To npm alone, as `kill PID` or a service manager's stop would.
+      child.kill("SIGTERM")
+      const code = await Promise.race([
+        exited,
+        new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000))
+      ])
+      expect(code).toBe(0)
+      expect(output).toContain("stopped: running polls finished, database closed")
+      // npm's child was the server itself, so nothing is left behind listening.
+      expect(await refusesConnections(port)).toBe(true)
+    } finally {
+      if (group !== undefined) {
+        try {
+          process.kill(-group, "SIGKILL")
+        } catch {
+          // the group is gone: nothing was left behind
+        }
+      }
+    }
+  }, 180_000)
+})
