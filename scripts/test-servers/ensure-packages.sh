@@ -14,12 +14,15 @@ if [ "${ALMANAC_NEED_VDIRSYNCER:-0}" = 1 ]; then
   command -v vdirsyncer >/dev/null 2>&1 || need+=(vdirsyncer)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
+why="Xandikos and Radicale are the real CalDAV servers the tests sync against"
+case " ${need[*]} " in *" chromium "*) why="$why; Chromium drives the settings pages (about 350 MB with it)" ;; esac
+case " ${need[*]} " in *" vdirsyncer "*) why="$why; vdirsyncer is the benchmark's baseline" ;; esac
 if [ "$(id -u)" != 0 ]; then
-  echo "almanac: the tests need these Debian packages: ${need[*]}" >&2
-  echo "almanac: install them with: sudo apt-get install -y ${need[*]}" >&2
+  echo "almanac: the tests need these Debian packages: ${need[*]} ($why)" >&2
+  echo "almanac: install them with: sudo apt-get install -y --no-install-recommends ${need[*]}" >&2
   exit 1
 fi
-echo "almanac: installing ${need[*]} from Debian" >&2
+echo "almanac: installing ${need[*]} from Debian first ($why)" >&2
 if ! apt-get install -y --no-install-recommends "${need[@]}" >/dev/null 2>&1; then
   apt-get update >/dev/null
   apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
