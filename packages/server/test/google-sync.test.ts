@@ -10,8 +10,9 @@
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Redacted, Schema } from "effect"
 import * as GoogleFake from "../../providers/test/fakes/GoogleFake.js"
+import { Accounts } from "../src/store/Accounts.js"
 import * as Fixtures from "./support/SyncFixtures.js"
 import * as TestServer from "./support/TestServer.js"
 
@@ -127,6 +128,16 @@ const setup = Effect.gen(function* () {
       Effect.map((all) => all.find((a) => a.kind === kind)?.status)
     )
   const googleStatus = accountStatus("google")
+  /** The access token stored (sealed) for the Google account, opened. */
+  const storedAccessToken = TestServer.within(
+    server,
+    Effect.flatMap(Accounts, (a) => a.credential(google.id))
+  ).pipe(
+    Effect.orDie,
+    Effect.map((c) =>
+      Option.isSome(c) && c.value._tag === "oauth" ? Redacted.value(c.value.accessToken) : ""
+    )
+  )
   /** Team's live events on the fake, as Google stores them. */
   const live = () => fake.events(TEAM).filter((e) => e.status !== "cancelled")
   return {
@@ -138,6 +149,7 @@ const setup = Effect.gen(function* () {
     relate,
     accountStatus,
     googleStatus,
+    storedAccessToken,
     team,
     radicale,
     live
@@ -265,10 +277,14 @@ describe("Google calendars syncing through the server", () => {
         ])
 
         // Google stops taking the access token: the next write refreshes it and goes on.
+        const before = yield* s.storedAccessToken
         s.fake.expireAccessTokens()
         yield* Fixtures.put(s.radicale, Fixtures.event(randomUUID(), "Lunch"))
         const after = yield* s.syncAndWait(s.radicale.id)
         expect(after.lastError).toBeNull()
+        const refreshed = yield* s.storedAccessToken
+        expect(refreshed).toMatch(/^ya29\./)
+        expect(refreshed).not.toBe(before)
         expect(
           s
             .live()
