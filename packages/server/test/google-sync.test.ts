@@ -171,7 +171,8 @@ describe("Google calendars syncing through the server", () => {
         const synced = yield* Fixtures.waitFor(
           "the copy on Google",
           s.status(s.radicale.id),
-          (st) => st.copiesMade === 1
+          (st) => st.copiesMade === 1,
+          30
         )
         expect(synced.lastError).toBeNull()
 
@@ -226,7 +227,8 @@ describe("Google calendars syncing through the server", () => {
         const [copy, ...others] = yield* Fixtures.waitFor(
           "the copy on Radicale",
           Fixtures.contents(s.radicale),
-          (items) => items.length > 0
+          (items) => items.length > 0,
+          30
         )
         expect(others).toEqual([])
         expect(Option.getOrNull(copy?.summary ?? Option.none())).toBe("Planning")
@@ -265,7 +267,8 @@ describe("Google calendars syncing through the server", () => {
         yield* Fixtures.waitFor(
           "both sides mirrored",
           summaries,
-          ([r, g]) => r.length === 2 && g.length === 2
+          ([r, g]) => r.length === 2 && g.length === 2,
+          30
         )
         // More polls of both sides change nothing: copies are never copied back.
         yield* s.syncAndWait(s.radicale.id)
@@ -319,6 +322,9 @@ describe("Google calendars syncing through the server", () => {
         const parked = yield* s.syncAndWait(s.team.id)
         expect(parked.lastError).not.toBeNull()
         expect(s.fake.requests).toEqual([])
+        // The account's words stay as they were, not wrapped again by every parked poll.
+        const still = JSON.stringify((yield* s.call("GET", "/api/accounts")).body)
+        expect(still.split("Google refused Almanac's access")).toHaveLength(2)
         expect(s.fake.invitations).toEqual([])
       }).pipe(Effect.provide(Fixtures.httpClient)),
     180_000
