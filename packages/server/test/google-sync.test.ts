@@ -205,6 +205,36 @@ describe("Google calendars syncing through the server", () => {
           ["GET", `/calendar/v3/calendars/${encodeURIComponent(TEAM)}/events`]
         ])
         expect(s.live()).toHaveLength(1)
+
+        // A floating time (no zone on Radicale) is placed in Team's own zone, as stored when connected.
+        const day = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10).replaceAll("-", "")
+        const floating = randomUUID()
+        yield* Fixtures.putRaw(
+          s.radicale,
+          [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//Almanac tests//EN",
+            "BEGIN:VEVENT",
+            `UID:${floating}`,
+            "DTSTAMP:20260101T000000Z",
+            `DTSTART:${day}T090000`,
+            `DTEND:${day}T100000`,
+            "SUMMARY:Yoga",
+            "END:VEVENT",
+            "END:VCALENDAR",
+            ""
+          ].join("\r\n")
+        )
+        yield* s.syncAndWait(s.radicale.id)
+        const placed = s.live().find((e) => JSON.stringify(e.extendedProperties).includes(floating))
+        // Google answers with the zone's offset on that day (+01:00 or +02:00 in Berlin).
+        expect(placed?.start).toEqual({
+          dateTime: expect.stringMatching(
+            new RegExp(`^${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)}T09:00:00\\+0[12]:00$`)
+          ),
+          timeZone: "Europe/Berlin"
+        })
         expect(s.fake.invitations).toEqual([])
       }).pipe(Effect.provide(Fixtures.httpClient)),
     120_000
@@ -233,6 +263,18 @@ describe("Google calendars syncing through the server", () => {
         expect(others).toEqual([])
         expect(Option.getOrNull(copy?.summary ?? Option.none())).toBe("Planning")
         expect(Option.getOrNull(copy?.location ?? Option.none())).toBe("Room 4")
+        // At the time it has on Google, in the zone it was made in.
+        const [year, month, date] = day.split("-").map(Number)
+        expect(Option.getOrNull(Option.map(copy?.resource.master ?? Option.none(), (m) => m.start))).toEqual({
+          _tag: "ZonedDateTime",
+          tzid: "Europe/Berlin",
+          year,
+          month,
+          day: date,
+          hour: 10,
+          minute: 0,
+          second: 0
+        })
         expect((yield* s.status(s.team.id)).copiesMade).toBe(1)
         expect(s.fake.invitations).toEqual([])
       }).pipe(Effect.provide(Fixtures.httpClient)),
