@@ -86,15 +86,18 @@ const setup = Effect.gen(function* () {
         Effect.orElse(() => Effect.dieMessage(`unexpected answer ${res.status}: ${JSON.stringify(res.body)}`))
       )
 
-  // Connect Google: the authorization URL, the fake's consent (it allows at once), the callback.
-  const { authorizeUrl } = yield* call("POST", "/api/accounts/google").pipe(
-    Effect.flatMap(decode(Schema.Struct({ authorizeUrl: Schema.String })))
-  )
-  const callback = yield* Effect.promise(() => fetch(authorizeUrl, { redirect: "manual" })).pipe(
-    Effect.map((res) => res.headers.get("location") ?? "")
-  )
-  const done = yield* Effect.promise(() => fetch(callback, { redirect: "manual" }))
-  expect(done.status).toBe(303)
+  /** Connects Google (again): the authorization URL, the fake's consent (it allows at once), the callback. */
+  const connectGoogle = Effect.gen(function* () {
+    const { authorizeUrl } = yield* call("POST", "/api/accounts/google").pipe(
+      Effect.flatMap(decode(Schema.Struct({ authorizeUrl: Schema.String })))
+    )
+    const callback = yield* Effect.promise(() => fetch(authorizeUrl, { redirect: "manual" })).pipe(
+      Effect.map((res) => res.headers.get("location") ?? "")
+    )
+    const done = yield* Effect.promise(() => fetch(callback, { redirect: "manual" }))
+    expect(done.status).toBe(303)
+  })
+  yield* connectGoogle
   const accounts = yield* call("GET", "/api/accounts").pipe(Effect.flatMap(decode(Schema.Array(Account))))
   const google = accounts.find((a) => a.kind === "google")
   if (google === undefined) return yield* Effect.dieMessage("Google not connected")
@@ -150,6 +153,7 @@ const setup = Effect.gen(function* () {
     accountStatus,
     googleStatus,
     storedAccessToken,
+    connectGoogle,
     team,
     radicale,
     live
@@ -367,6 +371,23 @@ describe("Google calendars syncing through the server", () => {
         // The account's words stay as they were, not wrapped again by every parked poll.
         const still = JSON.stringify((yield* s.call("GET", "/api/accounts")).body)
         expect(still.split("Google refused Almanac's access")).toHaveLength(2)
+
+        // Connected again: both sides poll again by themselves (Radicale's poll had parked on its
+        // write to Google), and what waited is copied.
+        yield* s.connectGoogle
+        expect(yield* s.googleStatus).toBe("ok")
+        yield* Fixtures.waitFor(
+          "the waiting copy on Google",
+          Effect.sync(() =>
+            s
+              .live()
+              .map((e) => e.summary)
+              .sort()
+          ),
+          (g) => g.includes("Dinner"),
+          30
+        )
+        expect((yield* s.status(s.radicale.id)).lastError).toBeNull()
         expect(s.fake.invitations).toEqual([])
       }).pipe(Effect.provide(Fixtures.httpClient)),
     180_000
