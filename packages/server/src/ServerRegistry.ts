@@ -11,7 +11,7 @@ import { CalDavProvider, GoogleProvider } from "@almanac/providers"
 import { Effect, FiberRef, Layer, Option } from "effect"
 import { AccountClients } from "./app/AccountClients.js"
 import type { NeedsReauth, SecretUnreadable, Unsupported } from "./app/SchedulingError.js"
-import { openedClients } from "./Polls.js"
+import { type Counted, openedClients } from "./Polls.js"
 import { Accounts } from "./store/Accounts.js"
 
 export const make: Effect.Effect<
@@ -46,14 +46,15 @@ export const make: Effect.Effect<
         })
       )
 
+  // Inside a poll, the poll's log line counts this client's requests.
+  const counted = (client: Counted) =>
+    Effect.map(FiberRef.get(openedClients), (opened) => {
+      opened?.push(client)
+    })
+
   const caldav = (calendar: CalendarProvider.CalendarAddress) =>
     clients.clientFor(calendar.accountId).pipe(
-      // Inside a poll, the poll's log line counts this client's requests.
-      Effect.tap((client) =>
-        Effect.map(FiberRef.get(openedClients), (opened) => {
-          opened?.push(client)
-        })
-      ),
+      Effect.tap(counted),
       Effect.map((client) => CalDavProvider.make(client, calendar.ref)),
       refusals(calendar, "password")
     )
@@ -71,7 +72,7 @@ export const make: Effect.Effect<
         })
       const client = yield* clients
         .googleClientFor(calendar.accountId)
-        .pipe(refusals(calendar, "Google tokens"))
+        .pipe(refusals(calendar, "Google tokens"), Effect.tap(counted))
       return GoogleProvider.make(client, {
         id: calendar.ref,
         // calendarList always names a zone; a row from before zones were stored falls back to UTC,

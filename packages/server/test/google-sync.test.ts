@@ -63,17 +63,21 @@ const setup = Effect.gen(function* () {
     (f) => Effect.promise(() => f.close())
   )
   const port = yield* freePort
-  const server = yield* TestServer.start({
-    ALMANAC_PORT: String(port),
-    ALMANAC_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    ALMANAC_POLL_INTERVAL: "1h",
-    ALMANAC_GOOGLE_AUTH_URL: fake.authUrl,
-    ALMANAC_GOOGLE_TOKEN_URL: fake.tokenUrl,
-    ALMANAC_GOOGLE_REVOKE_URL: fake.revokeUrl,
-    ALMANAC_GOOGLE_API_URL: fake.apiUrl,
-    ALMANAC_GOOGLE_CLIENT_ID: fake.clientId,
-    ALMANAC_GOOGLE_CLIENT_SECRET: fake.clientSecret
-  })
+  const logs: Array<string> = []
+  const server = yield* TestServer.start(
+    {
+      ALMANAC_PORT: String(port),
+      ALMANAC_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      ALMANAC_POLL_INTERVAL: "1h",
+      ALMANAC_GOOGLE_AUTH_URL: fake.authUrl,
+      ALMANAC_GOOGLE_TOKEN_URL: fake.tokenUrl,
+      ALMANAC_GOOGLE_REVOKE_URL: fake.revokeUrl,
+      ALMANAC_GOOGLE_API_URL: fake.apiUrl,
+      ALMANAC_GOOGLE_CLIENT_ID: fake.clientId,
+      ALMANAC_GOOGLE_CLIENT_SECRET: fake.clientSecret
+    },
+    { logs }
+  )
   const ann = yield* Effect.promise(() => server.createUser("Ann"))
   const call = (method: string, path: string, body?: unknown) =>
     Effect.promise(() =>
@@ -153,6 +157,7 @@ const setup = Effect.gen(function* () {
     accountStatus,
     googleStatus,
     storedAccessToken,
+    logs,
     connectGoogle,
     team,
     radicale,
@@ -208,6 +213,17 @@ describe("Google calendars syncing through the server", () => {
         expect(s.fake.requests.map((r) => [r.method, r.path])).toEqual([
           ["GET", `/calendar/v3/calendars/${encodeURIComponent(TEAM)}/events`]
         ])
+        // The poll's log line counts it (written just after the status, so waited for).
+        const pollLines = Effect.sync(() =>
+          s.logs.filter((l) => l.includes("message=poll") && l.includes(`calendar=${s.team.id}`))
+        )
+        const counted = yield* Fixtures.waitFor(
+          "the idle poll's log line",
+          pollLines,
+          (ls) => ls.length >= 3,
+          10
+        )
+        expect(counted.at(-1)).toMatch(/ requests=1 /)
         expect(s.live()).toHaveLength(1)
 
         // A floating time (no zone on Radicale) is placed in Team's own zone, as stored when connected.
