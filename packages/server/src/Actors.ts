@@ -166,22 +166,51 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
             )
             yield* states.set(calendarId, SyncMetrics.stateOf(outcome))
             if (outcome._tag === "Failed" && outcome.error._tag === "Unauthorized") {
-              const calendar = yield* Effect.provide(
-                Effect.flatMap(SyncStore.SyncStore, (s) => s.calendar(calendarId)),
+              const refusedRef = outcome.error.calendar
+              const detail = outcome.error.detail
+              // The refusal may come from a target written in this poll (another account, even
+              // another provider): the account parked is the one holding the calendar that refused.
+              // A CalDAV refusal names the calendar's URL; Google's token source names the account.
+              const names = (c: SyncStore.CalendarRecord) =>
+                c.ref === refusedRef || c.accountId === refusedRef
+              const refusing = yield* Effect.provide(
+                Effect.gen(function* () {
+                  const s = yield* SyncStore.SyncStore
+                  const own = yield* s.calendar(calendarId)
+                  if (Option.isNone(own) || names(own.value)) return own
+                  const { asSource, asTarget } = yield* s.relationshipsOf(calendarId)
+                  const partners = [
+                    ...asSource.map((r) => r.targetCalendarId),
+                    ...asTarget.map((r) => r.sourceCalendarId)
+                  ]
+                  for (const id of partners) {
+                    const partner = yield* s.calendar(id)
+                    if (Option.isSome(partner) && names(partner.value)) return partner
+                  }
+                  return own
+                }),
                 context
               )
-              if (Option.isSome(calendar))
-                yield* accounts.setStatus(
-                  calendar.value.accountId,
-                  "needs-reauth",
-                  Option.some(`the calendar server refused the password (${outcome.error.detail})`)
-                )
+              if (Option.isSome(refusing)) {
+                const account = yield* accounts.byId(refusing.value.accountId)
+                // Already parked: its words stay as they are (the detail repeats them).
+                if (Option.isSome(account) && account.value.status !== "needs-reauth")
+                  yield* accounts.setStatus(
+                    refusing.value.accountId,
+                    "needs-reauth",
+                    Option.some(
+                      refusing.value.kind === "google"
+                        ? `Google refused Almanac's access (${detail})`
+                        : `the calendar server refused the password (${detail})`
+                    )
+                  )
+              }
               yield* Effect.logWarning(
-                "account parked: the password was refused; re-authenticate to resume"
+                "account parked: its credentials were refused; re-authenticate to resume"
               ).pipe(
                 Effect.annotateLogs(
                   "account",
-                  Option.match(calendar, { onNone: () => "?", onSome: (c) => c.accountId })
+                  Option.match(refusing, { onNone: () => "?", onSome: (c) => c.accountId })
                 )
               )
             }

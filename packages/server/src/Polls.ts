@@ -1,10 +1,9 @@
 /**
  * The polls running in this process, as the status shows them (phase, items done of the total,
- * since when), and what one poll cost for its log line: the CalDAV requests of every client the
- * poll opened (its own calendar's and its targets'), counted through a fiber-local list that
- * ServerRegistry adds each client to.
+ * since when), and what one poll cost for its log line: the requests of every client the poll
+ * opened (its own calendar's and its targets', CalDAV or Google), counted through a fiber-local
+ * list that ServerRegistry adds each client to.
  */
-import type { CalDavClient } from "@almanac/caldav"
 import { SyncProgress } from "@almanac/core"
 import { Effect, type Exit, FiberRef, Option } from "effect"
 
@@ -15,8 +14,13 @@ export interface InProgress {
   readonly total: number
 }
 
+/** What a poll asks of a client it opened: how many requests it made (CalDAV and Google clients count). */
+export interface Counted {
+  readonly stats: Effect.Effect<{ readonly requests: number }>
+}
+
 /** The clients opened inside the current poll; null outside one. */
-export const openedClients = FiberRef.unsafeMake<Array<CalDavClient.CalDavClientShape> | null>(null)
+export const openedClients = FiberRef.unsafeMake<Array<Counted> | null>(null)
 
 export interface PollsShape {
   /** The poll of this calendar running now, if any. */
@@ -50,7 +54,7 @@ export const make = (): PollsShape => {
     current: (calendarId) => Effect.sync(() => Option.fromNullable(running.get(calendarId))),
     track: (calendarId, poll) =>
       Effect.gen(function* () {
-        const clients: Array<CalDavClient.CalDavClientShape> = []
+        const clients: Array<Counted> = []
         const started = Date.now()
         running.set(calendarId, { startedAt: started, phase: "list", done: 0, total: 0 })
         const requests = Effect.map(

@@ -1,28 +1,34 @@
 /**
  * The engine's providers in the server, chosen by the calendar's account kind: for CalDAV kinds
  * (icloud, caldav), a CalDAV provider over the client AccountClients builds from the account's
- * stored credentials — the same path free/busy and bookings take. An account that needs
- * re-authentication opens nothing, so its calendars park instead of hammering a server that
- * refuses them.
+ * stored credentials — the same path free/busy and bookings take; for Google, the Google provider
+ * over a Calendar API client on the account's sealed tokens, with the calendar's zone and access
+ * role as discovery stored them. An account that needs re-authentication opens nothing, so its
+ * calendars park instead of hammering a server that refuses them.
  */
-import { CalendarProvider, ProviderError } from "@almanac/core"
-import { CalDavProvider } from "@almanac/providers"
-import { Effect, FiberRef, Layer } from "effect"
+import { CalendarProvider, ProviderError, type SyncStore } from "@almanac/core"
+import { CalDavProvider, GoogleProvider } from "@almanac/providers"
+import { Effect, FiberRef, Layer, Option } from "effect"
 import { AccountClients } from "./app/AccountClients.js"
-import { openedClients } from "./Polls.js"
+import type { NeedsReauth, SecretUnreadable, Unsupported } from "./app/SchedulingError.js"
+import { type Counted, openedClients } from "./Polls.js"
+import { Accounts } from "./store/Accounts.js"
 
-export const make: Effect.Effect<CalendarProvider.ProviderRegistry["Type"], never, AccountClients> =
-  Effect.gen(function* () {
-    const clients = yield* AccountClients
-    const caldav = (calendar: CalendarProvider.CalendarAddress) =>
-      clients.clientFor(calendar.accountId).pipe(
-        // Inside a poll, the poll's log line counts this client's requests.
-        Effect.tap((client) =>
-          Effect.map(FiberRef.get(openedClients), (opened) => {
-            opened?.push(client)
-          })
-        ),
-        Effect.map((client) => CalDavProvider.make(client, calendar.ref)),
+export const make: Effect.Effect<
+  CalendarProvider.ProviderRegistry["Type"],
+  never,
+  AccountClients | Accounts
+> = Effect.gen(function* () {
+  const clients = yield* AccountClients
+  const accounts = yield* Accounts
+
+  /** What the account's refusals mean to the engine: the same for every kind. */
+  const refusals =
+    (calendar: CalendarProvider.CalendarAddress, secret: string) =>
+    <A>(
+      open: Effect.Effect<A, NeedsReauth | SecretUnreadable | Unsupported | SyncStore.StoreError>
+    ): Effect.Effect<A, ProviderError.PollError> =>
+      open.pipe(
         Effect.catchTags({
           NeedsReauth: (e) =>
             Effect.fail(new ProviderError.Unauthorized({ calendar: calendar.ref, detail: e.detail })),
@@ -33,26 +39,63 @@ export const make: Effect.Effect<CalendarProvider.ProviderRegistry["Type"], neve
             Effect.fail(
               new ProviderError.Unauthorized({
                 calendar: calendar.ref,
-                detail: "the stored password does not open with the configured master key"
+                detail: `the stored ${secret} does not open with the configured master key`
               })
             ),
           StoreError: Effect.die
         })
       )
-    return {
-      open: (calendar) =>
-        calendar.kind === "icloud" || calendar.kind === "caldav"
-          ? caldav(calendar)
+
+  // Inside a poll, the poll's log line counts this client's requests.
+  const counted = (client: Counted) =>
+    Effect.map(FiberRef.get(openedClients), (opened) => {
+      opened?.push(client)
+    })
+
+  const caldav = (calendar: CalendarProvider.CalendarAddress) =>
+    clients.clientFor(calendar.accountId).pipe(
+      Effect.tap(counted),
+      Effect.map((client) => CalDavProvider.make(client, calendar.ref)),
+      refusals(calendar, "password")
+    )
+
+  const google = (calendar: CalendarProvider.CalendarAddress) =>
+    Effect.gen(function* () {
+      const known = yield* accounts.calendars(calendar.accountId).pipe(
+        Effect.map((all) => all.find((c) => c.url === calendar.ref)),
+        Effect.orDie
+      )
+      if (known === undefined)
+        return yield* new ProviderError.Transient({
+          calendar: calendar.ref,
+          detail: "the calendar is no longer among its Google account's calendars"
+        })
+      const client = yield* clients
+        .googleClientFor(calendar.accountId)
+        .pipe(refusals(calendar, "Google tokens"), Effect.tap(counted))
+      return GoogleProvider.make(client, {
+        id: calendar.ref,
+        // calendarList always names a zone; a row from before zones were stored falls back to UTC,
+        // which only matters for floating times (Google itself has none).
+        timeZone: Option.getOrElse(known.timeZone, () => "UTC"),
+        writable: known.writable
+      })
+    })
+
+  return {
+    open: (calendar) =>
+      calendar.kind === "icloud" || calendar.kind === "caldav"
+        ? caldav(calendar)
+        : calendar.kind === "google"
+          ? google(calendar)
           : Effect.fail(
               new ProviderError.Transient({
                 calendar: calendar.ref,
                 detail: `this server has no provider for accounts of kind "${calendar.kind}"`
               })
             )
-    }
-  })
+  }
+})
 
-export const layer: Layer.Layer<CalendarProvider.ProviderRegistry, never, AccountClients> = Layer.effect(
-  CalendarProvider.ProviderRegistry,
-  make
-)
+export const layer: Layer.Layer<CalendarProvider.ProviderRegistry, never, AccountClients | Accounts> =
+  Layer.effect(CalendarProvider.ProviderRegistry, make)

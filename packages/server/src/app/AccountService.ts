@@ -451,13 +451,25 @@ export const make = (
         return { own: calendars, involved, relationships }
       })
 
-    /** Calendars parked on a refused password poll again now. */
+    /**
+     * Calendars parked on a refused credential poll again now: the account's own, and those on the
+     * other side of their relationships, whose polls park too when a write to this account is refused.
+     */
     const resume = (calendars: ReadonlyArray<CalendarState>) =>
-      Effect.forEach(
-        calendars.filter((c) => c.inRelationship),
-        (c) => Effect.zipRight(engine.refresh(c.id), engine.syncNow(c.id)),
-        { discard: true }
-      )
+      Effect.gen(function* () {
+        const own = calendars.filter((c) => c.inRelationship).map((c) => c.id)
+        const partners = yield* Effect.forEach(own, (id) =>
+          Effect.map(store.relationshipsOf(id), ({ asSource, asTarget }) => [
+            ...asSource.map((r) => r.targetCalendarId),
+            ...asTarget.map((r) => r.sourceCalendarId)
+          ])
+        )
+        yield* Effect.forEach(
+          new Set([...own, ...partners.flat()]),
+          (id) => Effect.zipRight(engine.refresh(id), engine.syncNow(id)),
+          { discard: true }
+        )
+      })
 
     /** Google's calendars for an account, with an access token refreshed when it is about to expire. */
     const googleCalendars = (account: AccountRecord) =>
