@@ -17,6 +17,7 @@ import * as Fixtures from "./support/SyncFixtures.js"
 import * as TestServer from "./support/TestServer.js"
 
 const TEAM = "team@group.calendar.google.com"
+const HOLIDAYS = "holidays@group.v.calendar.google.com"
 
 const calendars: ReadonlyArray<GoogleFake.FakeCalendar> = [
   {
@@ -26,7 +27,8 @@ const calendars: ReadonlyArray<GoogleFake.FakeCalendar> = [
     accessRole: "owner",
     primary: true
   },
-  { id: TEAM, summary: "Team", timeZone: "Europe/Berlin", accessRole: "writer" }
+  { id: TEAM, summary: "Team", timeZone: "Europe/Berlin", accessRole: "writer" },
+  { id: HOLIDAYS, summary: "Holidays", timeZone: "UTC", accessRole: "reader" }
 ]
 
 const freePort = Effect.promise(
@@ -105,9 +107,13 @@ const setup = Effect.gen(function* () {
   const accounts = yield* call("GET", "/api/accounts").pipe(Effect.flatMap(decode(Schema.Array(Account))))
   const google = accounts.find((a) => a.kind === "google")
   if (google === undefined) return yield* Effect.dieMessage("Google not connected")
-  const team = (yield* call("GET", `/api/accounts/${google.id}/calendars`).pipe(
+  const googleCalendars = yield* call("GET", `/api/accounts/${google.id}/calendars`).pipe(
     Effect.flatMap(decode(Schema.Array(Calendar)))
-  )).find((c) => c.url === TEAM)
+  )
+  const team = googleCalendars.find((c) => c.url === TEAM)
+  const holidays = googleCalendars.find((c) => c.url === HOLIDAYS)
+  if (holidays === undefined || holidays.writable)
+    return yield* Effect.dieMessage("no read-only Holidays calendar")
   if (team === undefined || !team.writable) return yield* Effect.dieMessage("no writable Team calendar")
   const [radicale] = yield* Fixtures.account(server, ann.token, "radicale", 1)
   if (radicale === undefined) return yield* Effect.dieMessage("no Radicale calendar")
@@ -160,6 +166,7 @@ const setup = Effect.gen(function* () {
     logs,
     connectGoogle,
     team,
+    holidays,
     radicale,
     live
   }
@@ -256,6 +263,34 @@ describe("Google calendars syncing through the server", () => {
           timeZone: "Europe/Berlin"
         })
         expect(s.fake.invitations).toEqual([])
+      }).pipe(Effect.provide(Fixtures.httpClient)),
+    120_000
+  )
+
+  it.scopedLive(
+    "a calendar the account may only read is refused as a target and in a two-way sync, not as a source",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup
+        const into = yield* s.call("POST", "/api/relationships", {
+          sourceCalendarId: s.radicale.id,
+          targetCalendarId: s.holidays.id
+        })
+        expect(into.status).toBe(400)
+        expect(JSON.stringify(into.body)).toContain('\\"Holidays\\" is read-only for its account')
+        const both = yield* s.call("POST", "/api/relationships", {
+          sourceCalendarId: s.holidays.id,
+          targetCalendarId: s.radicale.id,
+          direction: "two-way"
+        })
+        expect(both.status).toBe(400)
+        expect(JSON.stringify(both.body)).toContain("sync one way from it")
+        const from = yield* s.call("POST", "/api/relationships", {
+          sourceCalendarId: s.holidays.id,
+          targetCalendarId: s.radicale.id
+        })
+        expect(from.status).toBe(201)
+        expect(s.fake.apiRequestCount(writes)).toBe(0)
       }).pipe(Effect.provide(Fixtures.httpClient)),
     120_000
   )

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto"
 import { CalendarProvider, type Policy, type ProviderError, SyncStore } from "@almanac/core"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { Engine } from "../Engine.js"
-import { Accounts } from "../store/Accounts.js"
+import { Accounts, type CalendarInfo } from "../store/Accounts.js"
 
 export const Direction = Schema.Literal("one-way", "two-way")
 export type Direction = typeof Direction.Type
@@ -236,6 +236,8 @@ export const make: Effect.Effect<
       { discard: true }
     )
 
+  const nameOf = (c: CalendarInfo) => `"${Option.getOrElse(c.displayName, () => c.url)}"`
+
   const ownCalendar = (userId: string, field: string, calendarId: string) =>
     accounts.calendarOf(userId, calendarId).pipe(
       Effect.flatMap(
@@ -279,8 +281,23 @@ export const make: Effect.Effect<
             "targetCalendarId: the same calendar as sourceCalendarId; a calendar cannot sync into itself, choose another target"
           ]
         })
-      yield* ownCalendar(userId, "sourceCalendarId", input.sourceCalendarId)
-      yield* ownCalendar(userId, "targetCalendarId", input.targetCalendarId)
+      const source = yield* ownCalendar(userId, "sourceCalendarId", input.sourceCalendarId)
+      const target = yield* ownCalendar(userId, "targetCalendarId", input.targetCalendarId)
+      // Copies are written where the account may write: a calendar it may only read (a shared or
+      // subscribed one) can be a source, never a target, and so never part of a two-way sync.
+      const readOnly = [
+        ...(target.writable
+          ? []
+          : [
+              `targetCalendarId: ${nameOf(target)} is read-only for its account, so no copy can be written there; choose a calendar you can edit`
+            ]),
+        ...(input.direction === "two-way" && !source.writable
+          ? [
+              `direction: ${nameOf(source)} is read-only for its account, so a two-way sync cannot write back to it; sync one way from it`
+            ]
+          : [])
+      ]
+      if (readOnly.length > 0) return yield* new InvalidRelationship({ problems: readOnly })
       const clash = yield* clashes(input)
       if (Option.isSome(clash)) return yield* new InvalidRelationship({ problems: [clash.value] })
 
