@@ -3,6 +3,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, writeFileSync } from "node:fs"
+import { type AddressInfo, createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Reactivity } from "@effect/experimental"
@@ -550,5 +551,58 @@ describe("almanac freebusy", () => {
     expect(JSON.parse(auckland.stdout)).toEqual({
       busy: [{ start: "2026-11-18T11:00:00.000Z", end: "2026-11-18T12:00:00.000Z" }]
     })
+  })
+})
+
+describe("the commands that talk to calendar servers wait as ALMANAC_REQUEST_TIMEOUT says", () => {
+  /** A server that takes connections and never answers: only the client's own deadline ends a request. */
+  const silent = () =>
+    new Promise<{ readonly url: string; readonly close: () => void }>((resolve) => {
+      const sockets: Array<Socket> = []
+      const server = createServer((socket) => {
+        sockets.push(socket)
+      })
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo
+        resolve({
+          url: `http://127.0.0.1:${port}/cal/`,
+          close: () => {
+            for (const s of sockets) s.destroy()
+            server.close()
+          }
+        })
+      })
+    })
+
+  it("sync once gives up on a silent server after the configured time, saying so", async () => {
+    const quiet = await silent()
+    try {
+      const res = await almanac(
+        ["sync", "once", "--from", quiet.url, "--to", quiet.url.replace("/cal/", "/other/"), "--json"],
+        { ALMANAC_REQUEST_TIMEOUT: "2s", ALMANAC_FROM_PASSWORD: "x", ALMANAC_TO_PASSWORD: "x" }
+      )
+      expect(res.code).not.toBe(0)
+      expect(res.stderr).toContain("no complete answer within 2s")
+    } finally {
+      quiet.close()
+    }
+  })
+
+  it("caldav changes does too, and a value that is no duration is refused naming the variable", async () => {
+    const quiet = await silent()
+    try {
+      const res = await almanac(["caldav", "changes", "--calendar", quiet.url], {
+        ALMANAC_REQUEST_TIMEOUT: "1s"
+      })
+      expect(res.code).not.toBe(0)
+      expect(res.stderr).toContain("no complete answer within 1s")
+      const bad = await almanac(["caldav", "changes", "--calendar", quiet.url], {
+        ALMANAC_REQUEST_TIMEOUT: "soon"
+      })
+      expect(bad.code).not.toBe(0)
+      expect(bad.stderr).toContain('ALMANAC_REQUEST_TIMEOUT: "soon" is not a duration')
+    } finally {
+      quiet.close()
+    }
   })
 })

@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import type * as Cli from "./Cli.js"
 import * as Output from "./Output.js"
 import * as Password from "./Password.js"
+import * as RequestTimeout from "./RequestTimeout.js"
 
 /** A client for one account, with the password taken from the environment, a file or a prompt. */
 const clientFor = (options: {
@@ -20,7 +21,7 @@ const clientFor = (options: {
       Option.isSome(options.user) && Option.isSome(password)
         ? { user: options.user.value, password: password.value }
         : undefined
-    return yield* CalDavClient.make({ auth })
+    return yield* CalDavClient.make({ auth, timeout: yield* RequestTimeout.fromEnv() })
   })
 
 export const discover = (args: Cli.DiscoverArgs) =>

@@ -6,6 +6,7 @@ import type * as Cli from "./Cli.js"
 import { CliError } from "./CliError.js"
 import * as Output from "./Output.js"
 import * as Password from "./Password.js"
+import * as RequestTimeout from "./RequestTimeout.js"
 
 const parseInstant = (name: string, text: string) => {
   const d = new Date(text)
@@ -45,7 +46,7 @@ export const freebusy = (args: Cli.FreeBusyArgs) =>
       Option.isSome(args.user) && Option.isSome(password)
         ? { user: args.user.value, password: password.value }
         : undefined
-    const client = yield* CalDavClient.make({ auth })
+    const client = yield* CalDavClient.make({ auth, timeout: yield* RequestTimeout.fromEnv() })
     const window = { start, end }
     const items = yield* Effect.forEach(
       args.calendar,

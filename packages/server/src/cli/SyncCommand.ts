@@ -17,6 +17,7 @@ import type * as Cli from "./Cli.js"
 import * as Output from "./Output.js"
 import * as Password from "./Password.js"
 import * as ProgressLines from "./ProgressLines.js"
+import * as RequestTimeout from "./RequestTimeout.js"
 
 type SyncArgs = Cli.SyncArgs
 
@@ -125,7 +126,9 @@ const withEngine = <A, E, R>(
 ) =>
   Effect.gen(function* () {
     const clients = new Map<string, CalDavClient.CalDavClientShape>()
-    for (const side of [s.from, s.to]) clients.set(side.url, yield* CalDavClient.make({ auth: side.auth }))
+    const timeout = yield* RequestTimeout.fromEnv()
+    for (const side of [s.from, s.to])
+      clients.set(side.url, yield* CalDavClient.make({ auth: side.auth, timeout }))
     const registry: CalendarProvider.ProviderRegistry["Type"] = {
       open: (calendar) => {
         const client = clients.get(calendar.ref)
