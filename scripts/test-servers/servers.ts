@@ -21,7 +21,8 @@ export interface RunningServer {
   readonly stop: () => Promise<void>
 }
 
-const freePort = (): Promise<number> =>
+/** A port nothing listens on right now, on loopback (the OS picks it). */
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const srv = createServer()
     srv.unref()

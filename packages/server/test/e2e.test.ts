@@ -8,7 +8,6 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -16,21 +15,11 @@ import { CalDavClient } from "@almanac/caldav"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
+import { freePort } from "../../../scripts/test-servers/servers.js"
 import * as Calendars from "./support/Calendars.js"
 import * as PasswordRadicale from "./support/PasswordRadicale.js"
 
 const bin = fileURLToPath(new URL("../bin/almanac.mjs", import.meta.url))
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer()
-    srv.on("error", reject)
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
 
 interface Process {
   readonly child: ChildProcess

@@ -8,9 +8,9 @@
  * invitation.
  */
 import { randomUUID } from "node:crypto"
-import { createServer } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted, Schema } from "effect"
+import { freePort } from "../../../scripts/test-servers/servers.js"
 import * as GoogleFake from "../../providers/test/fakes/GoogleFake.js"
 import { Accounts } from "../src/store/Accounts.js"
 import * as Fixtures from "./support/SyncFixtures.js"
@@ -30,19 +30,6 @@ const calendars: ReadonlyArray<GoogleFake.FakeCalendar> = [
   { id: TEAM, summary: "Team", timeZone: "Europe/Berlin", accessRole: "writer" },
   { id: HOLIDAYS, summary: "Holidays", timeZone: "UTC", accessRole: "reader" }
 ]
-
-const freePort = Effect.promise(
-  () =>
-    new Promise<number>((resolve, reject) => {
-      const s = createServer()
-      s.once("error", reject)
-      s.listen(0, "127.0.0.1", () => {
-        const address = s.address()
-        const port = typeof address === "object" && address !== null ? address.port : 0
-        s.close(() => resolve(port))
-      })
-    })
-)
 
 const Status = Schema.Struct({
   polls: Schema.Number,
@@ -64,7 +51,7 @@ const setup = Effect.gen(function* () {
     Effect.promise(() => GoogleFake.start({ calendars })),
     (f) => Effect.promise(() => f.close())
   )
-  const port = yield* freePort
+  const port = yield* Effect.promise(freePort)
   const logs: Array<string> = []
   const server = yield* TestServer.start(
     {

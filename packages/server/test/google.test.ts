@@ -10,11 +10,11 @@
  * cookie (SameSite=Lax) finishes the flow and a page of ours brings the session back.
  */
 import { existsSync, readFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { join } from "node:path"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted, Schema } from "effect"
+import { freePort } from "../../../scripts/test-servers/servers.js"
 import * as GoogleFake from "../../providers/test/fakes/GoogleFake.js"
 import { AccountClients } from "../src/app/AccountClients.js"
 import { Accounts } from "../src/store/Accounts.js"
@@ -48,19 +48,6 @@ const calendars: ReadonlyArray<GoogleFake.FakeCalendar> = [
   { id: "boss@example.org", summary: "Boss", timeZone: "UTC", accessRole: "freeBusyReader" }
 ]
 
-const freePort = Effect.promise(
-  () =>
-    new Promise<number>((resolve, reject) => {
-      const s = createServer()
-      s.once("error", reject)
-      s.listen(0, "127.0.0.1", () => {
-        const address = s.address()
-        const port = typeof address === "object" && address !== null ? address.port : 0
-        s.close(() => resolve(port))
-      })
-    })
-)
-
 /** The fake (closed with the scope) and a server configured for it, with Ann and Bob. */
 const setup = (
   options: {
@@ -75,7 +62,7 @@ const setup = (
       Effect.promise(() => GoogleFake.start({ calendars })),
       (f) => Effect.promise(() => f.close())
     )
-    const port = yield* freePort
+    const port = yield* Effect.promise(freePort)
     const publicUrl = `http://127.0.0.1:${port}`
     const server = yield* TestServer.start(
       {

@@ -5,11 +5,12 @@
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
-import { createConnection, createServer } from "node:net"
+import { createConnection } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
+import { freePort } from "../../../scripts/test-servers/servers.js"
 import { almanac } from "./support/cli.js"
 
 const repo = fileURLToPath(new URL("../../..", import.meta.url))
@@ -162,17 +163,6 @@ describe("almanac --help", () => {
     expect(res.stderr).not.toContain(esc)
   }, 60_000)
 })
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer()
-    srv.on("error", reject)
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
 
 const refusesConnections = (port: number) =>
   new Promise<boolean>((resolve) => {
