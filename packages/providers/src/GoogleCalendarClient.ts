@@ -25,8 +25,8 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as GoogleCodec from "./GoogleCodec.js"
-import { checkEndpoint, type EndpointRefused } from "./GoogleOAuth.js"
-import type { GoogleTokenSourceShape } from "./GoogleTokenSource.js"
+import { checkEndpoint, type EndpointRefused } from "./OAuth2.js"
+import type { TokenSourceShape } from "./OAuthTokenSource.js"
 import { AlreadyExists } from "./internal/google/Port.js"
 
 export const DEFAULT_API_URL = "https://www.googleapis.com/calendar/v3"
@@ -160,7 +160,7 @@ export class GoogleCalendarClient extends Context.Tag("@almanac/providers/Google
 >() {}
 
 export interface ClientOptions {
-  readonly tokens: GoogleTokenSourceShape
+  readonly tokens: TokenSourceShape
   /** The API base including its version path (default https://www.googleapis.com/calendar/v3). */
   readonly apiUrl?: string | undefined
   /** Per HTTP exchange, body included (default 30 s). */

@@ -4,6 +4,7 @@
  * on a refused password), and the Engine the API uses, over the actors hosted by the cluster.
  * At start every calendar in an active relationship gets its actor.
  */
+
 import {
   CalendarActor,
   type CalendarProvider,
@@ -15,6 +16,7 @@ import {
 import { SqlClient } from "@effect/sql"
 import { Cause, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Schema } from "effect"
 import { ActorHost, CalendarPoller, layerSingleRunner } from "./ActorHost.js"
+import { isOAuthKind, services } from "./app/OAuthService.js"
 import { Engine, EngineError } from "./Engine.js"
 import * as PollFailure from "./PollFailure.js"
 import * as Polls from "./Polls.js"
@@ -170,7 +172,7 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
               const detail = outcome.error.detail
               // The refusal may come from a target written in this poll (another account, even
               // another provider): the account parked is the one holding the calendar that refused.
-              // A CalDAV refusal names the calendar's URL; Google's token source names the account.
+              // A CalDAV refusal names the calendar's URL; an OAuth token source names the account.
               const names = (c: SyncStore.CalendarRecord) =>
                 c.ref === refusedRef || c.accountId === refusedRef
               const refusing = yield* Effect.provide(
@@ -199,8 +201,8 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
                     refusing.value.accountId,
                     "needs-reauth",
                     Option.some(
-                      refusing.value.kind === "google"
-                        ? `Google refused Almanac's access (${detail})`
+                      isOAuthKind(refusing.value.kind)
+                        ? `${services[refusing.value.kind].label} refused Almanac's access (${detail})`
                         : `the calendar server refused the password (${detail})`
                     )
                   )

@@ -43,10 +43,11 @@ export interface ServerConfig {
   /**
    * The server's address as browsers and providers reach it (redirect URIs, push addresses), without
    * a trailing slash. Defaults to http://127.0.0.1:PORT when the server listens on loopback; none
-   * otherwise, and then nothing that needs it (connecting Google) is offered.
+   * otherwise, and then nothing that needs it (connecting Google or Microsoft) is offered.
    */
   readonly publicUrl: Option.Option<string>
   readonly google: GoogleConfig
+  readonly microsoft: MicrosoftConfig
 }
 
 /** Google's OAuth client and endpoints; every endpoint can point elsewhere (tests, proxies). */
@@ -66,6 +67,25 @@ export const googleDefaults = {
   tokenUrl: "https://oauth2.googleapis.com/token",
   revokeUrl: "https://oauth2.googleapis.com/revoke",
   apiUrl: "https://www.googleapis.com/calendar/v3"
+} as const
+
+/** The Microsoft identity platform app and Graph's address; both can point elsewhere (tests, sovereign clouds). */
+export interface MicrosoftConfig {
+  /** None: connecting Microsoft is not offered, and the pages say how to register an app. */
+  readonly clientId: Option.Option<string>
+  readonly clientSecret: Option.Option<Redacted.Redacted<string>>
+  /** `common` (work, school and personal accounts), `organizations`, `consumers` or a tenant. */
+  readonly tenant: string
+  /** The login host only; the endpoints are `{authority}/{tenant}/oauth2/v2.0/authorize` and `…/token`. */
+  readonly authority: string
+  /** Graph's base, including its version path. */
+  readonly graphUrl: string
+}
+
+export const microsoftDefaults = {
+  tenant: "common",
+  authority: "https://login.microsoftonline.com",
+  graphUrl: "https://graph.microsoft.com/v1.0"
 } as const
 
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
@@ -313,6 +333,27 @@ export const load = (
   if (Option.isNone(google.clientId) && Option.isSome(google.clientSecret))
     problems.push("ALMANAC_GOOGLE_CLIENT_ID: missing; the client secret was set without the client id")
 
+  const tenant = get("ALMANAC_MICROSOFT_TENANT")?.trim() ?? microsoftDefaults.tenant
+  if (!/^[A-Za-z0-9.-]{1,100}$/.test(tenant))
+    problems.push(
+      `ALMANAC_MICROSOFT_TENANT: ${JSON.stringify(tenant)} is no tenant; use common, organizations, consumers, a tenant id or a domain`
+    )
+  const microsoft: MicrosoftConfig = {
+    clientId: Option.fromNullable(get("ALMANAC_MICROSOFT_CLIENT_ID")?.trim()),
+    clientSecret: Option.map(Option.fromNullable(get("ALMANAC_MICROSOFT_CLIENT_SECRET")), (s) =>
+      Redacted.make(s.trim())
+    ),
+    tenant,
+    authority: serviceUrl("ALMANAC_MICROSOFT_AUTHORITY", microsoftDefaults.authority).replace(/\/+$/, ""),
+    graphUrl: serviceUrl("ALMANAC_GRAPH_URL", microsoftDefaults.graphUrl).replace(/\/+$/, "")
+  }
+  if (Option.isSome(microsoft.clientId) && Option.isNone(microsoft.clientSecret))
+    problems.push(
+      "ALMANAC_MICROSOFT_CLIENT_SECRET: missing; the app registration's client secret (Certificates & secrets) goes beside its id"
+    )
+  if (Option.isNone(microsoft.clientId) && Option.isSome(microsoft.clientSecret))
+    problems.push("ALMANAC_MICROSOFT_CLIENT_ID: missing; the client secret was set without the client id")
+
   if (problems.length > 0 || Either.isLeft(database)) return Either.left(new ConfigInvalid({ problems }))
   return Either.right({
     host,
@@ -326,6 +367,7 @@ export const load = (
     allowPrivateUrls,
     requestTimeout,
     publicUrl,
-    google
+    google,
+    microsoft
   })
 }

@@ -11,8 +11,9 @@ import * as Actors from "./Actors.js"
 import * as AccountClients from "./app/AccountClients.js"
 import * as AccountService from "./app/AccountService.js"
 import * as FirstRun from "./app/FirstRun.js"
-import * as GoogleConnect from "./app/GoogleConnect.js"
 import * as GoogleOAuthClient from "./app/GoogleOAuthClient.js"
+import * as MicrosoftOAuthClient from "./app/MicrosoftOAuthClient.js"
+import * as OAuthConnect from "./app/OAuthConnect.js"
 import * as Relationships from "./app/RelationshipService.js"
 import * as Scheduling from "./app/Scheduling.js"
 import * as Status from "./app/StatusService.js"
@@ -45,11 +46,12 @@ export const services = (config: ServerConfig) => {
     Layer.provideMerge(db),
     Layer.provideMerge(GuardedHttpClient.layer(config)),
     Layer.provideMerge(Layer.succeed(AdminToken, config.adminToken)),
-    // Google's endpoints are the operator's configuration, not a user's URL: they are not guarded.
+    // OAuth services' endpoints are the operator's configuration, not a user's URL: they are not guarded.
     Layer.provideMerge(GoogleOAuthClient.layer(config)),
+    Layer.provideMerge(MicrosoftOAuthClient.layer(config)),
     (base) => AccountService.layer(config).pipe(Layer.provideMerge(base)),
     (base) => FirstRun.layer.pipe(Layer.provideMerge(base)),
-    (base) => GoogleConnect.layer(config).pipe(Layer.provideMerge(base)),
+    (base) => OAuthConnect.layer(config).pipe(Layer.provideMerge(base)),
     (base) => Scheduling.layer.pipe(Layer.provideMerge(base)),
     (base) => Status.layer.pipe(Layer.provideMerge(Relationships.layer), Layer.provideMerge(base))
   )

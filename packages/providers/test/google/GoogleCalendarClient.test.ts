@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { GoogleCalendarClient, GoogleOAuth, GoogleTokenSource } from "../../src/index.js"
+import { GoogleCalendarClient, GoogleOAuth, OAuthTokenSource } from "../../src/index.js"
 import { REDIRECT, wired } from "./support.js"
 
 const CAL = "me@example.org"
@@ -296,7 +296,7 @@ describe("GoogleOAuth against the Google fake", () => {
       const redirect = yield* Effect.promise(() => fetch(url, { redirect: "manual" }))
       const callback = new URL(redirect.headers.get("location") ?? "")
       const wrongState = yield* Effect.flip(oauth.exchange(callback, { ...pending, state: "other" }))
-      expect(wrongState).toMatchObject({ _tag: "GoogleOAuthError", operation: "callback" })
+      expect(wrongState).toMatchObject({ _tag: "OAuthError", service: "Google", operation: "callback" })
       const tokens = yield* oauth.exchange(callback, pending)
       expect(Redacted.value(tokens.accessToken)).toMatch(/^ya29\./)
       expect(tokens.scope).toBe(GoogleOAuth.SCOPE_CALENDAR)
@@ -307,7 +307,7 @@ describe("GoogleOAuth against the Google fake", () => {
         oauth.exchange(new URL(`${REDIRECT}?error=access_denied&state=${pending.state}`), pending)
       )
       expect(denied).toMatchObject({ operation: "callback", error: "access_denied" })
-      yield* oauth.revoke(tokens.refreshToken)
+      yield* Option.getOrThrow(oauth.revoke)(tokens.refreshToken)
       expect(fake.revoked).toEqual([Redacted.value(tokens.refreshToken)])
       const after = yield* Effect.flip(oauth.refresh(tokens.refreshToken))
       expect(after).toMatchObject({ operation: "refresh", error: "invalid_grant" })
@@ -342,7 +342,7 @@ describe("GoogleOAuth against the Google fake", () => {
 
   it.effect("the calendar client refuses a plain http:// API URL off loopback", () =>
     Effect.gen(function* () {
-      const tokens = yield* GoogleTokenSource.make({
+      const tokens = yield* OAuthTokenSource.make({
         oauth: { refresh: () => Effect.die("unused") },
         account: "a",
         initial: {
@@ -355,7 +355,7 @@ describe("GoogleOAuth against the Google fake", () => {
       const refused = yield* Effect.flip(
         GoogleCalendarClient.make({ tokens, apiUrl: "http://www.googleapis.com/calendar/v3", account: "a" })
       )
-      expect(refused._tag).toBe("GoogleEndpointRefused")
+      expect(refused._tag).toBe("EndpointRefused")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici))
   )
 })

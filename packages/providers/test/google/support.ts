@@ -3,7 +3,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
-import { GoogleCalendarClient, GoogleOAuth, GoogleTokenSource } from "../../src/index.js"
+import { GoogleCalendarClient, GoogleOAuth, OAuth2, OAuthTokenSource } from "../../src/index.js"
 import * as GoogleFake from "../fakes/GoogleFake.js"
 
 export const REDIRECT = "http://127.0.0.1:9/oauth/google/callback"
@@ -23,8 +23,8 @@ export const oauthFor = (fake: GoogleFake.GoogleFake) =>
 
 export interface Wired {
   readonly fake: GoogleFake.GoogleFake
-  readonly oauth: GoogleOAuth.GoogleOAuthShape
-  readonly tokens: GoogleTokenSource.GoogleTokenSourceShape
+  readonly oauth: OAuth2.OAuth2Shape
+  readonly tokens: OAuthTokenSource.TokenSourceShape
   readonly client: GoogleCalendarClient.GoogleCalendarClientShape
   /** Every token set the token source reported as refreshed (what the server would seal). */
   readonly sealed: ReadonlyArray<GoogleOAuth.TokenSet>
@@ -41,7 +41,7 @@ export const wired = (options: GoogleFake.GoogleFakeOptions & { readonly expires
     const grant = fake.issueTokens()
     const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
     const sealed: Array<GoogleOAuth.TokenSet> = []
-    const tokens = yield* GoogleTokenSource.make({
+    const tokens = yield* OAuthTokenSource.make({
       oauth,
       account: "acct-1",
       initial: {

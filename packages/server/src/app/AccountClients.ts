@@ -7,11 +7,15 @@
  */
 import { CalDavClient, type CalDavError } from "@almanac/caldav"
 import type { SyncStore } from "@almanac/core"
-import type { GoogleCalendarClient } from "@almanac/providers"
+import { createHash } from "node:crypto"
+import type { GoogleCalendarClient, GraphCalendarClient } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
-import { Context, type Duration, Effect, Layer, Option } from "effect"
+import { Context, type Duration, Effect, Layer, Option, Redacted } from "effect"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
+import type { OAuthTokens } from "../store/Credential.js"
 import { GoogleAuth } from "./GoogleAuth.js"
+import { MicrosoftAuth } from "./MicrosoftAuth.js"
+import { isOAuthKind, type OAuthKind, services } from "./OAuthService.js"
 import { CalendarFailed, NeedsReauth, SecretUnreadable, Unsupported } from "./SchedulingError.js"
 
 export interface AccountClientsShape {
@@ -30,6 +34,18 @@ export interface AccountClientsShape {
     accountId: string
   ) => Effect.Effect<
     GoogleCalendarClient.GoogleCalendarClientShape,
+    NeedsReauth | SecretUnreadable | Unsupported | SyncStore.StoreError
+  >
+  /**
+   * The Graph client of a Microsoft account, over its stored tokens; refreshed (rotated) tokens
+   * are sealed and stored before they are used. One client per account, kept while its tokens are
+   * the stored ones: Graph allows four requests in flight per mailbox, and the client's limit
+   * holds only if every calendar of the account goes through the same client.
+   */
+  readonly graphClientFor: (
+    accountId: string
+  ) => Effect.Effect<
+    GraphCalendarClient.GraphCalendarClientShape,
     NeedsReauth | SecretUnreadable | Unsupported | SyncStore.StoreError
   >
   /**
@@ -63,8 +79,9 @@ export const make = (
   Effect.gen(function* () {
     const accounts = yield* Accounts
     const context = yield* Effect.context<HttpClient.HttpClient>()
-    // Present only when a Google client is configured.
+    // Present only when the service's client is configured.
     const google = yield* Effect.serviceOption(GoogleAuth)
+    const microsoft = yield* Effect.serviceOption(MicrosoftAuth)
 
     const refused = (accountId: string, detail: string) =>
       accounts
@@ -87,11 +104,11 @@ export const make = (
               () => "its calendar server refused the password"
             )
           })
-        // Google accounts are reached through their own provider, not a CalDAV client.
-        if (account.value.kind === "google")
+        // OAuth accounts are reached through their own providers, not a CalDAV client.
+        if (isOAuthKind(account.value.kind))
           return yield* new Unsupported({
             accountId,
-            detail: "free/busy and bookings do not cover Google calendars yet"
+            detail: `free/busy and bookings do not cover ${services[account.value.kind].label} calendars yet`
           })
         const password = yield* accounts.password(accountId).pipe(
           Effect.catchTags({
@@ -122,22 +139,19 @@ export const make = (
               })
             )
 
-    const googleClientFor = (accountId: string) =>
+    /** The stored tokens of an OAuth account of `kind`, or why none can be used. */
+    const oauthTokens = (accountId: string, kind: OAuthKind) =>
       Effect.gen(function* () {
+        const info = services[kind]
         const account = yield* accounts.byId(accountId)
         if (Option.isNone(account))
           return yield* new NeedsReauth({ accountId, detail: "the account was removed" })
-        if (account.value.kind !== "google")
-          return yield* new Unsupported({ accountId, detail: "not a Google account" })
+        if (account.value.kind !== kind)
+          return yield* new Unsupported({ accountId, detail: `not a ${info.label} account` })
         if (account.value.status === "needs-reauth")
           return yield* new NeedsReauth({
             accountId,
-            detail: Option.getOrElse(account.value.lastError, () => "Google refused the stored access")
-          })
-        if (Option.isNone(google))
-          return yield* new Unsupported({
-            accountId,
-            detail: "no Google client is configured on this server (ALMANAC_GOOGLE_CLIENT_ID)"
+            detail: Option.getOrElse(account.value.lastError, () => `${info.label} refused the stored access`)
           })
         const credential = yield* accounts.credential(accountId).pipe(
           Effect.catchTags({
@@ -146,15 +160,63 @@ export const make = (
           })
         )
         if (Option.isNone(credential) || credential.value._tag !== "oauth")
-          return yield* refused(accountId, "no Google tokens are stored for it")
+          return yield* refused(accountId, `no ${info.label} tokens are stored for it`)
+        return credential.value
+      })
+
+    const notConfigured = (accountId: string, kind: OAuthKind) =>
+      new Unsupported({
+        accountId,
+        detail: `no ${services[kind].label} client is configured on this server (${services[kind].settings[0]})`
+      })
+
+    const googleClientFor = (accountId: string) =>
+      Effect.gen(function* () {
+        const tokens = yield* oauthTokens(accountId, "google")
+        if (Option.isNone(google)) return yield* notConfigured(accountId, "google")
         return yield* google.value.calendarClient({
           accountId,
-          tokens: credential.value,
+          tokens,
           onRefresh: (next) => accounts.saveTokens(accountId, next)
         })
       })
 
-    return { clientFor, googleClientFor, failure }
+    // A refresh token's digest tells whether a kept client still holds the stored tokens (the
+    // account was not connected again since); the token itself is not kept here.
+    const fingerprint = (t: OAuthTokens) =>
+      createHash("sha256").update(Redacted.value(t.refreshToken)).digest("base64url")
+    const graphClients = new Map<
+      string,
+      { fingerprint: string; client: GraphCalendarClient.GraphCalendarClientShape }
+    >()
+
+    const graphClientFor = (accountId: string) =>
+      Effect.gen(function* () {
+        const tokens = yield* oauthTokens(accountId, "microsoft")
+        if (Option.isNone(microsoft)) return yield* notConfigured(accountId, "microsoft")
+        const kept = graphClients.get(accountId)
+        if (kept !== undefined && kept.fingerprint === fingerprint(tokens)) return kept.client
+        let built: GraphCalendarClient.GraphCalendarClientShape | undefined
+        const client = yield* microsoft.value.graphClient({
+          accountId,
+          tokens,
+          // Microsoft rotates refresh tokens: the kept client holds the new one from now on.
+          onRefresh: (next) =>
+            accounts.saveTokens(accountId, next).pipe(
+              Effect.tap(() =>
+                Effect.sync(() => {
+                  const now = graphClients.get(accountId)
+                  if (now !== undefined && now.client === built) now.fingerprint = fingerprint(next)
+                })
+              )
+            )
+        })
+        built = client
+        graphClients.set(accountId, { fingerprint: fingerprint(tokens), client })
+        return client
+      })
+
+    return { clientFor, googleClientFor, graphClientFor, failure }
   })
 
 export const layer = (

@@ -16,7 +16,16 @@ import { Engine } from "../Engine.js"
 import { type AccountKind, type AccountRecord, Accounts, type CalendarInfo } from "../store/Accounts.js"
 import type * as Credential from "../store/Credential.js"
 import * as UrlGuard from "../UrlGuard.js"
-import { GoogleAuth, type GoogleAuthFailed, type GoogleCalendar } from "./GoogleAuth.js"
+import { GoogleAuth } from "./GoogleAuth.js"
+import { MicrosoftAuth } from "./MicrosoftAuth.js"
+import {
+  isOAuthKind,
+  type OAuthCalendar,
+  type OAuthKind,
+  type ServiceAuthFailed,
+  type ServiceAuthShape,
+  services
+} from "./OAuthService.js"
 
 export const icloudUrl = "https://caldav.icloud.com/"
 
@@ -43,14 +52,14 @@ export class NotAnAppSpecificPassword extends Schema.TaggedError<NotAnAppSpecifi
   }
 }
 
-/** The calendar server answered 401 to the credentials given (Google: refused the stored grant). */
+/** The calendar server answered 401 to the credentials given (Google, Microsoft: refused the stored grant). */
 export class CredentialsRefused extends Schema.TaggedError<CredentialsRefused>()("CredentialsRefused", {
-  kind: Schema.Literal("icloud", "caldav", "google"),
+  kind: Schema.Literal("icloud", "caldav", "google", "microsoft"),
   url: Schema.String
 }) {
   override get message() {
-    if (this.kind === "google")
-      return "Google refused the stored access (it was revoked, or has expired); connect Google again with POST /api/accounts/google"
+    if (isOAuthKind(this.kind))
+      return `${services[this.kind].label} refused the stored access (it was revoked, or has expired); connect it again with POST /api/accounts/${this.kind}`
     return this.kind === "icloud"
       ? `Apple refused the Apple ID or the app-specific password. Check the Apple ID (usually your iCloud email address). A normal Apple ID password does not work here, only an app-specific password; a revoked one does not either. ${whereToCreate}`
       : `the server at ${this.url} refused the user name or password; check both (some servers want the full email address as user name)`
@@ -99,12 +108,13 @@ export class AlreadyConnected extends Schema.TaggedError<AlreadyConnected>()("Al
   }
 }
 
-/** A Google account has no password to change: its access is renewed by connecting it again. */
+/** An OAuth account has no password to change: its access is renewed by connecting it again. */
 export class NoPassword extends Schema.TaggedError<NoPassword>()("NoPassword", {
-  accountId: Schema.String
+  accountId: Schema.String,
+  kind: Schema.Literal("google", "microsoft")
 }) {
   override get message() {
-    return `account ${this.accountId} is a Google account and has no password; connect Google again (POST /api/accounts/google) to renew its access`
+    return `account ${this.accountId} is a ${services[this.kind].label} account and has no password; connect it again (POST /api/accounts/${this.kind}) to renew its access`
   }
 }
 
@@ -244,8 +254,8 @@ const sameUserKey = (url: string, username: string): string =>
 const nameOf = (a: AccountRecord): string =>
   Option.getOrElse(a.displayName, () => `${a.username} on ${a.url}`)
 
-/** Google's calendars as the account's calendars: the calendar id is the calendar's ref (kept in `url`). */
-export const googleFound = (listed: ReadonlyArray<GoogleCalendar>): ReadonlyArray<FoundCalendar> =>
+/** An OAuth service's calendars as the account's calendars: the calendar id is the calendar's ref (kept in `url`). */
+export const oauthFound = (listed: ReadonlyArray<OAuthCalendar>): ReadonlyArray<FoundCalendar> =>
   listed.map((c) => ({
     url: c.id,
     displayName: c.summary,
@@ -255,7 +265,7 @@ export const googleFound = (listed: ReadonlyArray<GoogleCalendar>): ReadonlyArra
   }))
 
 /** The kinds that connect with a password (CalDAV underneath). */
-type PasswordKind = Exclude<AccountKind, "google">
+type PasswordKind = Exclude<AccountKind, OAuthKind>
 
 // --- service -----------------------------------------------------------------------------------
 
@@ -272,8 +282,11 @@ export const make = (
     const engine = yield* Engine
     const sql = yield* SqlClient.SqlClient
     const http = yield* Effect.context<HttpClient.HttpClient>()
-    // Present only when a Google client is configured.
-    const google = yield* Effect.serviceOption(GoogleAuth)
+    // Present only when the service's client is configured.
+    const oauthServices: Record<OAuthKind, Option.Option<ServiceAuthShape>> = {
+      google: yield* Effect.serviceOption(GoogleAuth),
+      microsoft: yield* Effect.serviceOption(MicrosoftAuth)
+    }
     const guard = UrlGuard.make({ allowPrivateUrls: config.allowPrivateUrls })
 
     const storeError = (operation: string) => (e: { readonly message: string }) =>
@@ -471,13 +484,14 @@ export const make = (
         )
       })
 
-    /** Google's calendars for an account, with an access token refreshed when it is about to expire. */
-    const googleCalendars = (account: AccountRecord) =>
+    /** An OAuth account's calendars, with an access token refreshed when it is about to expire. */
+    const oauthCalendars = (account: AccountRecord, kind: OAuthKind) =>
       Effect.gen(function* () {
-        if (Option.isNone(google))
+        const service = oauthServices[kind]
+        if (Option.isNone(service))
           return yield* new ServerUnreachable({
             url: account.url,
-            detail: "no Google client is configured on this server (ALMANAC_GOOGLE_CLIENT_ID)"
+            detail: `no ${services[kind].label} client is configured on this server (${services[kind].settings[0]})`
           })
         const credential = yield* accounts.credential(account.id).pipe(
           Effect.catchTags({
@@ -486,36 +500,47 @@ export const make = (
           })
         )
         if (Option.isNone(credential) || credential.value._tag !== "oauth")
-          return yield* new CredentialsRefused({ kind: "google", url: account.url })
-        const listed = yield* google.value
-          .calendars(credential.value, (next) => accounts.saveTokens(account.id, next))
+          return yield* new CredentialsRefused({ kind, url: account.url })
+        const found = yield* service.value
+          .discover(credential.value, (next) => accounts.saveTokens(account.id, next))
           .pipe(
-            Effect.mapError((e: GoogleAuthFailed) =>
+            Effect.mapError((e: ServiceAuthFailed) =>
               e.reason === "refused"
-                ? new CredentialsRefused({ kind: "google", url: account.url })
+                ? new CredentialsRefused({ kind, url: account.url })
                 : new ServerUnreachable({ url: account.url, detail: e.message })
             )
           )
-        return googleFound(listed)
+        return oauthFound(found.calendars)
       })
 
-    /** Removing a Google account ends its grant at Google too; best effort, never the token in the log. */
-    const revokeAtGoogle = (account: AccountRecord) =>
+    /**
+     * Removing an OAuth account ends its grant at the service too where the service can (Google);
+     * best effort, never the token in the log. Microsoft has no such endpoint: the log says where
+     * the person withdraws it.
+     */
+    const revokeAtService = (account: AccountRecord) =>
       Effect.gen(function* () {
-        if (account.kind !== "google") return
+        const kind = account.kind
+        if (!isOAuthKind(kind)) return
+        const info = services[kind]
         const credential = yield* accounts.credential(account.id)
         if (Option.isNone(credential) || credential.value._tag !== "oauth") return
-        if (Option.isNone(google))
+        const service = oauthServices[kind]
+        if (Option.isNone(service))
           return yield* Effect.logWarning(
-            "no Google client configured: the removed account's grant was not revoked at Google"
+            `no ${info.label} client configured: the removed account's grant was not revoked at ${info.label}`
           )
-        yield* google.value.revoke(credential.value.refreshToken)
-        yield* Effect.logInfo("Google access revoked")
+        if (Option.isNone(service.value.revoke))
+          return yield* Effect.logInfo(
+            `${info.label} offers apps no way to revoke their access; the person withdraws it at ${info.withdraw}`
+          )
+        yield* service.value.revoke.value(credential.value.refreshToken)
+        yield* Effect.logInfo(`${info.label} access revoked`)
       }).pipe(
         Effect.catchAll((e) =>
           Effect.logWarning(
-            "could not revoke the removed account's access at Google; the person can revoke it at myaccount.google.com/permissions",
-            e._tag === "GoogleAuthFailed" ? `${e.step} ${e.reason}: ${e.detail}` : e._tag
+            "could not revoke the removed account's access at its service; the person can withdraw it there",
+            e._tag === "ServiceAuthFailed" ? `${e.service} ${e.step} ${e.reason}: ${e.detail}` : e._tag
           )
         ),
         Effect.annotateLogs({ account: account.id })
@@ -594,7 +619,7 @@ export const make = (
       reauthenticate: (userId, accountId, given) =>
         Effect.gen(function* () {
           const account = yield* owned(userId, accountId)
-          if (account.kind === "google") return yield* new NoPassword({ accountId })
+          if (isOAuthKind(account.kind)) return yield* new NoPassword({ accountId, kind: account.kind })
           const kind: PasswordKind = account.kind
           let password = given
           if (account.kind === "icloud") {
@@ -613,10 +638,15 @@ export const make = (
       refresh: (userId, accountId) =>
         Effect.gen(function* () {
           const account = yield* owned(userId, accountId)
-          if (account.kind === "google") {
-            const listed = yield* googleCalendars(account).pipe(
+          if (isOAuthKind(account.kind)) {
+            const refusedBy = services[account.kind].label
+            const listed = yield* oauthCalendars(account, account.kind).pipe(
               Effect.tapErrorTag("CredentialsRefused", () =>
-                accounts.setStatus(accountId, "needs-reauth", Option.some("Google refused the stored access"))
+                accounts.setStatus(
+                  accountId,
+                  "needs-reauth",
+                  Option.some(`${refusedBy} refused the stored access`)
+                )
               )
             )
             const calendars = yield* applyDiscovery(accountId, listed)
@@ -669,7 +699,7 @@ export const make = (
           )
           // Actors of both ends learn that these relationships are gone before the rows of the account go.
           for (const id of new Set([...involved, ...own.map((c) => c.id)])) yield* engine.refresh(id)
-          yield* revokeAtGoogle(account)
+          yield* revokeAtService(account)
           yield* sqliteOnly("PRAGMA secure_delete = ON").pipe(
             Effect.mapError(storeError("prepare the secure removal"))
           )

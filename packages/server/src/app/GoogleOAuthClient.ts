@@ -1,62 +1,21 @@
 /**
  * GoogleAuth over the providers' Google modules: GoogleOAuth (oauth4webapi: PKCE, the code
- * exchange, revoke), GoogleTokenSource (refresh before expiry and once on a 401, each refreshed
+ * exchange, revoke), OAuthTokenSource (refresh before expiry and once on a 401, each refreshed
  * set reported for sealing) and GoogleCalendarClient (calendarList), from configuration. Config
- * has already refused plain http:// off loopback, by the same rule GoogleOAuth.checkEndpoint
+ * has already refused plain http:// off loopback, by the same rule OAuth2.checkEndpoint
  * applies. Google's endpoints are the operator's configuration, not a user's URL, so the client
  * here is not the guarded one that calendar servers get.
  */
-import { GoogleCalendarClient, GoogleOAuth, GoogleTokenSource } from "@almanac/providers"
+import { GoogleCalendarClient, GoogleOAuth, OAuthTokenSource } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Either, Layer, Option, Redacted } from "effect"
 import type { ServerConfig } from "../Config.js"
-import type { OAuthTokens } from "../store/Credential.js"
-import { callbackPath, GoogleAuth, GoogleAuthFailed, type GoogleAuthShape, scopes } from "./GoogleAuth.js"
+import { GoogleAuth, type GoogleAuthShape, scopes } from "./GoogleAuth.js"
+import { fromApi, fromOAuth, fromTokenSet, services, toTokenSet } from "./OAuthService.js"
 
-type Step = GoogleAuthFailed["step"]
-
-/** OAuth's own refusals of a grant, a code or the client; anything else may pass. */
-const refusals = new Set(["invalid_grant", "invalid_client", "unauthorized_client", "access_denied"])
-
-const fromOAuth =
-  (step: Step) =>
-  (e: GoogleOAuth.OAuthError): GoogleAuthFailed =>
-    new GoogleAuthFailed({
-      step,
-      reason: refusals.has(e.error)
-        ? "refused"
-        : e.error === "network" || (e.status ?? 0) >= 500
-          ? "unavailable"
-          : "unexpected",
-      detail: e.message
-    })
-
-const fromClient = (e: GoogleCalendarClient.ClientError | GoogleTokenSource.TokenError): GoogleAuthFailed =>
-  new GoogleAuthFailed({
-    step: "calendars",
-    reason:
-      e._tag === "Unauthorized"
-        ? "refused"
-        : e._tag === "Transient" || e._tag === "RateLimited"
-          ? "unavailable"
-          : "unexpected",
-    detail: e._tag === "AlreadyExists" ? "unexpected answer" : e.message
-  })
-
-const toTokenSet = (t: OAuthTokens): GoogleOAuth.TokenSet => ({
-  accessToken: t.accessToken,
-  refreshToken: t.refreshToken,
-  expiresAt: t.expiresAt,
-  scope: t.scope
-})
-
-const fromTokenSet = (t: GoogleOAuth.TokenSet): OAuthTokens => ({
-  accessToken: t.accessToken,
-  refreshToken: t.refreshToken,
-  expiresAt: t.expiresAt,
-  scope: t.scope ?? scopes.join(" ")
-})
+const info = services.google
+const tokensOf = fromTokenSet(scopes)
 
 export const make = (
   config: Pick<ServerConfig, "google" | "requestTimeout">,
@@ -77,16 +36,16 @@ export const make = (
       revokeUrl: config.google.revokeUrl,
       scopes
     })
-    // Config.load refuses every URL GoogleOAuth.checkEndpoint would: a Left here is a bug.
+    // Config.load refuses every URL OAuth2.checkEndpoint would: a Left here is a bug.
     if (Either.isLeft(made)) return yield* Effect.die(made.left)
     const oauth = made.right
 
     const calendarClient: GoogleAuthShape["calendarClient"] = ({ accountId, tokens, onRefresh }) =>
       Effect.gen(function* () {
-        const source = yield* GoogleTokenSource.make({
+        const source = yield* OAuthTokenSource.make({
           oauth,
           initial: toTokenSet(tokens),
-          onRefresh: (next) => onRefresh(fromTokenSet(next)),
+          onRefresh: (next) => onRefresh(tokensOf(next)),
           account: accountId
         })
         return yield* GoogleCalendarClient.make({
@@ -102,6 +61,9 @@ export const make = (
       })
 
     return {
+      info,
+      authorizeOrigin: new URL(config.google.authUrl).origin,
+      apiUrl: config.google.apiUrl,
       calendarClient,
       authorize: Effect.map(oauth.authorize, (p) => ({
         url: p.url,
@@ -111,17 +73,21 @@ export const make = (
       exchange: (callback, pending) =>
         oauth
           .exchange(callback, { state: Redacted.value(pending.state), codeVerifier: pending.codeVerifier })
-          .pipe(Effect.map(fromTokenSet), Effect.mapError(fromOAuth("exchange"))),
-      revoke: (token) => oauth.revoke(token).pipe(Effect.mapError(fromOAuth("revoke"))),
-      calendars: (tokens, onRefresh) =>
+          .pipe(Effect.map(tokensOf), Effect.mapError(fromOAuth("google", "exchange"))),
+      revoke: Option.map(
+        oauth.revoke,
+        (revoke) => (token: Redacted.Redacted<string>) =>
+          revoke(token).pipe(Effect.mapError(fromOAuth("google", "revoke")))
+      ),
+      discover: (tokens, onRefresh) =>
         Effect.gen(function* () {
           const calendar = yield* calendarClient({
             accountId: "the account being connected",
             tokens,
             onRefresh
           })
-          const listed = yield* calendar.calendarList.pipe(Effect.mapError(fromClient))
-          return listed
+          const listed = yield* calendar.calendarList.pipe(Effect.mapError(fromApi("google")))
+          const calendars = listed
             .filter((c) => c.accessRole !== "freeBusyReader")
             .map((c) => ({
               id: c.id,
@@ -131,6 +97,12 @@ export const make = (
               primary: c.primary,
               writable: c.writable
             }))
+          const primary = calendars.find((c) => c.primary)
+          if (primary === undefined)
+            return yield* Effect.fail(
+              fromApi("google")({ _tag: "Unexpected", message: "the calendar list has no primary calendar" })
+            )
+          return { username: primary.id, calendars }
         })
     }
   })
@@ -143,7 +115,7 @@ export const layer = (
     Option.all({
       id: config.google.clientId,
       secret: config.google.clientSecret,
-      redirectUri: Option.map(config.publicUrl, (base) => `${base}${callbackPath}`)
+      redirectUri: Option.map(config.publicUrl, (base) => `${base}${info.callbackPath}`)
     }),
     {
       onNone: () => Layer.empty,

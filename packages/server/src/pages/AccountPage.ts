@@ -14,9 +14,10 @@ import {
   type CalendarState,
   type ConnectError
 } from "../app/AccountService.js"
-import { GoogleConnect } from "../app/GoogleConnect.js"
+import { OAuthConnect } from "../app/OAuthConnect.js"
+import { isOAuthKind, services } from "../app/OAuthService.js"
 import type { User } from "../store/Users.js"
-import { accountState, googleAccessLine, kindName } from "./AccountsPage.js"
+import { accountState, kindName } from "./AccountsPage.js"
 import { accountName, calendarName } from "./Catalogue.js"
 import type * as Form from "./Form.js"
 import * as Handler from "./Handler.js"
@@ -71,12 +72,12 @@ ${
 </section>
 <div class="grid">
 ${
-  account.kind === "google"
+  isOAuthKind(account.kind)
     ? html`<section aria-labelledby="renew-h">
-<h2 id="renew-h">Renew Google access</h2>
-<p class="hint">When Google access was revoked or has expired, connect the same Google account again: its calendars and syncs stay. ${googleAccessLine}</p>
-<form method="post" action="/accounts/google">
-<div class="actions"><button type="submit">Connect Google again</button></div>
+<h2 id="renew-h">Renew ${services[account.kind].label} access</h2>
+<p class="hint">When ${services[account.kind].label} access was revoked or has expired, connect the same account again: its calendars and syncs stay. ${services[account.kind].accessLine}</p>
+<form method="post" action="/accounts/${account.kind}">
+<div class="actions"><button type="submit">${services[account.kind].connect} again</button></div>
 </form>
 </section>`
     : html`<section aria-labelledby="password-h">
@@ -95,7 +96,13 @@ ${
 }
 <section aria-labelledby="remove-h">
 <h2 id="remove-h">Remove this account</h2>
-<p>${account.kind === "google" ? "Its Google access is revoked at Google and erased here" : "Its stored password is erased"}, and the syncs that use its calendars are removed. Copies already written
+<p>${
+      account.kind === "google"
+        ? "Its Google access is revoked at Google and erased here"
+        : account.kind === "microsoft"
+          ? `Its Microsoft access is erased here (Microsoft offers apps no way to revoke it: withdraw it at ${services.microsoft.withdraw})`
+          : "Its stored password is erased"
+    }, and the syncs that use its calendars are removed. Copies already written
 to calendars stay where they are.${account.kind === "icloud" ? " Revoke the app-specific password at appleid.apple.com too." : ""}</p>
 <form method="post" action="${base}/remove">
 <label class="inline"><input type="checkbox" name="confirm" required> Yes, remove ${accountName(account)}</label>
@@ -127,13 +134,19 @@ const show = (user: User, id: string, options: { readonly error?: string; readon
     const notice = yield* Notice.current
     const account = yield* service.get(user.id, id)
     const calendars = yield* service.calendars(user.id, id)
-    // A Google account's "connect again" form answers with a redirect to Google's consent page.
-    const google = yield* Effect.either((yield* GoogleConnect).setup)
+    // An OAuth account's "connect again" form answers with a redirect to its service's consent page.
+    const kind = account.kind
+    const setup = isOAuthKind(kind)
+      ? Option.some(yield* Effect.either((yield* OAuthConnect)[kind].setup))
+      : Option.none()
     return respond(
       view(user, { account, calendars }, { notice, error: options.error, now: Date.now() }),
       options.status ?? 200,
       {
-        formActions: account.kind === "google" && Either.isRight(google) ? [google.right.authorizeOrigin] : []
+        formActions: Option.match(setup, {
+          onNone: () => [],
+          onSome: Either.match({ onLeft: () => [], onRight: (s) => [s.authorizeOrigin] })
+        })
       }
     )
   }).pipe(Effect.catchTag("AccountNotFound", (e) => Effect.succeed(notFound(user, e))))

@@ -5,7 +5,8 @@
  */
 import { Effect, Either, Option } from "effect"
 import { AccountService, type AlreadyConnected, type ConnectError } from "../app/AccountService.js"
-import { GoogleConnect, type GoogleNotConfigured, howToCreateClient } from "../app/GoogleConnect.js"
+import { OAuthConnect, type OAuthNotConfigured } from "../app/OAuthConnect.js"
+import { isOAuthKind, type OAuthKind, services } from "../app/OAuthService.js"
 import { type AccountRecord, Accounts } from "../store/Accounts.js"
 import type { User } from "../store/Users.js"
 import { accountName } from "./Catalogue.js"
@@ -31,29 +32,28 @@ export type Refused =
   | { readonly form: "caldav"; readonly values: CaldavValues; readonly error: string }
 
 export const kindName = (a: AccountRecord): string =>
-  a.kind === "icloud" ? "iCloud" : a.kind === "google" ? "Google" : "CalDAV"
+  a.kind === "icloud" ? "iCloud" : isOAuthKind(a.kind) ? services[a.kind].label : "CalDAV"
 
-/** What Google access is asked for, and why: one line wherever Google is offered. */
-export const googleAccessLine =
-  "Google asks you to let Almanac see your calendars and create, change and delete their events: that is what copying events between your calendars takes. It cannot change sharing or delete calendars, and you can revoke it at myaccount.google.com/permissions."
+export type OAuthSetup = Either.Either<{ readonly redirectUri: string }, OAuthNotConfigured>
 
-export type GoogleSetup = Either.Either<{ readonly redirectUri: string }, GoogleNotConfigured>
-
-const googleSection = (setup: GoogleSetup) => html`<section aria-labelledby="google-h">
-<h2 id="google-h">Connect Google</h2>
+const oauthSection = (kind: OAuthKind, setup: OAuthSetup) => {
+  const info = services[kind]
+  return html`<section aria-labelledby="${kind}-h">
+<h2 id="${kind}-h">${info.connect}</h2>
 ${Either.match(setup, {
-  onRight: () => html`<form method="post" action="/accounts/google">
-<label for="google-name">Name on these pages <span class="muted">(optional)</span></label>
-<input id="google-name" name="name" type="text">
-<p class="hint">${googleAccessLine}</p>
-<div class="actions"><button type="submit">Connect Google</button></div>
+  onRight: () => html`<form method="post" action="/accounts/${kind}">
+<label for="${kind}-name">Name on these pages <span class="muted">(optional)</span></label>
+<input id="${kind}-name" name="name" type="text">
+<p class="hint">${info.accessLine}</p>
+<div class="actions"><button type="submit">${info.connect}</button></div>
 </form>`,
   onLeft: (e) =>
     e.missing === "public-url"
-      ? html`<p class="muted">Connecting Google needs <code>ALMANAC_PUBLIC_URL</code>: the address browsers reach this server at, since Google sends them back to it. Set it and restart the server.</p>`
-      : html`<p class="muted">Connecting Google needs a Google OAuth client on this server. To create one: ${howToCreateClient(e.redirectUri)}. Then restart the server.</p>`
+      ? html`<p class="muted">Connecting ${info.label} needs <code>ALMANAC_PUBLIC_URL</code>: the address browsers reach this server at, since ${info.label} sends them back to it. Set it and restart the server.</p>`
+      : html`<p class="muted">Connecting ${info.label} needs an OAuth client registered with ${info.label}. To register one: ${info.howToRegister(e.redirectUri)}. Then restart the server.</p>`
 })}
 </section>`
+}
 
 export const accountState = (a: AccountRecord): Fragment =>
   a.status === "ok"
@@ -124,7 +124,7 @@ export const view = (
   options: {
     readonly refused?: Refused
     readonly notice?: string | undefined
-    readonly google?: GoogleSetup
+    readonly oauth?: Partial<Record<OAuthKind, OAuthSetup>>
   } = {}
 ) => {
   const refused = options.refused
@@ -141,7 +141,8 @@ export const view = (
 <div class="grid">
 ${icloudForm(icloud, refused?.form === "icloud" ? refused.error : undefined)}
 ${caldavForm(caldav, refused?.form === "caldav" ? refused.error : undefined)}
-${options.google === undefined ? "" : googleSection(options.google)}
+${options.oauth?.google === undefined ? "" : oauthSection("google", options.oauth.google)}
+${options.oauth?.microsoft === undefined ? "" : oauthSection("microsoft", options.oauth.microsoft)}
 </div>`
   })
 }
@@ -154,10 +155,16 @@ export const show = (
   Effect.gen(function* () {
     const accounts = yield* Accounts
     const mine = yield* accounts.list(user.id)
-    const google = yield* Effect.either((yield* GoogleConnect).setup)
-    return respond(view(user, mine, { ...options, google }), options.status ?? 200, {
-      // The Google form's answer is a redirect to Google's consent page.
-      formActions: Either.match(google, { onLeft: () => [], onRight: (s) => [s.authorizeOrigin] })
+    const connect = yield* OAuthConnect
+    const oauth = {
+      google: yield* Effect.either(connect.google.setup),
+      microsoft: yield* Effect.either(connect.microsoft.setup)
+    }
+    return respond(view(user, mine, { ...options, oauth }), options.status ?? 200, {
+      // An OAuth form's answer is a redirect to the service's consent page.
+      formActions: [oauth.google, oauth.microsoft].flatMap((setup) =>
+        Either.match(setup, { onLeft: () => [], onRight: (s) => [s.authorizeOrigin] })
+      )
     })
   })
 

@@ -16,6 +16,7 @@ const notices = {
   "account-connected": () => "Account connected. Its calendars are listed below.",
   "account-reauthenticated": () => "The new password works and is saved; syncing resumes.",
   "google-renewed": () => "Google access renewed; syncing resumes.",
+  "microsoft-renewed": () => "Microsoft access renewed; syncing resumes.",
   "calendars-refreshed": () => "Looked again: the calendars below are what the server lists now.",
   "account-removed": () => "Account removed, with its stored password and its syncs.",
   "sync-created": () =>

@@ -3,7 +3,9 @@
  * are written for API clients (they name JSON fields and endpoints); where that shows, the page
  * says it its own way, and otherwise it uses the service's message, which already says what to fix.
  */
+
 import type { AccountNotFound, AlreadyConnected, ConnectError } from "../app/AccountService.js"
+import { services } from "../app/OAuthService.js"
 import type {
   CalendarNotFound,
   CleanupFailed,
@@ -26,10 +28,10 @@ export const connect = (e: ConnectError | AlreadyConnected): string => {
     case "NotAnAppSpecificPassword":
       return `That is not an app-specific password: Apple's look like xxxx-xxxx-xxxx-xxxx (16 lowercase letters). ${appleHelp}`
     case "NoPassword":
-      return "A Google account has no password here: to renew its access, use “Connect Google again” on its page."
+      return `A ${services[e.kind].label} account has no password here: to renew its access, use “${services[e.kind].connect} again” on its page.`
     case "CredentialsRefused":
-      if (e.kind === "google")
-        return "Google refused the stored access (it was revoked, or has expired). Use “Connect Google again” on the account's page to renew it."
+      if (e.kind === "google" || e.kind === "microsoft")
+        return `${services[e.kind].label} refused the stored access (it was revoked, or has expired). Use “${services[e.kind].connect} again” on the account's page to renew it.`
       return e.kind === "icloud"
         ? `Apple refused the Apple ID or the app-specific password. Check the Apple ID (usually your iCloud email address) and that the password was not revoked. ${appleHelp}`
         : sentence(e.message)

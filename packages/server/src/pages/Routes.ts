@@ -7,10 +7,10 @@ import { Effect, Option } from "effect"
 import * as AccountPage from "./AccountPage.js"
 import * as AccountsPage from "./AccountsPage.js"
 import * as FirstRunPage from "./FirstRunPage.js"
-import * as GooglePages from "./GooglePages.js"
 import * as Handler from "./Handler.js"
 import { respond, seeOther } from "./Layout.js"
 import * as Notice from "./Notice.js"
+import * as OAuthPages from "./OAuthPages.js"
 import * as OverviewPage from "./OverviewPage.js"
 import * as PeoplePage from "./PeoplePage.js"
 import * as Session from "./Session.js"
@@ -44,8 +44,10 @@ export const layer = HttpLayerRouter.addAll([
   route("GET", "/accounts", page(accounts)),
   route("POST", "/accounts/icloud", page(AccountsPage.connectIcloud)),
   route("POST", "/accounts/caldav", page(AccountsPage.connectCaldav)),
-  route("POST", "/accounts/google", page(GooglePages.connect)),
-  route("GET", "/oauth/google/callback", page(GooglePages.callback)),
+  route("POST", "/accounts/google", page(OAuthPages.connect("google"))),
+  route("GET", "/oauth/google/callback", page(OAuthPages.callback("google"))),
+  route("POST", "/accounts/microsoft", page(OAuthPages.connect("microsoft"))),
+  route("GET", "/oauth/microsoft/callback", page(OAuthPages.callback("microsoft"))),
   route("GET", "/accounts/:id", page(AccountPage.get)),
   route("POST", "/accounts/:id/password", page(AccountPage.newPassword)),
   route("POST", "/accounts/:id/refresh", page(AccountPage.lookAgain)),

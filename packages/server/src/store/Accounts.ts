@@ -11,7 +11,7 @@ import { Context, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { Vault } from "../Vault.js"
 import * as Credential from "./Credential.js"
 
-export const AccountKind = Schema.Literal("icloud", "caldav", "google")
+export const AccountKind = Schema.Literal("icloud", "caldav", "google", "microsoft")
 export type AccountKind = typeof AccountKind.Type
 
 export const AccountStatus = Schema.Literal("ok", "needs-reauth")

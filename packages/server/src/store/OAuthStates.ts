@@ -17,7 +17,7 @@ export const lifetime = Duration.minutes(10)
 /** Expired rows stay this long after expiry (so the callback can say "expired"), then go. */
 const keptAfterExpiry = Duration.hours(1)
 
-export const Provider = Schema.Literal("google")
+export const Provider = Schema.Literal("google", "microsoft")
 export type Provider = typeof Provider.Type
 
 export interface Flow {

@@ -1,5 +1,5 @@
 /**
- * The "accounts" endpoints: connect iCloud, a CalDAV server or Google (OAuth), list, re-authenticate, refresh and
+ * The "accounts" endpoints: connect iCloud, a CalDAV server, Google or Microsoft 365 (OAuth), list, re-authenticate, refresh and
  * remove accounts, and the calendars of an account with their sync state. No response ever holds
  * a password; request passwords are decoded straight into Redacted values.
  */
@@ -21,15 +21,18 @@ const NullableIso = Schema.NullOr(Iso)
 
 export const AccountView = Schema.Struct({
   id: Schema.String,
-  kind: Schema.Literal("icloud", "caldav", "google"),
+  kind: Schema.Literal("icloud", "caldav", "google", "microsoft"),
   name: Schema.String,
-  url: Schema.String.annotations({ description: "where discovery starts (for Google, the Calendar API)" }),
+  url: Schema.String.annotations({
+    description: "where discovery starts (for Google, the Calendar API; for Microsoft, Graph)"
+  }),
   username: Schema.String.annotations({
-    description: "the Apple ID for iCloud; for Google, the primary calendar's id (the account's address)"
+    description:
+      "the Apple ID for iCloud; for Google, the primary calendar's id (the account's address); for Microsoft, the account's address (`mail`, else `userPrincipalName`)"
   }),
   status: Schema.Literal("ok", "needs-reauth").annotations({
     description:
-      "needs-reauth: the server refused the stored password (Google: the stored access); its calendars are parked until PUT /api/accounts/{accountId}/password (Google: until it is connected again with POST /api/accounts/google)"
+      "needs-reauth: the server refused the stored password (Google, Microsoft: the stored access); its calendars are parked until PUT /api/accounts/{accountId}/password (Google, Microsoft: until it is connected again with POST /api/accounts/google or /api/accounts/microsoft)"
   }),
   lastError: Schema.NullOr(Schema.String),
   createdAt: Iso
@@ -148,6 +151,24 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
       )
   )
   .add(
+    // No payload schema: the body is optional, and an empty one is not JSON (see the handler).
+    HttpApiEndpoint.post("connectMicrosoft", "/accounts/microsoft")
+      .addSuccess(
+        Schema.Struct({
+          authorizeUrl: Schema.String.annotations({
+            description:
+              "where to send the browser: the Microsoft sign-in and consent page for this server's app"
+          })
+        }).annotations({ identifier: "MicrosoftAuthorization" })
+      )
+      .addError(ServiceUnavailable)
+      .annotate(OpenApi.Summary, "Connect a Microsoft 365 or Outlook.com account (OAuth)")
+      .annotate(
+        OpenApi.Description,
+        'Body optional: `{"name": "…"}` names the account on these pages (default `Microsoft (<address>)`). Answers 200 with `authorizeUrl`: open it in a browser, sign in to Microsoft and allow access. Microsoft then sends that browser to `{ALMANAC_PUBLIC_URL}/oauth/microsoft/callback` (a plain GET, no session needed), which finishes the connection and redirects to the account\'s page; the account then appears in GET /api/accounts with kind `microsoft`, named by its address from `/me`, with its calendars (`writable` from `canEdit`). The link works once and for 10 minutes, and only for you. Connecting the same Microsoft account again renews its access. Access asked for: Calendars.ReadWrite, User.Read and offline_access. 503 when this server has no Microsoft app or no ALMANAC_PUBLIC_URL: the message says how to set them up.'
+      )
+  )
+  .add(
     HttpApiEndpoint.get("listAccounts", "/accounts")
       .addSuccess(Schema.Array(AccountView))
       .annotate(OpenApi.Summary, "Your connected accounts")
@@ -192,7 +213,7 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
       .annotate(OpenApi.Summary, "Remove an account")
       .annotate(
         OpenApi.Description,
-        "Removes every sync relationship that uses one of the account's calendars (as source or target), then the account, its calendars and its stored password or tokens, which are erased; a Google account's access is revoked at Google first (best effort). Copies that those relationships wrote into other calendars are NOT deleted: to remove them, first remove each relationship through the relationships API with its clean-unsync option. Nothing changes on the calendar server itself; for iCloud, also revoke the app-specific password at appleid.apple.com."
+        "Removes every sync relationship that uses one of the account's calendars (as source or target), then the account, its calendars and its stored password or tokens, which are erased; a Google account's access is revoked at Google first (best effort); Microsoft offers apps no revocation, so a Microsoft account's tokens are erased here and the person withdraws the consent at myapps.microsoft.com or account.live.com/consent/Manage. Copies that those relationships wrote into other calendars are NOT deleted: to remove them, first remove each relationship through the relationships API with its clean-unsync option. Nothing changes on the calendar server itself; for iCloud, also revoke the app-specific password at appleid.apple.com."
       )
   )
   .add(
@@ -212,4 +233,7 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
   .addError(UpstreamFailed)
   .addError(InternalError)
   .middleware(Authentication)
-  .annotate(OpenApi.Description, "Calendar accounts (iCloud, CalDAV, Google) and their calendars.") {}
+  .annotate(
+    OpenApi.Description,
+    "Calendar accounts (iCloud, CalDAV, Google, Microsoft 365) and their calendars."
+  ) {}

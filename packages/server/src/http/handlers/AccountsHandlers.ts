@@ -14,7 +14,8 @@ import {
   type CalendarState,
   type ConnectError
 } from "../../app/AccountService.js"
-import { GoogleConnect } from "../../app/GoogleConnect.js"
+import { OAuthConnect } from "../../app/OAuthConnect.js"
+import type { OAuthKind } from "../../app/OAuthService.js"
 import type { AccountRecord } from "../../store/Accounts.js"
 import { AlmanacApi } from "../Api.js"
 import {
@@ -90,8 +91,8 @@ const edge = <A, R>(effect: Effect.Effect<A, ServiceError | SyncStore.StoreError
     )
   )
 
-/** The optional body of POST /api/accounts/google: nothing, or `{"name": …}`. */
-const GoogleBody = Schema.parseJson(
+/** The optional body of POST /api/accounts/google and …/microsoft: nothing, or `{"name": …}`. */
+const ConnectBody = Schema.parseJson(
   Schema.Struct({
     name: Schema.optional(
       Schema.Trim.pipe(
@@ -102,13 +103,13 @@ const GoogleBody = Schema.parseJson(
   })
 )
 
-const googleName = Effect.gen(function* () {
+const connectName = Effect.gen(function* () {
   const request = yield* HttpServerRequest.HttpServerRequest
   const text = yield* request.text.pipe(
     Effect.mapError(() => new BadRequest({ message: "the request body could not be read" }))
   )
   if (text.trim() === "") return Option.none<string>()
-  const decoded = Schema.decodeUnknownEither(GoogleBody)(text)
+  const decoded = Schema.decodeUnknownEither(ConnectBody)(text)
   if (Either.isLeft(decoded)) {
     const problems = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((i) => i.message)
     return yield* new BadRequest({
@@ -122,7 +123,16 @@ const googleName = Effect.gen(function* () {
 export const accountsLayer = HttpApiBuilder.group(AlmanacApi, "accounts", (handlers) =>
   Effect.gen(function* () {
     const service = yield* AccountService
-    const google = yield* GoogleConnect
+    const connect = yield* OAuthConnect
+    const connectOAuth = (kind: OAuthKind) =>
+      Effect.gen(function* () {
+        const user = yield* CurrentUser
+        const name = yield* connectName
+        const authorizeUrl = yield* connect[kind]
+          .start({ userId: user.id, name, browser: Option.none() })
+          .pipe(Effect.catchTag("OAuthNotConfigured", (e) => new ServiceUnavailable({ message: e.message })))
+        return { authorizeUrl }
+      }).pipe(orInternal)
     return handlers
       .handle("connectICloud", ({ payload }) =>
         Effect.gen(function* () {
@@ -151,18 +161,8 @@ export const accountsLayer = HttpApiBuilder.group(AlmanacApi, "accounts", (handl
           )
         }).pipe(edge)
       )
-      .handle("connectGoogle", () =>
-        Effect.gen(function* () {
-          const user = yield* CurrentUser
-          const name = yield* googleName
-          const authorizeUrl = yield* google
-            .start({ userId: user.id, name, browser: Option.none() })
-            .pipe(
-              Effect.catchTag("GoogleNotConfigured", (e) => new ServiceUnavailable({ message: e.message }))
-            )
-          return { authorizeUrl }
-        }).pipe(orInternal)
-      )
+      .handle("connectGoogle", () => connectOAuth("google"))
+      .handle("connectMicrosoft", () => connectOAuth("microsoft"))
       .handle("listAccounts", () =>
         Effect.gen(function* () {
           const user = yield* CurrentUser

@@ -1,10 +1,10 @@
 /**
- * The access token of one Google account, kept fresh: refreshed shortly before it expires and at
- * once when Google answers 401 with it, one refresh at a time however many requests wait for it.
+ * The access token of one OAuth account (Google, Microsoft), kept fresh: refreshed shortly before it
+ * expires and at once when the API answers 401 with it, one refresh at a time however many requests wait for it.
  * Every refreshed token set is reported through `onRefresh`, so that the server seals it before the
- * new token is used.
+ * new token is used: where refresh tokens rotate (Microsoft), the old one may stop working.
  *
- * Only Google refusing the grant itself (`invalid_grant`: revoked, expired, or the client's own
+ * Only the service refusing the grant itself (`invalid_grant`: revoked, expired, or the client's own
  * credentials refused: `invalid_client`, `unauthorized_client`) is `Unauthorized`, which parks the
  * account; an expiring access token never is, and a token endpoint that cannot be reached is
  * `Transient`.
@@ -14,15 +14,15 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
-import type { GoogleOAuthShape, OAuthError, TokenSet } from "./GoogleOAuth.js"
+import type { OAuth2Shape, OAuthError, TokenSet } from "./OAuth2.js"
 
 export type TokenError = ProviderError.Unauthorized | ProviderError.Transient
 
-export interface GoogleTokenSourceShape {
+export interface TokenSourceShape {
   /** A token that is valid for at least the margin: the held one, or a refreshed one. */
   readonly accessToken: Effect.Effect<Redacted.Redacted<string>, TokenError>
   /**
-   * Google answered 401 to `rejected`: refresh, unless another request has already replaced that
+   * The API answered 401 to `rejected`: refresh, unless another request has already replaced that
    * token, and give the token to retry with.
    */
   readonly refreshAfterRejection: (
@@ -32,13 +32,13 @@ export interface GoogleTokenSourceShape {
   readonly current: Effect.Effect<TokenSet>
 }
 
-export class GoogleTokenSource extends Context.Tag("@almanac/providers/GoogleTokenSource")<
-  GoogleTokenSource,
-  GoogleTokenSourceShape
+export class OAuthTokenSource extends Context.Tag("@almanac/providers/OAuthTokenSource")<
+  OAuthTokenSource,
+  TokenSourceShape
 >() {}
 
 export interface TokenSourceOptions {
-  readonly oauth: Pick<GoogleOAuthShape, "refresh">
+  readonly oauth: Pick<OAuth2Shape, "refresh">
   readonly initial: TokenSet
   /** Called with every refreshed set before it is used; a failure here fails the request (Transient). */
   readonly onRefresh: (tokens: TokenSet) => Effect.Effect<void, unknown>
@@ -56,11 +56,11 @@ const toTokenError =
     REFUSED.has(e.error)
       ? new ProviderError.Unauthorized({
           calendar: account,
-          detail: `Google refused the refresh token (${e.error})`
+          detail: `${e.service} refused the refresh token (${e.error})`
         })
       : new ProviderError.Transient({ calendar: account, detail: e.message })
 
-export const make = (options: TokenSourceOptions): Effect.Effect<GoogleTokenSourceShape> =>
+export const make = (options: TokenSourceOptions): Effect.Effect<TokenSourceShape> =>
   Effect.gen(function* () {
     const held = yield* Ref.make(options.initial)
     const lock = yield* Effect.makeSemaphore(1)
@@ -75,7 +75,7 @@ export const make = (options: TokenSourceOptions): Effect.Effect<GoogleTokenSour
               () =>
                 new ProviderError.Transient({
                   calendar: options.account,
-                  detail: "the refreshed Google token could not be stored"
+                  detail: "a refreshed OAuth token could not be stored"
                 })
             )
           )
