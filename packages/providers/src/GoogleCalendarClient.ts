@@ -25,9 +25,9 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as GoogleCodec from "./GoogleCodec.js"
+import { AlreadyExists } from "./internal/google/Port.js"
 import { checkEndpoint, type EndpointRefused } from "./OAuth2.js"
 import type { TokenSourceShape } from "./OAuthTokenSource.js"
-import { AlreadyExists } from "./internal/google/Port.js"
 
 export const DEFAULT_API_URL = "https://www.googleapis.com/calendar/v3"
 

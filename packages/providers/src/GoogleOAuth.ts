@@ -11,12 +11,12 @@
  *
  * Endpoints are configuration, checked by `OAuth2.checkEndpoint`.
  */
-import * as Either from "effect/Either"
+import type * as Either from "effect/Either"
 import type * as Redacted from "effect/Redacted"
 import * as OAuth2 from "./OAuth2.js"
 
-export { checkEndpoint, EndpointRefused, OAuthError, TokenSet } from "./OAuth2.js"
 export type { PendingAuthorization } from "./OAuth2.js"
+export { checkEndpoint, EndpointRefused, OAuthError, TokenSet } from "./OAuth2.js"
 
 export const DEFAULT_AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 export const DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"

@@ -24,7 +24,10 @@ export const DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
 export const SCOPES = ["offline_access", "User.Read", "Calendars.ReadWrite"] as const
 
 /** Where a person withdraws Almanac's access (there is no revocation endpoint to call). */
-export const CONSENT_PAGES = ["https://myapps.microsoft.com", "https://account.live.com/consent/Manage"] as const
+export const CONSENT_PAGES = [
+  "https://myapps.microsoft.com",
+  "https://account.live.com/consent/Manage"
+] as const
 
 export interface OAuthConfig {
   readonly clientId: string

@@ -3,7 +3,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
-import { GoogleCalendarClient, GoogleOAuth, OAuth2, OAuthTokenSource } from "../../src/index.js"
+import { GoogleCalendarClient, GoogleOAuth, type OAuth2, OAuthTokenSource } from "../../src/index.js"
 import * as GoogleFake from "../fakes/GoogleFake.js"
 
 export const REDIRECT = "http://127.0.0.1:9/oauth/google/callback"

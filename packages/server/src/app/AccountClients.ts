@@ -5,9 +5,10 @@
  * not sent again and again. A 401 on the way marks the account, exactly as the
  * engine's actors do.
  */
+
+import { createHash } from "node:crypto"
 import { CalDavClient, type CalDavError } from "@almanac/caldav"
 import type { SyncStore } from "@almanac/core"
-import { createHash } from "node:crypto"
 import type { GoogleCalendarClient, GraphCalendarClient } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
 import { Context, type Duration, Effect, Layer, Option, Redacted } from "effect"

@@ -114,7 +114,7 @@ export class NoPassword extends Schema.TaggedError<NoPassword>()("NoPassword", {
   kind: Schema.Literal("google", "microsoft")
 }) {
   override get message() {
-    return `account ${this.accountId} is a ${services[this.kind].label} account and has no password; connect it again (POST /api/accounts/${this.kind}) to renew its access`
+    return `account ${this.accountId} is a ${services[this.kind].label} account and has no password; connect ${services[this.kind].label} again (POST /api/accounts/${this.kind}) to renew its access`
   }
 }
 
