@@ -74,6 +74,10 @@ export const busy = (
       if (e > s) raw.push([s, e])
     }
   }
+  return mergeRaw(raw)
+}
+
+const mergeRaw = (raw: Array<[number, number]>): ReadonlyArray<Interval> => {
   raw.sort((a, b) => a[0] - b[0] || a[1] - b[1])
   const merged: Array<[number, number]> = []
   for (const [s, e] of raw) {
@@ -82,6 +86,22 @@ export const busy = (
     else merged.push([s, e])
   }
   return merged.map(([s, e]) => ({ start: new Date(s), end: new Date(e) }))
+}
+
+/**
+ * Busy intervals from several sources (our own expansion, a provider's free/busy answer) as one
+ * answer: clipped to the window, sorted, disjoint (touching intervals are merged).
+ */
+export const merge = (intervals: Iterable<Interval>, window: Window): ReadonlyArray<Interval> => {
+  const ws = window.start.getTime()
+  const we = window.end.getTime()
+  const raw: Array<[number, number]> = []
+  for (const i of intervals) {
+    const s = Math.max(ws, i.start.getTime())
+    const e = Math.min(we, i.end.getTime())
+    if (e > s) raw.push([s, e])
+  }
+  return mergeRaw(raw)
 }
 
 /**

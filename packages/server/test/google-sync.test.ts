@@ -8,6 +8,7 @@
  * invitation.
  */
 import { randomUUID } from "node:crypto"
+import { EventModel } from "@almanac/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted, Schema } from "effect"
 import { freePort } from "../../../scripts/test-servers/servers.js"
@@ -429,5 +430,59 @@ describe("Google calendars syncing through the server", () => {
         expect(s.fake.invitations).toEqual([])
       }).pipe(Effect.provide(Fixtures.httpClient)),
     180_000
+  )
+
+  it.scopedLive(
+    "free/busy across a Google and a CalDAV calendar: Google's own answer merged with ours; a calendar Google will not answer for fails the answer",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup
+        const day = new Date(Date.now() + 3 * 86_400_000)
+        const at = (h: number, m = 0) =>
+          new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), h, m))
+        // Radicale: 09:00–10:00 UTC (the fixture's hour, two days on: moved to day three here).
+        yield* Fixtures.put(
+          s.radicale,
+          EventModel.makeResource(
+            EventModel.makeEvent({
+              uid: randomUUID(),
+              start: EventModel.utc(day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), 9),
+              end: EventModel.utc(day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), 10),
+              summary: Option.some("Standup")
+            })
+          )
+        )
+        // Google: 09:30–11:00 (overlaps, so merged) and 14:00–15:00; a transparent one at 16:00 is free.
+        const put = (summary: string, from: Date, to: Date, transparency?: string) =>
+          s.fake.insertAsPerson(s.team.url, {
+            summary,
+            start: { dateTime: from.toISOString() },
+            end: { dateTime: to.toISOString() },
+            ...(transparency === undefined ? {} : { transparency })
+          })
+        put("Review", at(9, 30), at(11))
+        put("Lunch talk", at(14), at(15))
+        put("Reminder", at(16), at(17), "transparent")
+
+        const asked = {
+          start: at(0).toISOString(),
+          end: at(23).toISOString(),
+          calendarIds: [s.radicale.id, s.team.id]
+        }
+        const answer = yield* s.call("POST", "/api/freebusy", asked)
+        expect(answer.status).toBe(200)
+        expect((answer.body as { busy: unknown }).busy).toEqual([
+          { start: at(9).toISOString(), end: at(11).toISOString() },
+          { start: at(14).toISOString(), end: at(15).toISOString() }
+        ])
+        expect(s.fake.apiRequestCount((r) => r.path.endsWith("/freeBusy"))).toBe(1)
+
+        // Google says it cannot answer for the calendar (as for one no longer shared): no "free" then.
+        s.fake.removeCalendar(s.team.url)
+        const failed = yield* s.call("POST", "/api/freebusy", asked)
+        expect(failed.status).toBe(502)
+        expect(JSON.stringify(failed.body)).toContain("Google gave no free/busy for it (notFound)")
+      }).pipe(Effect.provide(Fixtures.httpClient)),
+    120_000
   )
 })

@@ -113,6 +113,8 @@ export interface GoogleFake {
   readonly clientSecret: string
   readonly close: () => Promise<void>
   readonly addCalendar: (calendar: FakeCalendar) => void
+  /** The calendar is gone for this account (deleted, or no longer shared with it): 404 from now on. */
+  readonly removeCalendar: (calendarId: string) => void
   /** A grant as if a person had consented: a refresh token and a fresh access token. */
   readonly issueTokens: () => {
     readonly accessToken: string
@@ -1025,6 +1027,9 @@ export const start = (options: GoogleFakeOptions = {}): Promise<GoogleFake> => {
             server.close(() => done())
           }),
         addCalendar,
+        removeCalendar: (calendarId) => {
+          calendars.delete(calendarId)
+        },
         issueTokens,
         event: (calendarId, eventId) => calendars.get(calendarId)?.events.get(eventId)?.json,
         events: (calendarId) => [...(calendars.get(calendarId)?.events.values() ?? [])].map((s) => s.json),

@@ -58,6 +58,16 @@ export interface AccountClientsShape {
   ) => (
     e: CalDavError.CalDavError
   ) => Effect.Effect<never, NeedsReauth | CalendarFailed | SyncStore.StoreError>
+  /** The same for a Google or Graph client's failure: Unauthorized (a refused grant) parks the account. */
+  readonly providerFailure: (
+    calendar: CalendarInfo
+  ) => (e: ProviderFailure) => Effect.Effect<never, NeedsReauth | CalendarFailed | SyncStore.StoreError>
+}
+
+/** A provider client's failure, as the ports name them (Google, Graph). */
+export interface ProviderFailure {
+  readonly _tag: string
+  readonly message: string
 }
 
 export class AccountClients extends Context.Tag("@almanac/server/AccountClients")<
@@ -132,6 +142,19 @@ export const make = (
       ): Effect.Effect<never, NeedsReauth | CalendarFailed | SyncStore.StoreError> =>
         e._tag === "Unauthorized"
           ? refused(calendar.accountId, `the calendar server refused the password (status ${e.status})`)
+          : Effect.fail(
+              new CalendarFailed({
+                calendarId: calendar.id,
+                calendarName: nameOf(calendar),
+                detail: e.message
+              })
+            )
+
+    const providerFailure =
+      (calendar: CalendarInfo) =>
+      (e: ProviderFailure): Effect.Effect<never, NeedsReauth | CalendarFailed | SyncStore.StoreError> =>
+        e._tag === "Unauthorized"
+          ? refused(calendar.accountId, e.message)
           : Effect.fail(
               new CalendarFailed({
                 calendarId: calendar.id,
@@ -217,7 +240,7 @@ export const make = (
         return client
       })
 
-    return { clientFor, googleClientFor, graphClientFor, failure }
+    return { clientFor, googleClientFor, graphClientFor, failure, providerFailure }
   })
 
 export const layer = (

@@ -1,7 +1,11 @@
 /**
- * Busy time across a user's calendars, for scheduling tools: one calendar-query per calendar and
- * our own recurrence expansion (iCloud has no free-busy-query REPORT and other servers answer it
- * badly; see FreeBusyCommand for the same computation on the command line). One unreadable event
+ * Busy time across a user's calendars, for scheduling tools. CalDAV calendars: one calendar-query
+ * per calendar and our own recurrence expansion (iCloud has no free-busy-query REPORT and other
+ * servers answer it badly; see FreeBusyCommand for the same computation on the command line).
+ * Google calendars: one `freeBusy.query` per account for all its chosen calendars — Google
+ * expands and applies transparency itself, and places all-day events in each calendar's own zone
+ * (the `zone` asked for applies to CalDAV calendars only). The intervals of all calendars are
+ * merged into one answer. One unreadable event
  * is skipped and reported, never a reason to answer nothing; a calendar that cannot be asked
  * fails the whole answer, because "free" from a calendar we could not read would be a lie.
  */
@@ -9,9 +13,9 @@ import { type EventModel, FreeBusy, type SyncStore } from "@almanac/core"
 import { ICalCodec } from "@almanac/providers"
 import { Context, Effect, Either, Layer, Option } from "effect"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
-import { AccountClients } from "./AccountClients.js"
+import { AccountClients, nameOf } from "./AccountClients.js"
 import * as Input from "./Input.js"
-import { InvalidRequest, Missing, type UpstreamError } from "./SchedulingError.js"
+import { CalendarFailed, InvalidRequest, Missing, type UpstreamError } from "./SchedulingError.js"
 
 /** Longest range one question may cover: a year, leap day included. */
 export const MAX_DAYS = 366
@@ -91,8 +95,44 @@ export const make: Effect.Effect<FreeBusyServiceShape, never, Accounts | Account
     const accounts = yield* Accounts
     const clients = yield* AccountClients
 
-    const compute = (calendars: ReadonlyArray<CalendarInfo>, window: Input.Window, zone: string) =>
+    /** Google's own answer for its calendars, account by account. */
+    const googleBusy = (calendars: ReadonlyArray<CalendarInfo>, window: Input.Window) =>
       Effect.gen(function* () {
+        const byAccount = new Map<string, Array<CalendarInfo>>()
+        for (const c of calendars) byAccount.set(c.accountId, [...(byAccount.get(c.accountId) ?? []), c])
+        const intervals: Array<FreeBusy.Interval> = []
+        for (const [accountId, [first, ...rest]] of byAccount) {
+          if (first === undefined) continue
+          const mine = [first, ...rest]
+          const client = yield* clients.googleClientFor(accountId)
+          const answers = yield* client
+            .freeBusy({ timeMin: window.start, timeMax: window.end, calendars: mine.map((c) => c.url) })
+            .pipe(Effect.catchAll(clients.providerFailure(first)))
+          for (const calendar of mine) {
+            const answer = answers.get(calendar.url)
+            // "Free" from a calendar Google would not answer for would be a lie.
+            if (answer === undefined || answer.errors.length > 0)
+              return yield* new CalendarFailed({
+                calendarId: calendar.id,
+                calendarName: nameOf(calendar),
+                detail: `Google gave no free/busy for it (${answer?.errors.join(", ") || "not in the answer"})`
+              })
+            intervals.push(...answer.busy)
+          }
+        }
+        return intervals
+      })
+
+    const compute = (chosen: ReadonlyArray<CalendarInfo>, window: Input.Window, zone: string) =>
+      Effect.gen(function* () {
+        const kinds = new Map<string, string>()
+        for (const id of new Set(chosen.map((c) => c.accountId))) {
+          const account = yield* accounts.byId(id)
+          kinds.set(id, Option.match(account, { onNone: () => "caldav", onSome: (a) => a.kind }))
+        }
+        const isGoogle = (c: CalendarInfo) => kinds.get(c.accountId) === "google"
+        const fromGoogle = yield* googleBusy(chosen.filter(isGoogle), window)
+        const calendars = chosen.filter((c) => !isGoogle(c))
         const accountIds = [...new Set(calendars.map((c) => c.accountId))]
         const byAccount = new Map(
           yield* Effect.forEach(accountIds, (id) =>
@@ -124,8 +164,11 @@ export const make: Effect.Effect<FreeBusyServiceShape, never, Accounts | Account
             }
           }
         }
-        const busy = FreeBusy.busy(resources, window, { floatingZone: zone })
-        return { window, zone, busy, calendars, skipped } satisfies Answer
+        const busy = FreeBusy.merge(
+          [...FreeBusy.busy(resources, window, { floatingZone: zone }), ...fromGoogle],
+          window
+        )
+        return { window, zone, busy, calendars: chosen, skipped } satisfies Answer
       })
 
     return {
