@@ -171,6 +171,11 @@ export const failureStatements = (t: Types): ReadonlyArray<string> => [
   `ALTER TABLE calendars ADD failures ${t.int} NOT NULL DEFAULT 0`
 ]
 
+/** The conflict log is read and pruned per relationship, newest first (sync_runs has its index). */
+export const historyStatements = (_: Types): ReadonlyArray<string> => [
+  "CREATE INDEX conflicts_relationship ON conflicts (relationship_id, at)"
+]
+
 const LinkIdentity = Schema.Array(
   Schema.Struct({ relationship_id: Schema.String, source_uid: Schema.String })
 )
@@ -200,7 +205,8 @@ export const migrations = {
   "1_initial": statementsOf(initialStatements),
   "2_people": statementsOf(peopleStatements),
   "3_provider_port": Effect.zipRight(statementsOf(portStatements), backfillKeys),
-  "4_poll_failures": statementsOf(failureStatements)
+  "4_poll_failures": statementsOf(failureStatements),
+  "5_bounded_history": statementsOf(historyStatements)
 }
 
 export const loader = Migrator.fromRecord(migrations)

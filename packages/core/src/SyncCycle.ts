@@ -376,23 +376,38 @@ const commit = (
       reconciled: listing._tag === "Snapshot"
     })
     const finishedAt = yield* Effect.clockWith((c) => c.currentTimeMillis)
-    yield* store.recordRun({
-      calendarId,
-      startedAt: options.now.getTime(),
-      finishedAt,
-      outcome: report.outcome,
-      summary: {
-        fullResync: report.fullResync,
-        created: report.created,
-        updated: report.updated,
-        deleted: report.deleted,
-        unchanged: report.unchanged,
-        conflicts: report.conflicts,
-        quarantined: report.quarantined,
-        missing: report.missing,
-        halted: report.halted
-      }
-    })
+    // A listing that changed nothing (a reconcile, a poll after a restart) is not a run worth a
+    // row: recordPoll above counted it, and a row per such poll would grow the log by one row
+    // per calendar per start for nothing.
+    const didSomething =
+      report.outcome !== "synced" ||
+      report.fullResync ||
+      report.created +
+        report.updated +
+        report.deleted +
+        report.conflicts +
+        report.quarantined +
+        report.missing >
+        0 ||
+      report.halted.length > 0
+    if (didSomething)
+      yield* store.recordRun({
+        calendarId,
+        startedAt: options.now.getTime(),
+        finishedAt,
+        outcome: report.outcome,
+        summary: {
+          fullResync: report.fullResync,
+          created: report.created,
+          updated: report.updated,
+          deleted: report.deleted,
+          unchanged: report.unchanged,
+          conflicts: report.conflicts,
+          quarantined: report.quarantined,
+          missing: report.missing,
+          halted: report.halted
+        }
+      })
   })
 
 /** Runs one poll of `calendarId`. Fails only with errors that end a poll (the actor's to handle). */

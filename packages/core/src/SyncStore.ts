@@ -6,7 +6,7 @@
  */
 
 import { createHash, randomUUID } from "node:crypto"
-import { SqlClient, type SqlError } from "@effect/sql"
+import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Context, Effect, Layer, Option, type ParseResult, Schema } from "effect"
 import { SyncPolicy } from "./Policy.js"
 import type { Link } from "./SyncPlan.js"
@@ -201,8 +201,10 @@ export interface SyncStoreShape {
     readonly targetRef: string
     readonly detail: string
   }) => Effect.Effect<void, StoreError>
+  /** The most recent `limit` conflicts of a relationship, oldest first. */
   readonly conflicts: (
-    relationshipId: string
+    relationshipId: string,
+    limit: number
   ) => Effect.Effect<ReadonlyArray<{ readonly sourceUid: string; readonly detail: string }>, StoreError>
   /** The most recent runs of a calendar, newest first. */
   readonly runs: (
@@ -212,6 +214,11 @@ export interface SyncStoreShape {
     ReadonlyArray<{ readonly outcome: string; readonly summary: unknown; readonly finishedAt: number }>,
     StoreError
   >
+  /**
+   * Records a run and prunes the calendar's log to the newest `runsKept` runs within
+   * `historyDays` days. A poll that found nothing is not a run: callers record only runs that
+   * did something (the calendar's poll state counts every poll).
+   */
   readonly recordRun: (run: {
     readonly calendarId: string
     readonly startedAt: number
@@ -225,6 +232,12 @@ export class SyncStore extends Context.Tag("@almanac/core/SyncStore")<SyncStore,
 
 const some = <A>(value: A | null): Option.Option<A> => Option.fromNullable(value)
 
+/** How much history is kept: per calendar (runs) and per relationship (conflicts), and for how long. */
+export const runsKept = 200
+export const conflictsKept = 200
+export const historyDays = 30
+const DAY = 86_400_000
+
 export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
 
@@ -232,6 +245,22 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
     (operation: string) =>
     <A, E extends SqlError.SqlError | ParseResult.ParseError, R>(effect: Effect.Effect<A, E, R>) =>
       effect.pipe(Effect.mapError((e) => new StoreError({ operation, detail: e.message })))
+
+  /** The newest `limit` rows of `select` by `column`, in SQL: the log is never read whole. */
+  const newest = (select: Statement.Fragment, column: string, limit: number) =>
+    sql.onDialectOrElse({
+      mssql: () => sql`${select} ORDER BY ${sql(column)} DESC OFFSET 0 ROWS FETCH NEXT ${limit} ROWS ONLY`,
+      orElse: () => sql`${select} ORDER BY ${sql(column)} DESC LIMIT ${limit}`
+    })
+
+  /** Deletes the rows of `table` for `key` beyond the newest `kept` by `column` (ties kept or not, the count is exact). */
+  const keepNewest = (table: string, column: string, keyColumn: string, key: string, kept: number) =>
+    sql.onDialectOrElse({
+      mssql: () =>
+        sql`DELETE FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} AND id NOT IN (SELECT TOP (${kept}) id FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} ORDER BY ${sql(column)} DESC)`,
+      orElse: () =>
+        sql`DELETE FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} AND id NOT IN (SELECT id FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} ORDER BY ${sql(column)} DESC LIMIT ${kept})`
+    })
 
   const decodeCalendar = Schema.decodeUnknown(CalendarRow)
   const toCalendar = (row: typeof CalendarRow.Type): CalendarRecord => ({
@@ -469,23 +498,33 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
         guard("release item")
       ),
     recordConflict: (c) =>
-      sql`INSERT INTO conflicts (id, relationship_id, source_uid, target_href, detail, at)
-          VALUES (${randomUUID()}, ${c.relationshipId}, ${c.sourceUid}, ${c.targetRef}, ${c.detail}, ${Date.now()})`.pipe(
-        Effect.asVoid,
-        guard("record conflict")
-      ),
-    conflicts: (relationshipId) =>
-      sql`SELECT source_uid, detail FROM conflicts WHERE relationship_id = ${relationshipId} ORDER BY at`.pipe(
+      Effect.gen(function* () {
+        const now = Date.now()
+        yield* sql`INSERT INTO conflicts (id, relationship_id, source_uid, target_href, detail, at)
+          VALUES (${randomUUID()}, ${c.relationshipId}, ${c.sourceUid}, ${c.targetRef}, ${c.detail}, ${now})`
+        yield* sql`DELETE FROM conflicts WHERE relationship_id = ${c.relationshipId} AND at < ${now - historyDays * DAY}`
+        yield* keepNewest("conflicts", "at", "relationship_id", c.relationshipId, conflictsKept)
+      }).pipe(sql.withTransaction, guard("record conflict")),
+    conflicts: (relationshipId, limit) =>
+      newest(
+        sql`SELECT source_uid, detail, at FROM conflicts WHERE relationship_id = ${relationshipId}`,
+        "at",
+        limit
+      ).pipe(
         Effect.flatMap(
           Schema.decodeUnknown(
             Schema.Array(Schema.Struct({ source_uid: Schema.String, detail: Schema.String }))
           )
         ),
-        Effect.map((rows) => rows.map((r) => ({ sourceUid: r.source_uid, detail: r.detail }))),
+        Effect.map((rows) => rows.map((r) => ({ sourceUid: r.source_uid, detail: r.detail })).reverse()),
         guard("read conflicts")
       ),
     runs: (calendarId, limit) =>
-      sql`SELECT outcome, summary, finished_at FROM sync_runs WHERE calendar_id = ${calendarId} ORDER BY finished_at DESC`.pipe(
+      newest(
+        sql`SELECT outcome, summary, finished_at FROM sync_runs WHERE calendar_id = ${calendarId}`,
+        "finished_at",
+        limit
+      ).pipe(
         Effect.flatMap(
           Schema.decodeUnknown(
             Schema.Array(
@@ -494,18 +533,17 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
           )
         ),
         Effect.map((rows) =>
-          rows
-            .slice(0, limit)
-            .map((r) => ({ outcome: r.outcome, summary: r.summary, finishedAt: r.finished_at }))
+          rows.map((r) => ({ outcome: r.outcome, summary: r.summary, finishedAt: r.finished_at }))
         ),
         guard("read runs")
       ),
     recordRun: (run) =>
-      sql`INSERT INTO sync_runs (id, calendar_id, started_at, finished_at, outcome, summary)
-          VALUES (${randomUUID()}, ${run.calendarId}, ${run.startedAt}, ${run.finishedAt}, ${run.outcome}, ${JSON.stringify(run.summary)})`.pipe(
-        Effect.asVoid,
-        guard("record run")
-      )
+      Effect.gen(function* () {
+        yield* sql`INSERT INTO sync_runs (id, calendar_id, started_at, finished_at, outcome, summary)
+          VALUES (${randomUUID()}, ${run.calendarId}, ${run.startedAt}, ${run.finishedAt}, ${run.outcome}, ${JSON.stringify(run.summary)})`
+        yield* sql`DELETE FROM sync_runs WHERE calendar_id = ${run.calendarId} AND started_at < ${run.startedAt - historyDays * DAY}`
+        yield* keepNewest("sync_runs", "started_at", "calendar_id", run.calendarId, runsKept)
+      }).pipe(sql.withTransaction, guard("record run"))
   }
 })
 

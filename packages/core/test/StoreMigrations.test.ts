@@ -12,7 +12,8 @@ describe("the migrations' SQL Server dialect", () => {
     ...StoreMigrations.initialStatements(StoreMigrations.sqlServerTypes),
     ...StoreMigrations.peopleStatements(StoreMigrations.sqlServerTypes),
     ...StoreMigrations.portStatements(StoreMigrations.sqlServerTypes),
-    ...StoreMigrations.failureStatements(StoreMigrations.sqlServerTypes)
+    ...StoreMigrations.failureStatements(StoreMigrations.sqlServerTypes),
+    ...StoreMigrations.historyStatements(StoreMigrations.sqlServerTypes)
   ]
 
   const columnTypes = (create: string): Map<string, string> =>

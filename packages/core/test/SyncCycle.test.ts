@@ -60,6 +60,10 @@ describe("SyncCycle on in-memory calendars", () => {
         expect(b.writes).toBe(writes)
         expect(again.outcome).toBe("unchanged")
         expect(target.created + target.updated + target.deleted).toBe(0)
+        // A reconciling poll that finds nothing to do is counted on the calendar, not logged as a run.
+        const reconciled = yield* poll("A", { reconcile: true })
+        expect(reconciled).toMatchObject({ outcome: "synced", created: 0, updated: 0, deleted: 0 })
+        expect((yield* store.runs("A", 10)).length).toBe(1)
       })
     )
   })
@@ -183,7 +187,7 @@ describe("SyncCycle on in-memory calendars", () => {
         expect(report.conflicts).toBe(1)
         expect(report.created).toBe(1)
         const store = yield* SyncStore.SyncStore
-        expect((yield* store.conflicts("a-to-b")).length).toBe(1)
+        expect((yield* store.conflicts("a-to-b", 10)).length).toBe(1)
         // The cursor stayed, so the next poll tries again and wins.
         const retried = yield* poll("A")
         expect(retried.updated).toBe(1)

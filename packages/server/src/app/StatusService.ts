@@ -157,7 +157,9 @@ export const make: Effect.Effect<
           const ids = rows
             .filter((row) => row.id === r.id || Option.contains(row.pairId, r.id))
             .map((row) => row.id)
-          const conflicts = (yield* Effect.forEach(new Set(ids), (id) => store.conflicts(id))).flat()
+          const conflicts = (yield* Effect.forEach(new Set(ids), (id) =>
+            store.conflicts(id, recentConflicts)
+          )).flat()
           return {
             relationshipId: r.id,
             direction: r.direction,
