@@ -3,6 +3,7 @@
  * (evaluated here, never registered anywhere global) or from the platform's IANA database
  * (Intl) when a document names a zone without defining it.
  */
+import { findIana, findWindows } from "windows-iana"
 import * as Civil from "./Civil.js"
 import * as Ical from "./Ical.js"
 
@@ -380,85 +381,14 @@ const build = (tzid: string, zone: Zone, fromYear: number, toYear: number): Ical
 }
 
 // ---------------------------------------------------------------------------------------------
-// Windows zone names (Outlook, Exchange) to IANA, from CLDR's windowsZones "001" territory
+// Windows zone names (Outlook, Exchange, Graph) ⇄ IANA, through CLDR's windowsZones as the
+// windows-iana package keeps it (pinned; a hand-copied table went stale with every CLDR release).
 
-const WINDOWS_ZONES: Readonly<Record<string, string>> = {
-  "Dateline Standard Time": "Etc/GMT+12",
-  "UTC-11": "Etc/GMT+11",
-  "Hawaiian Standard Time": "Pacific/Honolulu",
-  "Alaskan Standard Time": "America/Anchorage",
-  "Pacific Standard Time": "America/Los_Angeles",
-  "Pacific Standard Time (Mexico)": "America/Tijuana",
-  "US Mountain Standard Time": "America/Phoenix",
-  "Mountain Standard Time": "America/Denver",
-  "Central America Standard Time": "America/Guatemala",
-  "Central Standard Time": "America/Chicago",
-  "Central Standard Time (Mexico)": "America/Mexico_City",
-  "Canada Central Standard Time": "America/Regina",
-  "SA Pacific Standard Time": "America/Bogota",
-  "Eastern Standard Time": "America/New_York",
-  "US Eastern Standard Time": "America/Indianapolis",
-  "Atlantic Standard Time": "America/Halifax",
-  "Venezuela Standard Time": "America/Caracas",
-  "Pacific SA Standard Time": "America/Santiago",
-  "Newfoundland Standard Time": "America/St_Johns",
-  "E. South America Standard Time": "America/Sao_Paulo",
-  "Argentina Standard Time": "America/Buenos_Aires",
-  "Greenland Standard Time": "America/Godthab",
-  "UTC-02": "Etc/GMT+2",
-  "Azores Standard Time": "Atlantic/Azores",
-  "Cape Verde Standard Time": "Atlantic/Cape_Verde",
-  UTC: "Etc/UTC",
-  "GMT Standard Time": "Europe/London",
-  "Greenwich Standard Time": "Atlantic/Reykjavik",
-  "Morocco Standard Time": "Africa/Casablanca",
-  "W. Europe Standard Time": "Europe/Berlin",
-  "Central Europe Standard Time": "Europe/Budapest",
-  "Romance Standard Time": "Europe/Paris",
-  "Central European Standard Time": "Europe/Warsaw",
-  "W. Central Africa Standard Time": "Africa/Lagos",
-  "GTB Standard Time": "Europe/Bucharest",
-  "E. Europe Standard Time": "Europe/Chisinau",
-  "Egypt Standard Time": "Africa/Cairo",
-  "South Africa Standard Time": "Africa/Johannesburg",
-  "FLE Standard Time": "Europe/Kiev",
-  "Israel Standard Time": "Asia/Jerusalem",
-  "Jordan Standard Time": "Asia/Amman",
-  "Arabic Standard Time": "Asia/Baghdad",
-  "Turkey Standard Time": "Europe/Istanbul",
-  "Arab Standard Time": "Asia/Riyadh",
-  "Russian Standard Time": "Europe/Moscow",
-  "E. Africa Standard Time": "Africa/Nairobi",
-  "Iran Standard Time": "Asia/Tehran",
-  "Arabian Standard Time": "Asia/Dubai",
-  "Afghanistan Standard Time": "Asia/Kabul",
-  "Pakistan Standard Time": "Asia/Karachi",
-  "West Asia Standard Time": "Asia/Tashkent",
-  "India Standard Time": "Asia/Calcutta",
-  "Sri Lanka Standard Time": "Asia/Colombo",
-  "Nepal Standard Time": "Asia/Katmandu",
-  "Central Asia Standard Time": "Asia/Almaty",
-  "Bangladesh Standard Time": "Asia/Dhaka",
-  "Myanmar Standard Time": "Asia/Rangoon",
-  "SE Asia Standard Time": "Asia/Bangkok",
-  "China Standard Time": "Asia/Shanghai",
-  "Singapore Standard Time": "Asia/Singapore",
-  "W. Australia Standard Time": "Australia/Perth",
-  "Taipei Standard Time": "Asia/Taipei",
-  "Tokyo Standard Time": "Asia/Tokyo",
-  "Korea Standard Time": "Asia/Seoul",
-  "Cen. Australia Standard Time": "Australia/Adelaide",
-  "AUS Central Standard Time": "Australia/Darwin",
-  "E. Australia Standard Time": "Australia/Brisbane",
-  "AUS Eastern Standard Time": "Australia/Sydney",
-  "West Pacific Standard Time": "Pacific/Port_Moresby",
-  "Tasmania Standard Time": "Australia/Hobart",
-  "New Zealand Standard Time": "Pacific/Auckland",
-  "Fiji Standard Time": "Pacific/Fiji",
-  "Tonga Standard Time": "Pacific/Tongatapu",
-  "Samoa Standard Time": "Pacific/Apia",
-  "Line Islands Standard Time": "Pacific/Kiritimati"
-}
+/**
+ * The IANA name for a Windows zone name: CLDR's "001" territory zone, the one CLDR lists first
+ * (e.g. "W. Europe Standard Time" is Europe/Berlin). Names are matched exactly, as CLDR spells them.
+ */
+export const windowsToIana = (name: string): string | undefined => findIana(name.trim())[0]
 
-/** The IANA name for a Windows zone name, if we know it. */
-export const windowsToIana = (name: string): string | undefined => WINDOWS_ZONES[name.trim()]
+/** The Windows zone an IANA zone (or one of its aliases) belongs to, if CLDR maps it to one. */
+export const ianaToWindows = (tzid: string): string | undefined => findWindows(tzid.trim())[0]
