@@ -30,8 +30,8 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
-import { checkEndpoint, type EndpointRefused } from "./GoogleOAuth.js"
 import * as GraphCodec from "./GraphCodec.js"
+import { checkEndpoint, type EndpointRefused } from "./OAuth2.js"
 
 export const DEFAULT_API_URL = "https://graph.microsoft.com/v1.0"
 
@@ -41,7 +41,7 @@ export const MAILBOX_CONCURRENCY = 4
 export type TokenError = ProviderError.Unauthorized | ProviderError.Transient
 
 /**
- * The access token of the account, kept fresh (structurally GoogleTokenSource's shape, so one
+ * The access token of the account, kept fresh (OAuthTokenSource's shape, so one
  * generic OAuth token source serves both).
  */
 export interface GraphTokenSourceShape {
@@ -354,7 +354,7 @@ export const make = (
   options: ClientOptions
 ): Effect.Effect<GraphCalendarClientShape, EndpointRefused, HttpClient.HttpClient> =>
   Effect.gen(function* () {
-    const base = yield* checkEndpoint("ALMANAC_MICROSOFT_GRAPH_URL", options.apiUrl ?? DEFAULT_API_URL)
+    const base = yield* checkEndpoint("ALMANAC_GRAPH_URL", options.apiUrl ?? DEFAULT_API_URL)
     const root = base.url.href.replace(/\/+$/, "")
     const http = yield* HttpClient.HttpClient
     const counters = yield* Ref.make<ExchangeStats>({ requests: 0, bytesSent: 0, bytesReceived: 0 })

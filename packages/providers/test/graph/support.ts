@@ -1,15 +1,13 @@
 /**
- * A Graph fake with a token source and the calendar client wired to it. The token source is
- * Google's (GoogleOAuth + GoogleTokenSource: generic OAuth 2.0 over oauth4webapi, pointed at the
- * fake's identity-platform token endpoint) because the Microsoft OAuth client is not written yet;
- * GraphCalendarClient only needs the shape, and this one takes a rotated refresh token as Graph
- * gives it.
+ * A Graph fake with a token source and the calendar client wired to it: MicrosoftOAuth pointed at
+ * the fake's identity-platform endpoints (the fake's origin as the authority), and the token
+ * source that takes each rotated refresh token as the identity platform gives it.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
-import { GoogleOAuth, GoogleTokenSource, GraphCalendarClient } from "../../src/index.js"
+import { GraphCalendarClient, MicrosoftOAuth, type OAuth2, OAuthTokenSource } from "../../src/index.js"
 import * as GraphFake from "../fakes/GraphFake.js"
 
 export const REDIRECT = "http://127.0.0.1:9/oauth/microsoft/callback"
@@ -17,10 +15,10 @@ export const CAL = "AAMkCal-default"
 
 export interface Wired {
   readonly fake: GraphFake.GraphFake
-  readonly tokens: GoogleTokenSource.GoogleTokenSourceShape
+  readonly tokens: OAuthTokenSource.TokenSourceShape
   readonly client: GraphCalendarClient.GraphCalendarClientShape
   /** Every token set the token source reported as refreshed (what the server would seal). */
-  readonly sealed: ReadonlyArray<GoogleOAuth.TokenSet>
+  readonly sealed: ReadonlyArray<OAuth2.TokenSet>
   readonly initialRefreshToken: string
 }
 
@@ -35,20 +33,18 @@ export const wired = (
       (f) => Effect.promise(() => f.close())
     )
     const oauth = Either.getOrThrowWith(
-      GoogleOAuth.make({
+      MicrosoftOAuth.make({
         clientId: fake.clientId,
         clientSecret: Redacted.make(fake.clientSecret ?? ""),
         redirectUri: REDIRECT,
-        authUrl: fake.authorizeUrl(),
-        tokenUrl: fake.tokenUrl(),
-        revokeUrl: `${fake.authorityUrl}/revoke-not-modelled`
+        authority: fake.authorityUrl
       }),
       (e) => new Error(e.message)
     )
     const grant = fake.issueTokens()
     const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
-    const sealed: Array<GoogleOAuth.TokenSet> = []
-    const tokens = yield* GoogleTokenSource.make({
+    const sealed: Array<OAuth2.TokenSet> = []
+    const tokens = yield* OAuthTokenSource.make({
       oauth,
       account: "acct-ms",
       initial: {
