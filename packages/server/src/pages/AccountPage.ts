@@ -71,15 +71,18 @@ ${
 </section>
 <div class="grid">
 ${
-  account.kind === "google"
-    ? html`<section aria-labelledby="renew-h">
+  // a public feed has no password to change
+  account.kind === "ics" && account.username === ""
+    ? ""
+    : account.kind === "google"
+      ? html`<section aria-labelledby="renew-h">
 <h2 id="renew-h">Renew Google access</h2>
 <p class="hint">When Google access was revoked or has expired, connect the same Google account again: its calendars and syncs stay. ${googleAccessLine}</p>
 <form method="post" action="/accounts/google">
 <div class="actions"><button type="submit">Connect Google again</button></div>
 </form>
 </section>`
-    : html`<section aria-labelledby="password-h">
+      : html`<section aria-labelledby="password-h">
 <h2 id="password-h">Change the password</h2>
 <form method="post" action="${base}/password">
 <label for="new-password">${account.kind === "icloud" ? "New app-specific password" : "New password"}</label>

@@ -44,6 +44,7 @@ export const layer = HttpLayerRouter.addAll([
   route("GET", "/accounts", page(accounts)),
   route("POST", "/accounts/icloud", page(AccountsPage.connectIcloud)),
   route("POST", "/accounts/caldav", page(AccountsPage.connectCaldav)),
+  route("POST", "/accounts/ics", page(AccountsPage.subscribeFeed)),
   route("POST", "/accounts/google", page(GooglePages.connect)),
   route("GET", "/oauth/google/callback", page(GooglePages.callback)),
   route("GET", "/accounts/:id", page(AccountPage.get)),
