@@ -201,7 +201,9 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
                     Option.some(
                       refusing.value.kind === "google"
                         ? `Google refused Almanac's access (${detail})`
-                        : `the calendar server refused the password (${detail})`
+                        : refusing.value.kind === "ics"
+                          ? `the feed refused access (${detail})`
+                          : `the calendar server refused the password (${detail})`
                     )
                   )
               }

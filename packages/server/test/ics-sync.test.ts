@@ -17,7 +17,9 @@ const Status = Schema.Struct({
   lastPollAt: Schema.NullOr(Schema.String),
   lastError: Schema.NullOr(Schema.String),
   copiesMade: Schema.Number,
-  polling: Schema.NullOr(Schema.Unknown)
+  polling: Schema.NullOr(Schema.Unknown),
+  deletesAwaitingConfirmation: Schema.NullOr(Schema.String),
+  quarantined: Schema.Array(Schema.Struct({ href: Schema.String, reason: Schema.String }))
 })
 const Subscribed = Schema.Struct({
   account: Schema.Struct({ id: Schema.String, kind: Schema.String, name: Schema.String }),
@@ -125,6 +127,30 @@ describe("a subscribed ICS feed through the server", () => {
           items.find((i) => Option.contains(i.summary, "New Year"))
         // the untouched event kept its copy as it was
         expect(newYear(after)?.etag).toBe(newYear(copies)?.etag)
+
+        // One broken event in the feed is quarantined; a new good one beside it is copied.
+        s.feed.putRaw(
+          "broken",
+          ["BEGIN:VEVENT", "UID:broken@feed.test", "DTSTART:soon", "SUMMARY:broken", "END:VEVENT"].join(
+            "\r\n"
+          )
+        )
+        s.feed.put(Fixtures.event("whit@feed.test", "Whit Monday", 7))
+        const quarantined = yield* s.syncAndWait(calendar.id)
+        expect(quarantined.lastError).toBeNull()
+        expect(quarantined.quarantined.map((q) => q.href)).toEqual(["broken@feed.test"])
+        expect(summaries(yield* Fixtures.contents(s.radicale))).toEqual([
+          "Easter Monday",
+          "New Year",
+          "Whit Monday"
+        ])
+
+        // A feed that suddenly lists no event at all deletes nothing until a person confirms.
+        s.feed.remove("broken")
+        for (const uid of ["new-year@feed.test", "easter@feed.test", "whit@feed.test"]) s.feed.remove(uid)
+        const emptied = yield* s.syncAndWait(calendar.id)
+        expect(emptied.deletesAwaitingConfirmation).toMatch(/lists none of the 3 events/)
+        expect(yield* Fixtures.contents(s.radicale)).toHaveLength(3)
       }).pipe(Effect.provide(Fixtures.httpClient)),
     120_000
   )
