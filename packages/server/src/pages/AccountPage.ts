@@ -98,7 +98,13 @@ ${
 }
 <section aria-labelledby="remove-h">
 <h2 id="remove-h">Remove this account</h2>
-<p>${account.kind === "google" ? "Its Google access is revoked at Google and erased here" : "Its stored password is erased"}, and the syncs that use its calendars are removed. Copies already written
+<p>${
+      account.kind === "google"
+        ? "Its Google access is revoked at Google and erased here"
+        : account.kind === "ics" && account.username === ""
+          ? "The feed is unsubscribed"
+          : "Its stored password is erased"
+    }, and the syncs that use its calendars are removed. Copies already written
 to calendars stay where they are.${account.kind === "icloud" ? " Revoke the app-specific password at appleid.apple.com too." : ""}</p>
 <form method="post" action="${base}/remove">
 <label class="inline"><input type="checkbox" name="confirm" required> Yes, remove ${accountName(account)}</label>
