@@ -133,7 +133,8 @@ export const make = (settings: Settings) =>
         const res = yield* client.execute(request)
         const length = Number(res.headers["content-length"] ?? Number.NaN)
         // Refused before a byte of the body is read when the server says its size up front.
-        if (Number.isFinite(length) && length > settings.maxBytes) {
+        // (a 304 may name the size of the feed it did not send)
+        if (res.status >= 200 && res.status < 300 && Number.isFinite(length) && length > settings.maxBytes) {
           // one chunk read and the stream closed, so the connection is not left holding the rest
           yield* Effect.ignore(Stream.runHead(res.stream))
           return yield* tooLarge(target)
