@@ -203,7 +203,9 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
                     Option.some(
                       isOAuthKind(refusing.value.kind)
                         ? `${services[refusing.value.kind].label} refused Almanac's access (${detail})`
-                        : `the calendar server refused the password (${detail})`
+                        : refusing.value.kind === "ics"
+                          ? `the feed refused access (${detail})`
+                          : `the calendar server refused the password (${detail})`
                     )
                   )
               }

@@ -3,7 +3,8 @@
  * (icloud, caldav), a CalDAV provider over the client AccountClients builds from the account's
  * stored credentials — the same path free/busy and bookings take; for Google, the Google provider
  * over a Calendar API client on the account's sealed tokens, with the calendar's zone and access
- * role as discovery stored them. An account that needs re-authentication opens nothing, so its
+ * role as discovery stored them; for a subscribed feed (ics), the feed provider over its URL. An
+ * account that needs re-authentication opens nothing, so its
  * calendars park instead of hammering a server that refuses them.
  */
 import { CalendarProvider, ProviderError, type SyncStore } from "@almanac/core"
@@ -82,18 +83,23 @@ export const make: Effect.Effect<
       })
     })
 
+  const feed = (calendar: CalendarProvider.CalendarAddress) =>
+    clients.feedFor(calendar.accountId).pipe(Effect.tap(counted), refusals(calendar, "password"))
+
   return {
     open: (calendar) =>
       calendar.kind === "icloud" || calendar.kind === "caldav"
         ? caldav(calendar)
         : calendar.kind === "google"
           ? google(calendar)
-          : Effect.fail(
-              new ProviderError.Transient({
-                calendar: calendar.ref,
-                detail: `this server has no provider for accounts of kind "${calendar.kind}"`
-              })
-            )
+          : calendar.kind === "ics"
+            ? feed(calendar)
+            : Effect.fail(
+                new ProviderError.Transient({
+                  calendar: calendar.ref,
+                  detail: `this server has no provider for accounts of kind "${calendar.kind}"`
+                })
+              )
   }
 })
 

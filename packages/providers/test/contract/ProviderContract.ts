@@ -4,6 +4,11 @@
  * provider is done when it passes. To add one, call `contract` from a `<Name>.test.ts` beside this
  * file with a way to get a fresh, empty, writable calendar and a way to put an original there as a
  * person would (not through the engine's `create`).
+ *
+ * A read-only provider (`capabilities.readOnly`, a subscribed feed) takes the same tests, with
+ * each write asserted to fail with Rejected and change nothing; the items the tests would have
+ * written are put there (and removed) by the calendar's publisher instead, through `putOriginal`
+ * and `removeOriginal`, and listed before they are fetched, as a poll does.
  */
 import { type CalendarProvider, ContentHash, EventModel, ProviderError } from "@almanac/core"
 import { describe, expect, it } from "@effect/vitest"
@@ -15,6 +20,8 @@ export interface Subject {
   readonly putOriginal: (resource: EventModel.EventResource) => Effect.Effect<string, unknown>
   /** Leaves an item the provider cannot read, where it can hold one; its ref. */
   readonly putMalformed?: Effect.Effect<string, unknown>
+  /** Removes an original as its publisher would; required of a read-only provider. */
+  readonly removeOriginal?: (ref: string) => Effect.Effect<void, unknown>
 }
 
 export interface Options<R> {
@@ -107,6 +114,40 @@ const cursorOf = (c: CalendarProvider.Changes): string => {
   return c.cursor
 }
 
+/** A write to a read-only calendar: refused with Rejected. */
+const refused = (write: Effect.Effect<unknown, unknown>) =>
+  Effect.map(Effect.flip(write), (e) => {
+    expect(e).toBeInstanceOf(ProviderError.Rejected)
+  })
+
+/** On a read-only calendar: an item as its publisher put it there, with the version a listing gives it. */
+const placed = (subject: Subject, r: EventModel.EventResource) =>
+  Effect.gen(function* () {
+    const ref = yield* subject.putOriginal(r)
+    const item = (yield* subject.provider.snapshot).items.find((i) => i.ref === ref)
+    if (item === undefined) throw new Error(`${ref} was put there and is not listed`)
+    return item
+  })
+
+/**
+ * Writes as the engine would, on a writable calendar. On a read-only one, the write is refused and
+ * the publisher puts the item there instead: what follows in the test is the same.
+ */
+const put = (subject: Subject, key: string, r: EventModel.EventResource) =>
+  subject.provider.capabilities.readOnly
+    ? Effect.zipRight(refused(subject.provider.create(key, r)), placed(subject, r))
+    : subject.provider.create(key, r)
+
+const removed = (subject: Subject, item: CalendarProvider.ItemVersion) =>
+  Effect.gen(function* () {
+    const { provider, removeOriginal } = subject
+    if (!provider.capabilities.readOnly) return yield* provider.remove(item.ref, item.version)
+    yield* refused(provider.remove(item.ref, item.version))
+    if (removeOriginal === undefined) throw new Error("a read-only provider's subject needs removeOriginal")
+    yield* removeOriginal(item.ref)
+    yield* provider.snapshot
+  })
+
 export const contract = <R>(name: string, options: Options<R>): void => {
   const timeout = options.timeout ?? 30_000
   const test = (title: string, body: (s: Subject) => Effect.Effect<void, unknown>) =>
@@ -122,10 +163,15 @@ export const contract = <R>(name: string, options: Options<R>): void => {
         expect(first._tag).toBe("Snapshot")
       }))
 
-    test("create: listed with its version, and fetched as written (after normalize)", ({ provider }) =>
+    test("create: listed with its version, and fetched as written (after normalize)", (subject) =>
       Effect.gen(function* () {
+        const { provider } = subject
         const r = copyOf(single("created"))
-        const written = yield* provider.create("almanac-contract-create", r)
+        if (provider.capabilities.readOnly) {
+          yield* refused(provider.create("almanac-contract-create", r))
+          expect((yield* provider.snapshot).items).toEqual([])
+        }
+        const written = yield* put(subject, "almanac-contract-create", r)
         const snap = yield* provider.snapshot
         expect(snap.items).toContainEqual(written)
         const got = found(yield* fetchOne(provider, written.ref))
@@ -137,6 +183,11 @@ export const contract = <R>(name: string, options: Options<R>): void => {
     test("create under a key already taken answers AlreadyExists with the ref", ({ provider }) =>
       Effect.gen(function* () {
         const r = copyOf(single("twice"))
+        if (provider.capabilities.readOnly) {
+          yield* refused(provider.create("almanac-contract-twice", r))
+          yield* refused(provider.create("almanac-contract-twice", r))
+          return expect((yield* provider.snapshot).items).toEqual([])
+        }
         const written = yield* provider.create("almanac-contract-twice", r)
         const again = yield* Effect.flip(provider.create("almanac-contract-twice", r))
         expect(again).toBeInstanceOf(ProviderError.AlreadyExists)
@@ -144,16 +195,23 @@ export const contract = <R>(name: string, options: Options<R>): void => {
         expect((yield* provider.snapshot).items).toHaveLength(1)
       }))
 
-    test("update at the current version gives a new version; a stale version is EtagMismatch", ({
-      provider
-    }) =>
+    test("update at the current version gives a new version; a stale version is EtagMismatch", (subject) =>
       Effect.gen(function* () {
+        const { provider } = subject
         const r = copyOf(single("before"))
-        const v1 = yield* provider.create("almanac-contract-update", r)
+        const v1 = yield* put(subject, "almanac-contract-update", r)
         const changed = copyOf({
           ...r,
           master: Option.map(r.master, (m) => ({ ...m, summary: Option.some("after") }))
         })
+        if (provider.capabilities.readOnly) {
+          yield* refused(provider.update(v1.ref, v1.version, changed))
+          yield* refused(provider.remove(v1.ref, v1.version))
+          // Nothing was lost to the refused writes.
+          const still = found(yield* fetchOne(provider, v1.ref))
+          expect(still.version).toBe(v1.version)
+          return expect(ContentHash.of(still.resource)).toBe(hashAfter(provider, r))
+        }
         const v2 = yield* provider.update(v1.ref, v1.version, changed)
         expect(v2.ref).toBe(v1.ref)
         expect(v2.version).not.toBe(v1.version)
@@ -168,12 +226,18 @@ export const contract = <R>(name: string, options: Options<R>): void => {
         expect(found(yield* fetchOne(provider, v1.ref)).version).toBe(v2.version)
       }))
 
-    test("remove: gone from the next delta (deleted) and the next snapshot", ({ provider }) =>
+    test("remove: gone from the next delta (deleted) and the next snapshot", (subject) =>
       Effect.gen(function* () {
-        const kept = yield* provider.create("almanac-contract-kept", copyOf(single("kept")))
-        const doomed = yield* provider.create("almanac-contract-doomed", copyOf(single("doomed")))
+        const { provider } = subject
+        const kept = yield* put(subject, "almanac-contract-kept", copyOf(single("kept")))
+        const doomed = yield* put(subject, "almanac-contract-doomed", copyOf(single("doomed")))
         const cursor = cursorOf(yield* provider.changes(Option.none()))
-        yield* provider.remove(doomed.ref, doomed.version)
+        if (provider.capabilities.readOnly) {
+          yield* refused(provider.remove(doomed.ref, doomed.version))
+          if (subject.removeOriginal === undefined)
+            throw new Error("a read-only provider's subject needs removeOriginal")
+          yield* subject.removeOriginal(doomed.ref)
+        } else yield* provider.remove(doomed.ref, doomed.version)
         const next = yield* provider.changes(Option.some(cursor))
         if (provider.capabilities.deltas) {
           expect(next._tag).toBe("Delta")
@@ -189,22 +253,36 @@ export const contract = <R>(name: string, options: Options<R>): void => {
         expect((yield* fetchOne(provider, doomed.ref))._tag).toBe("Missing")
       }))
 
-    test("changes from the latest cursor, with nothing changed, are Unchanged", ({ provider }) =>
+    test("changes from the latest cursor, with nothing changed, are Unchanged", (subject) =>
       Effect.gen(function* () {
-        yield* provider.create("almanac-contract-idle", copyOf(single("idle")))
+        const { provider } = subject
+        yield* put(subject, "almanac-contract-idle", copyOf(single("idle")))
         const cursor = cursorOf(yield* provider.changes(Option.none()))
         expect((yield* provider.changes(Option.some(cursor)))._tag).toBe("Unchanged")
       }))
 
-    test("a delta after one change lists only that change, and moves the cursor", ({
-      provider,
-      putOriginal
-    }) =>
+    test("a delta after one change lists only that change, and moves the cursor", (subject) =>
       Effect.gen(function* () {
+        const { provider, putOriginal } = subject
         const ra = copyOf(single("a"))
-        const a = yield* provider.create("almanac-contract-a", ra)
-        yield* provider.create("almanac-contract-b", copyOf(single("b")))
+        const a = yield* put(subject, "almanac-contract-a", ra)
+        const b = yield* put(subject, "almanac-contract-b", copyOf(single("b")))
         const cursor = cursorOf(yield* provider.changes(Option.none()))
+        if (provider.capabilities.readOnly) {
+          yield* refused(provider.update(a.ref, a.version, renamed(ra, "a, changed")))
+          const original = yield* putOriginal(single("someone else's"))
+          // Only the publisher's change is one: the refused update changed nothing.
+          const next = yield* provider.changes(Option.some(cursor))
+          if (next._tag === "Unchanged") throw new Error("the publisher's change was not seen")
+          if (next._tag === "Delta") expect(next.changed.map((i) => i.ref)).toEqual([original])
+          else
+            expect([...next.items].sort((x, y) => x.ref.localeCompare(y.ref))).toEqual(
+              [a, b, { ref: original, version: expect.any(String) }].sort((x, y) =>
+                x.ref.localeCompare(y.ref)
+              )
+            )
+          return expect((yield* provider.changes(Option.some(next.cursor)))._tag).toBe("Unchanged")
+        }
         const a2 = yield* provider.update(a.ref, a.version, renamed(ra, "a, changed"))
         const original = yield* putOriginal(single("someone else's"))
         const delta = yield* provider.changes(Option.some(cursor))
@@ -224,11 +302,12 @@ export const contract = <R>(name: string, options: Options<R>): void => {
         expect(e._tag).toBe("TokenInvalid")
       }))
 
-    test("fetching a ref that is not there is Missing, beside what is", ({ provider }) =>
+    test("fetching a ref that is not there is Missing, beside what is", (subject) =>
       Effect.gen(function* () {
-        const there = yield* provider.create("almanac-contract-there", copyOf(single("there")))
-        const gone = yield* provider.create("almanac-contract-gone", copyOf(single("gone")))
-        yield* provider.remove(gone.ref, gone.version)
+        const { provider } = subject
+        const there = yield* put(subject, "almanac-contract-there", copyOf(single("there")))
+        const gone = yield* put(subject, "almanac-contract-gone", copyOf(single("gone")))
+        yield* removed(subject, gone)
         const got = yield* provider.fetch([there.ref, gone.ref])
         expect(got.map((g) => [g._tag, g.ref]).sort()).toEqual(
           [
@@ -260,20 +339,20 @@ export const contract = <R>(name: string, options: Options<R>): void => {
         }
       }))
 
-    test("a series (master, moved instance, EXDATE) and an all-day event round-trip with equal hashes", ({
-      provider,
-      putOriginal
-    }) =>
+    test("a series (master, moved instance, EXDATE) and an all-day event round-trip with equal hashes", (subject) =>
       Effect.gen(function* () {
+        const { provider, putOriginal } = subject
         for (const [i, r] of [copyOf(series()), copyOf(allDay())].entries()) {
-          const written = yield* provider.create(`almanac-contract-series-${i}`, r)
+          const written = yield* put(subject, `almanac-contract-series-${i}`, r)
           const back = found(yield* fetchOne(provider, written.ref)).resource
           expect(ContentHash.of(back)).toBe(hashAfter(provider, r))
           expect(back.overrides).toHaveLength(r.overrides.length)
         }
         // An original written by a person's client reads back the same way.
         const original = series()
-        const ref = yield* putOriginal(original)
+        const ref = provider.capabilities.readOnly
+          ? (yield* placed(subject, original)).ref
+          : yield* putOriginal(original)
         const back = found(yield* fetchOne(provider, ref)).resource
         expect(ContentHash.of(provider.normalize(back))).toBe(hashAfter(provider, original))
         expect(Option.isNone(back.origin)).toBe(true)

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto"
 import { CalDavClient, type CalDavError } from "@almanac/caldav"
 import type { SyncStore } from "@almanac/core"
-import type { GoogleCalendarClient, GraphCalendarClient } from "@almanac/providers"
+import { type GoogleCalendarClient, type GraphCalendarClient, IcsFeedProvider } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
 import { Context, type Duration, Effect, Layer, Option, Redacted } from "effect"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
@@ -47,6 +47,16 @@ export interface AccountClientsShape {
     accountId: string
   ) => Effect.Effect<
     GraphCalendarClient.GraphCalendarClientShape,
+    NeedsReauth | SecretUnreadable | Unsupported | SyncStore.StoreError
+  >
+  /**
+   * The provider over a subscribed feed (kind "ics"), with the password its URL had, and the URL
+   * check before every request and redirect hop.
+   */
+  readonly feedFor: (
+    accountId: string
+  ) => Effect.Effect<
+    IcsFeedProvider.IcsFeedProvider,
     NeedsReauth | SecretUnreadable | Unsupported | SyncStore.StoreError
   >
   /**
@@ -120,6 +130,11 @@ export const make = (
           return yield* new Unsupported({
             accountId,
             detail: `free/busy and bookings do not cover ${services[account.value.kind].label} calendars yet`
+          })
+        if (account.value.kind === "ics")
+          return yield* new Unsupported({
+            accountId,
+            detail: "a subscribed feed is read through its own provider, not CalDAV"
           })
         const password = yield* accounts.password(accountId).pipe(
           Effect.catchTags({
@@ -240,7 +255,38 @@ export const make = (
         return client
       })
 
-    return { clientFor, googleClientFor, graphClientFor, failure, providerFailure }
+    const feedFor = (accountId: string) =>
+      Effect.gen(function* () {
+        const account = yield* accounts.byId(accountId)
+        if (Option.isNone(account))
+          return yield* new NeedsReauth({ accountId, detail: "the account was removed" })
+        if (account.value.kind !== "ics")
+          return yield* new Unsupported({ accountId, detail: "not a subscribed feed" })
+        if (account.value.status === "needs-reauth")
+          return yield* new NeedsReauth({
+            accountId,
+            detail: Option.getOrElse(account.value.lastError, () => "the feed refused access")
+          })
+        let auth: IcsFeedProvider.FeedAuth | undefined
+        if (account.value.username !== "") {
+          const password = yield* accounts.password(accountId).pipe(
+            Effect.catchTags({
+              VaultError: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message })),
+              CredentialUnreadable: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message }))
+            })
+          )
+          if (Option.isNone(password)) return yield* refused(accountId, "no password is stored for it")
+          auth = { user: account.value.username, password: password.value }
+        }
+        return yield* IcsFeedProvider.make({
+          url: new URL(account.value.url),
+          auth,
+          timeout: options.timeout,
+          checkUrl: options.checkUrl
+        }).pipe(Effect.provide(context))
+      })
+
+    return { clientFor, googleClientFor, graphClientFor, feedFor, failure, providerFailure }
   })
 
 export const layer = (

@@ -8,9 +8,10 @@
 import { randomUUID } from "node:crypto"
 import { CalDavClient, type CalDavError, Discovery } from "@almanac/caldav"
 import { SyncStore } from "@almanac/core"
+import { IcsFeedProvider } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
 import { SqlClient, type SqlError } from "@effect/sql"
-import { Context, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
+import { Context, Effect, Either, Layer, Option, Redacted, Ref, Schema } from "effect"
 import type { ServerConfig } from "../Config.js"
 import { Engine } from "../Engine.js"
 import { type AccountKind, type AccountRecord, Accounts, type CalendarInfo } from "../store/Accounts.js"
@@ -118,9 +119,21 @@ export class NoPassword extends Schema.TaggedError<NoPassword>()("NoPassword", {
   }
 }
 
+/** The URL answered, but not with a feed that can be read (a web page, a 404, a refusal, too large). */
+export class FeedUnreadable extends Schema.TaggedError<FeedUnreadable>()("FeedUnreadable", {
+  url: Schema.String,
+  reason: IcsFeedProvider.FeedReason,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `no calendar feed could be read at ${this.url}: ${this.detail}`
+  }
+}
+
 /** Why a connection (or a re-authentication) did not happen. Nothing was stored. */
 export type ConnectError =
   | UrlGuard.UrlRejected
+  | FeedUnreadable
   | NotAnAppSpecificPassword
   | CredentialsRefused
   | ServerUnreachable
@@ -161,6 +174,16 @@ export interface AccountServiceShape {
     readonly userId: string
     readonly appleId: string
     readonly appSpecificPassword: Redacted.Redacted<string>
+    readonly name: Option.Option<string>
+  }) => Effect.Effect<AccountWithCalendars, ConnectError | AlreadyConnected | SyncStore.StoreError>
+  /**
+   * Subscribes to an iCalendar feed (https://, webcal://; user:password@ in the URL is HTTP Basic,
+   * https only): read once to prove it is a calendar, then stored as an account of kind "ics" with
+   * one read-only calendar, a source for one-way syncs only.
+   */
+  readonly subscribeFeed: (input: {
+    readonly userId: string
+    readonly url: string
     readonly name: Option.Option<string>
   }) => Effect.Effect<AccountWithCalendars, ConnectError | AlreadyConnected | SyncStore.StoreError>
   readonly connectCalDav: (input: {
@@ -265,7 +288,7 @@ export const oauthFound = (listed: ReadonlyArray<OAuthCalendar>): ReadonlyArray<
   }))
 
 /** The kinds that connect with a password (CalDAV underneath). */
-type PasswordKind = Exclude<AccountKind, OAuthKind>
+type PasswordKind = Exclude<AccountKind, OAuthKind | "ics">
 
 // --- service -----------------------------------------------------------------------------------
 
@@ -354,6 +377,51 @@ export const make = (
               return yield* new NotCalDav({ url: shown, detail: e.message })
           }
         })
+
+    /** A feed's failure as a connection error: a refused URL is the guard's, trouble on the way is retryable. */
+    const fromFeed = (e: IcsFeedProvider.FeedFailed): ConnectError => {
+      switch (e.reason) {
+        case "refused-url":
+          return new UrlGuard.UrlRejected({ url: e.url, reason: e.detail })
+        case "network":
+        case "timeout":
+        case "rate-limited":
+          return new ServerUnreachable({ url: e.url, detail: e.detail })
+        default:
+          return e.reason === "http-status" && (e.status ?? 0) >= 500
+            ? new ServerUnreachable({ url: e.url, detail: e.detail })
+            : new FeedUnreadable({ url: e.url, reason: e.reason, detail: e.detail })
+      }
+    }
+
+    /** The feed read once, through the guard (every redirect hop too). */
+    const readFeed = (url: URL, auth: Option.Option<IcsFeedProvider.FeedAuth>) =>
+      IcsFeedProvider.make({
+        url,
+        auth: Option.getOrUndefined(auth),
+        timeout: config.requestTimeout,
+        checkUrl: guard.checkUrl
+      }).pipe(
+        Effect.flatMap((feed) => feed.read),
+        Effect.provide(http),
+        Effect.mapError(fromFeed)
+      )
+
+    const feedName = (url: URL, read: IcsFeedProvider.FeedRead) =>
+      Option.getOrElse(read.name, () => `Feed on ${hostOf(url)}`)
+
+    /** The stored user name and password of a feed account, when its URL had them. */
+    const feedAuth = (account: AccountRecord) =>
+      Effect.gen(function* () {
+        if (account.username === "") return Option.none<IcsFeedProvider.FeedAuth>()
+        const password = yield* accounts.password(account.id).pipe(
+          Effect.catchTags({
+            VaultError: (e) => Effect.fail(storeError("open the stored password")(e)),
+            CredentialUnreadable: (e) => Effect.fail(storeError("open the stored password")(e))
+          })
+        )
+        return Option.map(password, (p) => ({ user: account.username, password: p }))
+      })
 
     /** Discovery with these credentials; the event calendars it found, or why there are none. */
     const discover = (kind: PasswordKind, url: URL, username: string, password: Redacted.Redacted<string>) =>
@@ -602,6 +670,52 @@ export const make = (
             name: Option.getOrElse(input.name, () => `iCloud (${appleId})`)
           })
         }),
+      subscribeFeed: (input) =>
+        Effect.gen(function* () {
+          const subscription = yield* Either.match(IcsFeedProvider.subscription(input.url), {
+            onLeft: (e) => Effect.fail(fromFeed(e)),
+            onRight: Effect.succeed
+          })
+          const url = yield* guard.check(subscription.url.href)
+          const username = Option.match(subscription.auth, { onNone: () => "", onSome: (a) => a.user })
+          const existing = (yield* accounts.list(input.userId)).find(
+            (a) => a.kind === "ics" && sameUrlKey(a.url) === sameUrlKey(url.href) && a.username === username
+          )
+          if (existing !== undefined)
+            return yield* new AlreadyConnected({ accountId: existing.id, name: nameOf(existing) })
+          const read = yield* readFeed(url, subscription.auth)
+          const id = randomUUID()
+          const record = {
+            id,
+            userId: input.userId,
+            kind: "ics" as const,
+            url: url.href,
+            username,
+            displayName: Option.some(Option.getOrElse(input.name, () => feedName(url, read)))
+          }
+          const { account, saved } = yield* Effect.gen(function* () {
+            const account = yield* Option.match(subscription.auth, {
+              onNone: () => accounts.insertWithoutSecret(record),
+              onSome: (auth) => accounts.insert(record, auth.password)
+            })
+            const saved = yield* accounts.saveCalendars(id, [
+              {
+                url: url.href,
+                displayName: Option.some(feedName(url, read)),
+                color: Option.none(),
+                writable: false
+              }
+            ])
+            return { account, saved }
+          }).pipe(
+            sql.withTransaction,
+            Effect.catchTag("SqlError", (e) => Effect.fail(storeError("save account")(e)))
+          )
+          yield* Effect.logInfo(`feed subscribed with ${read.items.length} events`).pipe(
+            Effect.annotateLogs({ account: id, kind: "ics" })
+          )
+          return { account, calendars: yield* states(saved) }
+        }),
       connectCalDav: (input) =>
         Effect.gen(function* () {
           const url = yield* guard.check(input.url)
@@ -620,6 +734,22 @@ export const make = (
         Effect.gen(function* () {
           const account = yield* owned(userId, accountId)
           if (isOAuthKind(account.kind)) return yield* new NoPassword({ accountId, kind: account.kind })
+          if (account.kind === "ics") {
+            // The password of a feed whose URL had one: proved by reading the feed with it.
+            const url = yield* guard.check(account.url)
+            const read = yield* readFeed(url, Option.some({ user: account.username, password: given }))
+            yield* accounts.setPassword(accountId, given)
+            const calendars = yield* applyDiscovery(accountId, [
+              {
+                url: url.href,
+                displayName: Option.some(feedName(url, read)),
+                color: Option.none(),
+                writable: false
+              }
+            ])
+            yield* resume(calendars)
+            return { account: yield* owned(userId, accountId), calendars }
+          }
           const kind: PasswordKind = account.kind
           let password = given
           if (account.kind === "icloud") {
@@ -650,6 +780,29 @@ export const make = (
               )
             )
             const calendars = yield* applyDiscovery(accountId, listed)
+            if (account.status === "needs-reauth") {
+              yield* accounts.setStatus(accountId, "ok", Option.none())
+              yield* resume(calendars)
+            }
+            return { account: yield* owned(userId, accountId), calendars }
+          }
+          if (account.kind === "ics") {
+            const url = yield* guard.check(account.url)
+            const read = yield* readFeed(url, yield* feedAuth(account)).pipe(
+              Effect.tapError((e) =>
+                e._tag === "FeedUnreadable" && e.reason === "unauthorized"
+                  ? accounts.setStatus(accountId, "needs-reauth", Option.some(e.detail))
+                  : Effect.void
+              )
+            )
+            const calendars = yield* applyDiscovery(accountId, [
+              {
+                url: url.href,
+                displayName: Option.some(feedName(url, read)),
+                color: Option.none(),
+                writable: false
+              }
+            ])
             if (account.status === "needs-reauth") {
               yield* accounts.setStatus(accountId, "ok", Option.none())
               yield* resume(calendars)

@@ -72,15 +72,18 @@ ${
 </section>
 <div class="grid">
 ${
-  isOAuthKind(account.kind)
-    ? html`<section aria-labelledby="renew-h">
+  // a public feed has no password to change
+  account.kind === "ics" && account.username === ""
+    ? ""
+    : isOAuthKind(account.kind)
+      ? html`<section aria-labelledby="renew-h">
 <h2 id="renew-h">Renew ${services[account.kind].label} access</h2>
 <p class="hint">When ${services[account.kind].label} access was revoked or has expired, connect the same account again: its calendars and syncs stay. ${services[account.kind].accessLine}</p>
 <form method="post" action="/accounts/${account.kind}">
 <div class="actions"><button type="submit">${services[account.kind].connect} again</button></div>
 </form>
 </section>`
-    : html`<section aria-labelledby="password-h">
+      : html`<section aria-labelledby="password-h">
 <h2 id="password-h">Change the password</h2>
 <form method="post" action="${base}/password">
 <label for="new-password">${account.kind === "icloud" ? "New app-specific password" : "New password"}</label>
@@ -101,7 +104,9 @@ ${
         ? "Its Google access is revoked at Google and erased here"
         : account.kind === "microsoft"
           ? `Its Microsoft access is erased here (Microsoft offers apps no way to revoke it: withdraw it at ${services.microsoft.withdraw})`
-          : "Its stored password is erased"
+          : account.kind === "ics" && account.username === ""
+            ? "The feed is unsubscribed"
+            : "Its stored password is erased"
     }, and the syncs that use its calendars are removed. Copies already written
 to calendars stay where they are.${account.kind === "icloud" ? " Revoke the app-specific password at appleid.apple.com too." : ""}</p>
 <form method="post" action="${base}/remove">

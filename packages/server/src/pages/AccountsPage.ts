@@ -1,7 +1,8 @@
 /**
  * The accounts page: what is connected, and the ways to connect more (iCloud with an Apple ID
- * and an app-specific password, any CalDAV server, or Google through its consent page). A refused connection comes back as the same
- * page with the reason next to the form and everything typed kept, except the password.
+ * and an app-specific password, any CalDAV server, Google through its consent page, or a subscribed
+ * iCalendar feed). A refused connection comes back as the same page with the reason next to the
+ * form and everything typed kept, except the password (a feed URL is re-shown without one).
  */
 import { Effect, Either, Option } from "effect"
 import { AccountService, type AlreadyConnected, type ConnectError } from "../app/AccountService.js"
@@ -26,13 +27,25 @@ export interface CaldavValues {
   readonly name: string
 }
 
-/** One of the two connect forms, re-shown after a refusal. */
+export interface FeedValues {
+  readonly url: string
+  readonly name: string
+}
+
+/** One of the connect forms, re-shown after a refusal. */
 export type Refused =
   | { readonly form: "icloud"; readonly values: IcloudValues; readonly error: string }
   | { readonly form: "caldav"; readonly values: CaldavValues; readonly error: string }
+  | { readonly form: "ics"; readonly values: FeedValues; readonly error: string }
 
 export const kindName = (a: AccountRecord): string =>
-  a.kind === "icloud" ? "iCloud" : isOAuthKind(a.kind) ? services[a.kind].label : "CalDAV"
+  a.kind === "icloud"
+    ? "iCloud"
+    : isOAuthKind(a.kind)
+      ? services[a.kind].label
+      : a.kind === "ics"
+        ? "Feed"
+        : "CalDAV"
 
 export type OAuthSetup = Either.Either<{ readonly redirectUri: string }, OAuthNotConfigured>
 
@@ -118,6 +131,20 @@ Passwords are stored encrypted and are only sent to this server.</p>
 </form>
 </section>`
 
+const feedForm = (values: FeedValues, message: string | undefined) => html`<section aria-labelledby="ics-h">
+<h2 id="ics-h">Subscribe to a feed</h2>
+${error(message)}
+<form method="post" action="/accounts/ics">
+<label for="ics-url">Feed URL</label>
+<input id="ics-url" name="url" type="text" inputmode="url" required placeholder="webcal://example.com/holidays.ics" value="${values.url}">
+<p class="hint">A published calendar, a holiday or sports feed (<code>https://</code> or <code>webcal://</code>).
+It is read-only: it can be the source of a one-way sync, never a target.</p>
+<label for="ics-name">Name on these pages <span class="muted">(optional)</span></label>
+<input id="ics-name" name="name" type="text" value="${values.name}">
+<div class="actions"><button type="submit">Subscribe</button></div>
+</form>
+</section>`
+
 export const view = (
   user: User,
   accounts: ReadonlyArray<AccountRecord>,
@@ -132,6 +159,7 @@ export const view = (
     refused?.form === "icloud" ? refused.values : ({ appleId: "", name: "" } satisfies IcloudValues)
   const caldav =
     refused?.form === "caldav" ? refused.values : ({ url: "", username: "", name: "" } satisfies CaldavValues)
+  const feed = refused?.form === "ics" ? refused.values : ({ url: "", name: "" } satisfies FeedValues)
   return page({
     title: "Accounts",
     user,
@@ -143,6 +171,7 @@ ${icloudForm(icloud, refused?.form === "icloud" ? refused.error : undefined)}
 ${caldavForm(caldav, refused?.form === "caldav" ? refused.error : undefined)}
 ${options.oauth?.google === undefined ? "" : oauthSection("google", options.oauth.google)}
 ${options.oauth?.microsoft === undefined ? "" : oauthSection("microsoft", options.oauth.microsoft)}
+${feedForm(feed, refused?.form === "ics" ? refused.error : undefined)}
 </div>`
   })
 }
@@ -232,5 +261,35 @@ export const connectCaldav = Handler.formPost((form, user) =>
           e._tag === "StoreError" ? Effect.fail(e) : refuse(Problems.connect(e), statusOf(e))
         )
       )
+  })
+)
+
+/** A URL as it may be shown again: without the user name and password it may hold. */
+const withoutPassword = (url: string): string => {
+  try {
+    const u = new URL(url.trim())
+    if (u.username === "" && u.password === "") return url
+    u.username = ""
+    u.password = ""
+    return u.href
+  } catch {
+    return url.includes("@") ? "" : url
+  }
+}
+
+export const subscribeFeed = Handler.formPost((form, user) =>
+  Effect.gen(function* () {
+    const url = form.text("url")
+    const values: FeedValues = { url: withoutPassword(url), name: form.text("name") }
+    const refuse = (error: string, status: number) =>
+      show(user, { refused: { form: "ics", values, error }, status })
+    if (url === "") return yield* refuse("Enter the feed's URL.", 400)
+    const service = yield* AccountService
+    return yield* service.subscribeFeed({ userId: user.id, url, name: optional(values.name) }).pipe(
+      Effect.map(({ account }) => connected(account)),
+      Effect.catchAll((e) =>
+        e._tag === "StoreError" ? Effect.fail(e) : refuse(Problems.connect(e), statusOf(e))
+      )
+    )
   })
 )

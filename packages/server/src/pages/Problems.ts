@@ -38,6 +38,7 @@ export const connect = (e: ConnectError | AlreadyConnected): string => {
     case "AlreadyConnected":
       return `This account is already connected as “${e.name}” (account ${e.accountId}, in the list above). To give it a new password, open it there.`
     case "UrlRejected":
+    case "FeedUnreadable":
     case "ServerUnreachable":
     case "NotCalDav":
     case "NoEventCalendars":

@@ -44,6 +44,7 @@ export const layer = HttpLayerRouter.addAll([
   route("GET", "/accounts", page(accounts)),
   route("POST", "/accounts/icloud", page(AccountsPage.connectIcloud)),
   route("POST", "/accounts/caldav", page(AccountsPage.connectCaldav)),
+  route("POST", "/accounts/ics", page(AccountsPage.subscribeFeed)),
   route("POST", "/accounts/google", page(OAuthPages.connect("google"))),
   route("GET", "/oauth/google/callback", page(OAuthPages.callback("google"))),
   route("POST", "/accounts/microsoft", page(OAuthPages.connect("microsoft"))),

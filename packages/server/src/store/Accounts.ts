@@ -11,7 +11,8 @@ import { Context, Effect, Layer, Option, type Redacted, Schema } from "effect"
 import { Vault } from "../Vault.js"
 import * as Credential from "./Credential.js"
 
-export const AccountKind = Schema.Literal("icloud", "caldav", "google", "microsoft")
+/** "ics": a subscribed feed (one read-only calendar; a password only when its URL had one). */
+export const AccountKind = Schema.Literal("icloud", "caldav", "google", "microsoft", "ics")
 export type AccountKind = typeof AccountKind.Type
 
 export const AccountStatus = Schema.Literal("ok", "needs-reauth")
@@ -46,6 +47,10 @@ export interface AccountsShape {
   readonly insert: (
     account: Omit<AccountRecord, "status" | "lastError" | "createdAt">,
     password: Redacted.Redacted<string>
+  ) => Effect.Effect<AccountRecord, SyncStore.StoreError>
+  /** As `insert`, with no secret at all (a public feed). */
+  readonly insertWithoutSecret: (
+    account: Omit<AccountRecord, "status" | "lastError" | "createdAt">
   ) => Effect.Effect<AccountRecord, SyncStore.StoreError>
   /** As `insert`, with any kind of credential (OAuth tokens for Google). */
   readonly insertCredential: (
@@ -221,6 +226,14 @@ export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vau
 
     return {
       insert: (a, password) => insertCredential(a, Credential.Password.make({ password })),
+      insertWithoutSecret: (a) =>
+        Effect.gen(function* () {
+          const now = Date.now()
+          yield* sql`INSERT INTO accounts (id, user_id, kind, url, username, display_name, secret, secret_format, status, created_at)
+            VALUES (${a.id}, ${a.userId}, ${a.kind}, ${a.url}, ${a.username}, ${Option.getOrNull(a.displayName)},
+                    ${null}, ${null}, ${"ok"}, ${now})`
+          return { ...a, status: "ok" as const, lastError: Option.none(), createdAt: now }
+        }).pipe(guard("save account")),
       insertCredential,
       list: (userId) =>
         sql`SELECT ${columns} FROM accounts WHERE user_id = ${userId} ORDER BY created_at, id`.pipe(

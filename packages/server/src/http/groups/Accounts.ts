@@ -21,7 +21,9 @@ const NullableIso = Schema.NullOr(Iso)
 
 export const AccountView = Schema.Struct({
   id: Schema.String,
-  kind: Schema.Literal("icloud", "caldav", "google", "microsoft"),
+  kind: Schema.Literal("icloud", "caldav", "google", "microsoft", "ics").annotations({
+    description: "ics: a subscribed iCalendar feed, whose one calendar is read-only"
+  }),
   name: Schema.String,
   url: Schema.String.annotations({
     description: "where discovery starts (for Google, the Calendar API; for Microsoft, Graph)"
@@ -134,6 +136,25 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
       )
   )
   .add(
+    HttpApiEndpoint.post("subscribeFeed", "/accounts/ics")
+      .setPayload(
+        Schema.Struct({
+          url: nonEmpty(
+            "url",
+            2000,
+            "the feed's address: https:// or webcal:// (http:// too); user:password@ in it is sent as HTTP Basic, over https only"
+          ),
+          name: Schema.optional(Name)
+        })
+      )
+      .addSuccess(AccountWithCalendars, { status: 201 })
+      .annotate(OpenApi.Summary, "Subscribe to an iCalendar feed")
+      .annotate(
+        OpenApi.Description,
+        "A published calendar, a holiday or sports feed: read once to prove it is iCalendar, then stored as an account of kind `ics` with one calendar, `writable: false`. It can be the source of one-way syncs only; as a target or in a two-way sync it is refused. Polls are conditional (If-None-Match / If-Modified-Since), so an unchanged feed costs one request with no body. Feeds over 20 MB are refused. A user name and password in the URL are stored encrypted as the account's password and removed from the URL; over http:// they are refused. 400 when the URL is not usable (not https/webcal/http, a password over http, or a private, loopback or link-local address, a redirect hop included, while the server does not allow those); 422 when the address gives no feed that can be read (a web page, 404, refused access, too large); 502 when it cannot be reached; 409 when you already subscribe to it."
+      )
+  )
+  .add(
     // No payload schema: the body is optional, and an empty one is not JSON (see the handler).
     HttpApiEndpoint.post("connectGoogle", "/accounts/google")
       .addSuccess(
@@ -235,5 +256,5 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
   .middleware(Authentication)
   .annotate(
     OpenApi.Description,
-    "Calendar accounts (iCloud, CalDAV, Google, Microsoft 365) and their calendars."
+    "Calendar accounts (iCloud, CalDAV, Google, Microsoft 365, subscribed iCalendar feeds) and their calendars."
   ) {}

@@ -70,6 +70,7 @@ const toApi = (e: ServiceError) => {
     case "NoPassword":
       return new BadRequest({ message: e.message, problems: [e.message] })
     case "CredentialsRefused":
+    case "FeedUnreadable":
     case "NotCalDav":
     case "NoEventCalendars":
       return new Unprocessable({ message: e.message })
@@ -156,6 +157,18 @@ export const accountsLayer = HttpApiBuilder.group(AlmanacApi, "accounts", (handl
               url: payload.url,
               username: payload.username,
               password: payload.password,
+              name: Option.fromNullable(payload.name)
+            })
+          )
+        }).pipe(edge)
+      )
+      .handle("subscribeFeed", ({ payload }) =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          return withCalendars(
+            yield* service.subscribeFeed({
+              userId: user.id,
+              url: payload.url,
               name: Option.fromNullable(payload.name)
             })
           )
