@@ -521,7 +521,10 @@ describe("connecting Google", () => {
           await page.getByRole("button", { name: "Sign in" }).click()
           await page.waitForURL(`${s.server.url}/`)
           await page.goto(`${s.server.url}/accounts`)
-          await page.getByLabel("Name on these pages (optional)").last().fill("Ann's Google")
+          await page
+            .getByRole("region", { name: "Connect Google" })
+            .getByLabel("Name on these pages (optional)")
+            .fill("Ann's Google")
           await page.getByRole("button", { name: "Connect Google" }).click()
           await page.waitForURL(/\/accounts\/[0-9a-f-]{36}\?notice=account-connected$/)
           await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Ann's Google")
