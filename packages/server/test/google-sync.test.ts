@@ -144,6 +144,7 @@ const setup = Effect.gen(function* () {
   return {
     fake,
     server,
+    ann,
     call,
     status,
     syncAndWait,
@@ -482,6 +483,72 @@ describe("Google calendars syncing through the server", () => {
         const failed = yield* s.call("POST", "/api/freebusy", asked)
         expect(failed.status).toBe(502)
         expect(JSON.stringify(failed.body)).toContain("Google gave no free/busy for it (notFound)")
+      }).pipe(Effect.provide(Fixtures.httpClient)),
+    120_000
+  )
+
+  it.scopedLive(
+    "bookings on a Google calendar: one event per key (a retry adopts it), rescheduled and cancelled with If-Match, attendees never written, no invitation",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup
+        const book = (key: string, body: unknown) =>
+          Effect.promise(() =>
+            s.server.request("POST", "/api/bookings", {
+              token: s.ann.token,
+              body,
+              headers: { "idempotency-key": key }
+            })
+          )
+        const request = {
+          calendarId: s.team.id,
+          start: "2026-12-10T10:00:00+01:00",
+          end: "2026-12-10T10:30:00+01:00",
+          summary: "Intro call",
+          location: "Video",
+          attendees: ["guest@example.com"],
+          timeZone: "Europe/Berlin"
+        }
+        const first = yield* book("g-1", request)
+        expect(first.status, JSON.stringify(first.body)).toBe(201)
+        const created = first.body as { id: string; href: string; status: string }
+        expect(created.status).toBe("booked")
+        const [event, ...others] = s.live()
+        expect(others).toEqual([])
+        expect(event).toMatchObject({
+          id: created.href,
+          summary: "Intro call",
+          location: "Video",
+          start: { dateTime: "2026-12-10T10:00:00+01:00", timeZone: "Europe/Berlin" }
+        })
+        expect(event).not.toHaveProperty("attendees")
+        // The same key again: the same booking, no second event.
+        const again = yield* book("g-1", request)
+        expect(again.status).toBe(200)
+        expect((again.body as { id: string }).id).toBe(created.id)
+        expect(s.live()).toHaveLength(1)
+
+        // A person renames it on Google; the reschedule is conditional, reads again, keeps the name.
+        s.fake.edit(s.team.url, created.href, { summary: "Intro call (Ann)" })
+        s.fake.resetLog()
+        const moved = yield* s.call("PATCH", `/api/bookings/${created.id}`, {
+          start: "2026-12-10T11:00:00+01:00",
+          end: "2026-12-10T11:30:00+01:00"
+        })
+        expect(moved.status, JSON.stringify(moved.body)).toBe(200)
+        expect(s.live()[0]).toMatchObject({
+          summary: "Intro call (Ann)",
+          start: { dateTime: "2026-12-10T11:00:00+01:00" }
+        })
+        // Written on the version it booked, refused (412: edited since), read again, written once more.
+        const puts = s.fake.requests.filter((r) => r.method === "PUT")
+        expect(puts).toHaveLength(2)
+        expect(new Set(puts.map((r) => r.ifMatch)).size).toBe(2)
+
+        const cancelled = yield* s.call("DELETE", `/api/bookings/${created.id}`)
+        expect(cancelled.status).toBe(200)
+        expect(s.live()).toEqual([])
+        expect(s.fake.invitations).toEqual([])
       }).pipe(Effect.provide(Fixtures.httpClient)),
     120_000
   )

@@ -1,20 +1,23 @@
 /**
  * Bookings for scheduling tools: an event written to one of the user's calendars, moved and
- * cancelled later, never twice for one request. A client's Idempotency-Key names the request;
- * the booking is recorded as pending before its PUT (If-None-Match: *, at an href chosen up
- * front), so a retry after any failure finds the record and completes it instead of writing a
- * second event, and two identical requests racing each other meet at the unique key or at the
- * server's precondition. Changes to the event are conditional (If-Match); when it changed on the
- * calendar meanwhile, it is read again and the change retried once, as docs/design.md says for writes.
+ * cancelled later, never twice for one request, on any provider (CalDAV, Google, Microsoft)
+ * through the engine's provider port. A client's Idempotency-Key names the request; the booking
+ * is recorded as pending before its event is created under the booking's own creation key (its
+ * UID), so a retry after any failure finds the record and completes it — a create under the same
+ * key meets the event already there (AlreadyExists) and adopts it — instead of writing a second
+ * event, and two identical requests racing each other meet at the unique key or at the
+ * provider's create. Changes to the event are conditional on its version; when it changed on the
+ * calendar meanwhile, it is read again and the change retried once, as docs/design.md says for
+ * writes. Attendees are written only where the provider keeps them without inviting anyone
+ * (CalDAV, SCHEDULE-AGENT=CLIENT); Google and Microsoft calendars get the event without them.
  */
 import { createHash, randomUUID } from "node:crypto"
-import type { CalDavClient, CalDavError } from "@almanac/caldav"
-import { ConditionalWrite, EventModel, ProviderError, type SyncStore } from "@almanac/core"
+import { CalendarProvider, ConditionalWrite, EventModel, ProviderError, type SyncStore } from "@almanac/core"
 import { ICalCodec } from "@almanac/providers"
 import { Context, Effect, Either, Layer, Option } from "effect"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
 import { type Booking, Bookings } from "../store/Bookings.js"
-import { AccountClients } from "./AccountClients.js"
+import { AccountClients, type ProviderFailure } from "./AccountClients.js"
 import * as Input from "./Input.js"
 import {
   CalendarFailed,
@@ -187,287 +190,318 @@ const eventOf = (uid: string, v: ValidCreate): EventModel.EventResource =>
     })
   )
 
-const within = (calendarUrl: string, name: string) =>
-  new URL(encodeURIComponent(name), calendarUrl.endsWith("/") ? calendarUrl : `${calendarUrl}/`).href
+/** A port error in words for the edge (ProviderError classes carry data, not messages). */
+const failureOf = (e: { readonly _tag: string }): ProviderFailure => ({
+  _tag: e._tag,
+  message:
+    "detail" in e && typeof e.detail === "string"
+      ? e.detail
+      : "ref" in e && typeof e.ref === "string"
+        ? `${e._tag} at ${e.ref}`
+        : e._tag
+})
 
-export const make: Effect.Effect<BookingServiceShape, never, Bookings | Accounts | AccountClients> =
-  Effect.gen(function* () {
-    const bookings = yield* Bookings
-    const accounts = yield* Accounts
-    const clients = yield* AccountClients
+type Found = Extract<CalendarProvider.Fetched, { _tag: "Found" | "Bad" }>
 
-    const owned = (userId: string, id: string) =>
-      bookings.get(userId, id).pipe(
-        Effect.flatMap(
-          Option.match({
-            onNone: () => Effect.fail(new Missing({ what: `booking ${id}` })),
-            onSome: Effect.succeed
-          })
-        )
-      )
+export const make: Effect.Effect<
+  BookingServiceShape,
+  never,
+  Bookings | Accounts | AccountClients | CalendarProvider.ProviderRegistry
+> = Effect.gen(function* () {
+  const bookings = yield* Bookings
+  const accounts = yield* Accounts
+  const clients = yield* AccountClients
+  const registry = yield* CalendarProvider.ProviderRegistry
 
-    /** The booking's calendar, as long as it is still connected. */
-    const calendarOf = (booking: Booking) =>
-      accounts.calendarOf(booking.userId, booking.calendarId).pipe(
-        Effect.flatMap(
-          Option.match({
-            onNone: () =>
-              Effect.fail(
-                new StateConflict({
-                  detail: `the calendar of booking ${booking.id} is no longer connected, so its event cannot be changed here`
-                })
-              ),
-            onSome: Effect.succeed
-          })
-        )
-      )
-
-    const session = (calendar: CalendarInfo) =>
-      Effect.map(clients.clientFor(calendar.accountId), (client) => {
-        const upstream = clients.failure(calendar)
-        /** A conditional write's answer: done, refused as stale (412), or the event is not there (404). */
-        const conditional = <A>(write: Effect.Effect<A, CalDavError.CalDavError>) =>
-          write.pipe(
-            Effect.map((value): Outcome<A> => ({ _tag: "Done", value })),
-            Effect.catchTag("EtagMismatch", () => Effect.succeed<Outcome<A>>({ _tag: "Stale" })),
-            Effect.catchTag("NotFound", () => Effect.succeed<Outcome<A>>({ _tag: "Gone" })),
-            Effect.catchAll(upstream)
-          )
-        return { client, upstream, conditional }
-      })
-    type Session = Effect.Effect.Success<ReturnType<typeof session>>
-
-    /** The event now, or none when it is not (or no longer) on the calendar. */
-    const current = (s: Session, href: string) =>
-      s.client.get(href).pipe(
-        Effect.map(Option.some),
-        Effect.catchTag("NotFound", () => Effect.succeed(Option.none<CalDavClient.Item>())),
-        Effect.catchAll(s.upstream)
-      )
-
-    /** PUT If-None-Match: *; if the href is taken, a concurrent request of the same booking wrote it first. */
-    const writeOnce = (s: Session, booking: Booking, v: ValidCreate) =>
-      Effect.gen(function* () {
-        const data = ICalCodec.serialize(eventOf(booking.uid, v))
-        const written = yield* s.client.put(booking.href, data, { _tag: "Create" }).pipe(
-          Effect.map((w) => Option.some(w.etag)),
-          Effect.catchTag("EtagMismatch", () => Effect.succeed(Option.none<string>())),
-          Effect.catchAll(s.upstream),
-          Effect.mapError((e) =>
-            e._tag === "CalendarFailed"
-              ? new CalendarFailed({
-                  calendarId: e.calendarId,
-                  calendarName: e.calendarName,
-                  detail: `${e.detail}; booking ${booking.id} is recorded as pending: send the same request with the same Idempotency-Key again to complete it`
-                })
-              : e
-          )
-        )
-        if (Option.isSome(written)) return yield* bookings.markBooked(booking.id, written.value)
-        const there = yield* current(s, booking.href)
-        if (Option.isNone(there))
-          return yield* new StateConflict({
-            detail: `the event of booking ${booking.id} was removed while it was being written; retry the request`
-          })
-        return yield* bookings.markBooked(booking.id, there.value.etag)
-      })
-
-    /** A pending booking of an earlier attempt: its event if it got written, else written now. */
-    const recover = (s: Session, booking: Booking, v: ValidCreate) =>
-      Effect.gen(function* () {
-        const there = yield* current(s, booking.href)
-        if (Option.isSome(there)) return yield* bookings.markBooked(booking.id, there.value.etag)
-        return yield* writeOnce(s, booking, v)
-      })
-
-    const replay = (userId: string, booking: Booking, v: ValidCreate) =>
-      Effect.gen(function* () {
-        if (booking.requestHash !== v.hash)
-          return yield* new StateConflict({
-            detail: `this Idempotency-Key was already used for a different booking request (booking ${booking.id}); send a new key for a new booking, or the same body to get that booking again`
-          })
-        if (booking.status !== "pending") return { booking, created: false }
-        const calendar = yield* accounts.calendarOf(userId, booking.calendarId)
-        if (Option.isNone(calendar)) return yield* new Missing({ what: `calendar ${booking.calendarId}` })
-        const s = yield* session(calendar.value)
-        return { booking: yield* recover(s, booking, v), created: false }
-      })
-
-    /**
-     * A pending booking must reach the calendar before it can be changed: if the event is there,
-     * the booking is completed with it; if not, only a retry of the create (which carries the
-     * content) can write it.
-     */
-    const settled = (s: Session, booking: Booking) =>
-      Effect.gen(function* () {
-        if (booking.status !== "pending") return booking
-        const there = yield* current(s, booking.href)
-        if (Option.isSome(there)) return yield* bookings.markBooked(booking.id, there.value.etag)
-        return yield* new StateConflict({
-          detail: `booking ${booking.id} is still pending: its event is not on the calendar yet; retry the create request with the same Idempotency-Key to complete it first`
+  const owned = (userId: string, id: string) =>
+    bookings.get(userId, id).pipe(
+      Effect.flatMap(
+        Option.match({
+          onNone: () => Effect.fail(new Missing({ what: `booking ${id}` })),
+          onSome: Effect.succeed
         })
-      })
+      )
+    )
 
-    const notCancelled = (booking: Booking, action: string) =>
-      booking.status === "cancelled"
-        ? Effect.fail(
-            new StateConflict({ detail: `booking ${booking.id} is cancelled and cannot be ${action}` })
-          )
-        : Effect.void
-
-    /** The event as stored, moved to the new time (in its own zone) and with SEQUENCE raised. */
-    const moved = (
-      item: CalDavClient.Item,
-      booking: Booking,
-      startAt: number,
-      endAt: number,
-      summary: Option.Option<string>
-    ) =>
-      Effect.gen(function* () {
-        const unreadable = (why: string) =>
-          new StateConflict({
-            detail: `the event of booking ${booking.id} was changed on the calendar into something that cannot be rescheduled: ${why}`
-          })
-        const resource = yield* ICalCodec.parse(item.data, { href: item.href }).pipe(
-          Effect.mapError((e) => unreadable(e.reason))
-        )
-        if (Option.isNone(resource.master)) return yield* unreadable("it has no main event")
-        const master = resource.master.value
-        const resolve = ICalCodec.zoneResolver(resource)
-        const start = at(startAt, EventModel.tzidOf(master.start), resolve)
-        const end = at(endAt, EventModel.tzidOf(master.start), resolve)
-        const next: EventModel.VEvent = {
-          ...master,
-          start,
-          end,
-          allDay: false,
-          summary: Option.orElse(summary, () => master.summary),
-          sequence: master.sequence + 1
-        }
-        return { ...resource, master: Option.some(next) }
-      })
-
-    const gone = (booking: Booking) =>
-      new StateConflict({
-        detail: `the event of booking ${booking.id} was deleted from the calendar outside Almanac; make a new booking`
-      })
-
-    const busyElsewhere = (booking: Booking) =>
-      new StateConflict({
-        detail: `the event of booking ${booking.id} kept changing on the calendar while this request ran; try again`
-      })
-
-    return {
-      create: (userId, request) =>
-        Effect.gen(function* () {
-          const v = yield* readCreate(request)
-          const earlier = yield* bookings.byKey(userId, v.key)
-          if (Option.isSome(earlier)) return yield* replay(userId, earlier.value, v)
-          const calendar = yield* accounts.calendarOf(userId, v.calendarId)
-          if (Option.isNone(calendar)) return yield* new Missing({ what: `calendar ${v.calendarId}` })
-          const s = yield* session(calendar.value)
-          const uid = `almanac-booking-${randomUUID()}`
-          const claim = yield* bookings.claim(v.key, {
-            id: randomUUID(),
-            userId,
-            calendarId: v.calendarId,
-            uid,
-            href: within(calendar.value.url, `${uid}.ics`),
-            summary: v.summary,
-            startAt: v.startAt,
-            endAt: v.endAt,
-            requestHash: v.hash
-          })
-          if (claim._tag === "Existing") return yield* replay(userId, claim.booking, v)
-          yield* Effect.logInfo("booking", claim.booking.id, "calendar", v.calendarId)
-          return { booking: yield* writeOnce(s, claim.booking, v), created: true }
-        }),
-
-      get: owned,
-
-      reschedule: (userId, id, request) =>
-        Effect.gen(function* () {
-          const window = Input.window(request.start, request.end, MAX_DAYS)
-          const problems = Either.isLeft(window) ? [...window.left] : []
-          const summary = Option.map(Option.fromNullable(request.summary), (t) => t.trim())
-          if (Option.exists(summary, (t) => t === ""))
-            problems.push("summary: leave it out to keep it, or send text")
-          if (Either.isLeft(window) || problems.length > 0) return yield* new InvalidRequest({ problems })
-          const startAt = wholeSeconds(window.right.start)
-          const endAt = wholeSeconds(window.right.end)
-          const found = yield* owned(userId, id)
-          yield* notCancelled(found, "rescheduled")
-          const s = yield* session(yield* calendarOf(found))
-          const booking = yield* settled(s, found)
-          // Conditional on the version the booking knows: a change made on the calendar since
-          // (by a person, or a server that re-tagged the event) comes back as 412 and takes the
-          // one read-again-and-retry that docs/design.md gives every write.
-          const attempt = (known: { readonly etag: string; readonly item: CalDavClient.Item }) =>
-            Effect.gen(function* () {
-              const resource = yield* moved(known.item, booking, startAt, endAt, summary)
-              const data = ICalCodec.serialize(resource)
-              const outcome = yield* s.conditional(
-                s.client.put(booking.href, data, { _tag: "Update", etag: known.etag })
-              )
-              if (outcome._tag === "Stale")
-                return yield* new ProviderError.EtagMismatch({ ref: booking.href })
-              return { outcome, resource }
-            })
-          const fetched = yield* current(s, booking.href)
-          if (Option.isNone(fetched)) return yield* gone(booking)
-          const written = yield* ConditionalWrite.retryOnce({
-            known: { etag: Option.getOrElse(booking.etag, () => fetched.value.etag), item: fetched.value },
-            attempt,
-            refetch: Effect.logInfo(
-              "a booked event changed on the calendar; rescheduling its new version",
-              booking.id
-            ).pipe(
-              Effect.zipRight(current(s, booking.href)),
-              Effect.map(Option.map((item) => ({ etag: item.etag, item })))
+  /** The booking's calendar, as long as it is still connected. */
+  const calendarOf = (booking: Booking) =>
+    accounts.calendarOf(booking.userId, booking.calendarId).pipe(
+      Effect.flatMap(
+        Option.match({
+          onNone: () =>
+            Effect.fail(
+              new StateConflict({
+                detail: `the calendar of booking ${booking.id} is no longer connected, so its event cannot be changed here`
+              })
             ),
-            onGone: Effect.fail(gone(booking))
-          }).pipe(Effect.catchTag("EtagMismatch", () => Effect.fail(busyElsewhere(booking))))
-          if (written.outcome._tag === "Gone") return yield* gone(booking)
-          const etag = written.outcome.value.etag
-          const summaryNow = Option.flatMap(written.resource.master, (m) => m.summary)
-          return yield* bookings.rescheduled(booking.id, {
-            startAt,
-            endAt,
-            summary: Option.getOrElse(summaryNow, () => booking.summary),
-            etag
-          })
-        }),
-
-      cancel: (userId, id) =>
-        Effect.gen(function* () {
-          const found = yield* owned(userId, id)
-          yield* notCancelled(found, "cancelled again")
-          const s = yield* session(yield* calendarOf(found))
-          const booking = yield* settled(s, found)
-          // Already gone (404) is what a cancellation wants: fine, never an error.
-          const remove = (etag: string) =>
-            s
-              .conditional(s.client.remove(booking.href, etag))
-              .pipe(
-                Effect.flatMap((o) =>
-                  o._tag === "Stale"
-                    ? Effect.fail(new ProviderError.EtagMismatch({ ref: booking.href }))
-                    : Effect.void
-                )
-              )
-          yield* ConditionalWrite.retryOnce({
-            known: Option.getOrElse(booking.etag, () => "*"),
-            attempt: remove,
-            refetch: current(s, booking.href).pipe(Effect.map(Option.map((item) => item.etag))),
-            onGone: Effect.void
-          }).pipe(Effect.catchTag("EtagMismatch", () => Effect.fail(busyElsewhere(booking))))
-          yield* Effect.logInfo("booking cancelled", booking.id)
-          return yield* bookings.markCancelled(booking.id)
+          onSome: Effect.succeed
         })
-    }
-  })
+      )
+    )
 
-export const layer: Layer.Layer<BookingService, never, Bookings | Accounts | AccountClients> = Layer.effect(
+  const session = (calendar: CalendarInfo) =>
+    Effect.gen(function* () {
+      const upstream = (e: { readonly _tag: string }) => clients.providerFailure(calendar)(failureOf(e))
+      const account = yield* accounts.byId(calendar.accountId)
+      if (Option.isNone(account)) return yield* new Missing({ what: `calendar ${calendar.id}` })
+      const provider = yield* registry
+        .open({ ref: calendar.url, accountId: calendar.accountId, kind: account.value.kind })
+        .pipe(Effect.catchAll(upstream))
+      if (!CalendarProvider.acceptsCopies(provider.capabilities))
+        return yield* new InvalidRequest({
+          problems: [
+            `calendarId: calendar ${calendar.id} is read-only; book into a calendar its account may write`
+          ]
+        })
+      /** A conditional write's answer: done, refused as stale, or the event is not there. */
+      const conditional = <A>(write: Effect.Effect<A, CalendarProvider.WriteError>) =>
+        write.pipe(
+          Effect.map((value): Outcome<A> => ({ _tag: "Done", value })),
+          Effect.catchTag("EtagMismatch", () => Effect.succeed<Outcome<A>>({ _tag: "Stale" })),
+          Effect.catchTag("NotFound", () => Effect.succeed<Outcome<A>>({ _tag: "Gone" })),
+          Effect.catchAll(upstream)
+        )
+      return { provider, upstream, conditional }
+    })
+  type Session = Effect.Effect.Success<ReturnType<typeof session>>
+
+  /** The event now, or none when it is not (or no longer) on the calendar. */
+  const current = (s: Session, ref: string) =>
+    s.provider.fetch([ref]).pipe(
+      Effect.catchAll(s.upstream),
+      Effect.map((fetched) => Option.fromNullable(fetched.find((f): f is Found => f._tag !== "Missing")))
+    )
+
+  /** A calendar failure while a booking is pending: the words say how to complete it. */
+  const notePending =
+    (booking: Booking) =>
+    <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      Effect.catchIf(
+        self,
+        (e): e is Extract<E, CalendarFailed> => e instanceof CalendarFailed,
+        (e) =>
+          Effect.fail(
+            new CalendarFailed({
+              calendarId: e.calendarId,
+              calendarName: e.calendarName,
+              detail: `${e.detail}; booking ${booking.id} is recorded as pending: send the same request with the same Idempotency-Key again to complete it`
+            })
+          )
+      )
+
+  /**
+   * Creates the event under the booking's key; if the key is taken, an earlier attempt of the
+   * same booking (or a concurrent one) wrote it first, and that event is the booking's.
+   */
+  const writeOnce = (s: Session, booking: Booking, v: ValidCreate) =>
+    Effect.gen(function* () {
+      const resource = s.provider.normalize(eventOf(booking.uid, v))
+      const written = yield* s.provider.create(booking.uid, resource).pipe(
+        Effect.map((w) => ({ _tag: "Written" as const, ...w })),
+        Effect.catchTag("AlreadyExists", (e) => Effect.succeed({ _tag: "Taken" as const, ref: e.ref })),
+        Effect.catchAll(s.upstream),
+        notePending(booking)
+      )
+      if (written._tag === "Written")
+        return yield* bookings.markBooked(booking.id, written.ref, written.version)
+      const there = yield* current(s, written.ref).pipe(notePending(booking))
+      if (Option.isNone(there))
+        return yield* new StateConflict({
+          detail: `the event of booking ${booking.id} was removed while it was being written; retry the request`
+        })
+      return yield* bookings.markBooked(booking.id, there.value.ref, there.value.version)
+    })
+
+  /** A pending booking of an earlier attempt: completed by creating again (an event already there is adopted). */
+  const recover = writeOnce
+
+  const replay = (userId: string, booking: Booking, v: ValidCreate) =>
+    Effect.gen(function* () {
+      if (booking.requestHash !== v.hash)
+        return yield* new StateConflict({
+          detail: `this Idempotency-Key was already used for a different booking request (booking ${booking.id}); send a new key for a new booking, or the same body to get that booking again`
+        })
+      if (booking.status !== "pending") return { booking, created: false }
+      const calendar = yield* accounts.calendarOf(userId, booking.calendarId)
+      if (Option.isNone(calendar)) return yield* new Missing({ what: `calendar ${booking.calendarId}` })
+      const s = yield* session(calendar.value)
+      return { booking: yield* recover(s, booking, v), created: false }
+    })
+
+  /**
+   * A pending booking must reach the calendar before it can be changed: if the event is there,
+   * the booking is completed with it; if not, only a retry of the create (which carries the
+   * content) can write it.
+   */
+  const settled = (s: Session, booking: Booking) =>
+    Effect.gen(function* () {
+      if (booking.status !== "pending") return booking
+      // Where its event was seen before (a ref recorded), it may be there still.
+      const there = booking.href === "" ? Option.none() : yield* current(s, booking.href)
+      if (Option.isSome(there))
+        return yield* bookings.markBooked(booking.id, there.value.ref, there.value.version)
+      return yield* new StateConflict({
+        detail: `booking ${booking.id} is still pending: its event is not on the calendar yet; retry the create request with the same Idempotency-Key to complete it first`
+      })
+    })
+
+  const notCancelled = (booking: Booking, action: string) =>
+    booking.status === "cancelled"
+      ? Effect.fail(
+          new StateConflict({ detail: `booking ${booking.id} is cancelled and cannot be ${action}` })
+        )
+      : Effect.void
+
+  /** The event as stored, moved to the new time (in its own zone) and with SEQUENCE raised. */
+  const moved = (
+    found: Found,
+    booking: Booking,
+    startAt: number,
+    endAt: number,
+    summary: Option.Option<string>
+  ) =>
+    Effect.gen(function* () {
+      const unreadable = (why: string) =>
+        new StateConflict({
+          detail: `the event of booking ${booking.id} was changed on the calendar into something that cannot be rescheduled: ${why}`
+        })
+      if (found._tag === "Bad") return yield* unreadable(found.reason)
+      const resource = found.resource
+      if (Option.isNone(resource.master)) return yield* unreadable("it has no main event")
+      const master = resource.master.value
+      const resolve = ICalCodec.zoneResolver(resource)
+      const start = at(startAt, EventModel.tzidOf(master.start), resolve)
+      const end = at(endAt, EventModel.tzidOf(master.start), resolve)
+      const next: EventModel.VEvent = {
+        ...master,
+        start,
+        end,
+        allDay: false,
+        summary: Option.orElse(summary, () => master.summary),
+        sequence: master.sequence + 1
+      }
+      return { ...resource, master: Option.some(next) }
+    })
+
+  const gone = (booking: Booking) =>
+    new StateConflict({
+      detail: `the event of booking ${booking.id} was deleted from the calendar outside Almanac; make a new booking`
+    })
+
+  const busyElsewhere = (booking: Booking) =>
+    new StateConflict({
+      detail: `the event of booking ${booking.id} kept changing on the calendar while this request ran; try again`
+    })
+
+  return {
+    create: (userId, request) =>
+      Effect.gen(function* () {
+        const v = yield* readCreate(request)
+        const earlier = yield* bookings.byKey(userId, v.key)
+        if (Option.isSome(earlier)) return yield* replay(userId, earlier.value, v)
+        const calendar = yield* accounts.calendarOf(userId, v.calendarId)
+        if (Option.isNone(calendar)) return yield* new Missing({ what: `calendar ${v.calendarId}` })
+        const s = yield* session(calendar.value)
+        const uid = `almanac-booking-${randomUUID()}`
+        const claim = yield* bookings.claim(v.key, {
+          id: randomUUID(),
+          userId,
+          calendarId: v.calendarId,
+          uid,
+          // The provider names the event when it is created (a Google or Graph id, a CalDAV href).
+          href: "",
+          summary: v.summary,
+          startAt: v.startAt,
+          endAt: v.endAt,
+          requestHash: v.hash
+        })
+        if (claim._tag === "Existing") return yield* replay(userId, claim.booking, v)
+        yield* Effect.logInfo("booking", claim.booking.id, "calendar", v.calendarId)
+        return { booking: yield* writeOnce(s, claim.booking, v), created: true }
+      }),
+
+    get: owned,
+
+    reschedule: (userId, id, request) =>
+      Effect.gen(function* () {
+        const window = Input.window(request.start, request.end, MAX_DAYS)
+        const problems = Either.isLeft(window) ? [...window.left] : []
+        const summary = Option.map(Option.fromNullable(request.summary), (t) => t.trim())
+        if (Option.exists(summary, (t) => t === ""))
+          problems.push("summary: leave it out to keep it, or send text")
+        if (Either.isLeft(window) || problems.length > 0) return yield* new InvalidRequest({ problems })
+        const startAt = wholeSeconds(window.right.start)
+        const endAt = wholeSeconds(window.right.end)
+        const found = yield* owned(userId, id)
+        yield* notCancelled(found, "rescheduled")
+        const s = yield* session(yield* calendarOf(found))
+        const booking = yield* settled(s, found)
+        // Conditional on the version the booking knows: a change made on the calendar since
+        // (by a person, or a server that re-tagged the event) comes back as 412 and takes the
+        // one read-again-and-retry that docs/design.md gives every write.
+        const attempt = (known: { readonly etag: string; readonly item: Found }) =>
+          Effect.gen(function* () {
+            const resource = s.provider.normalize(yield* moved(known.item, booking, startAt, endAt, summary))
+            const outcome = yield* s.conditional(s.provider.update(booking.href, known.etag, resource))
+            if (outcome._tag === "Stale") return yield* new ProviderError.EtagMismatch({ ref: booking.href })
+            return { outcome, resource }
+          })
+        const fetched = yield* current(s, booking.href)
+        if (Option.isNone(fetched)) return yield* gone(booking)
+        const written = yield* ConditionalWrite.retryOnce({
+          known: { etag: Option.getOrElse(booking.etag, () => fetched.value.version), item: fetched.value },
+          attempt,
+          refetch: Effect.logInfo(
+            "a booked event changed on the calendar; rescheduling its new version",
+            booking.id
+          ).pipe(
+            Effect.zipRight(current(s, booking.href)),
+            Effect.map(Option.map((item) => ({ etag: item.version, item })))
+          ),
+          onGone: Effect.fail(gone(booking))
+        }).pipe(Effect.catchTag("EtagMismatch", () => Effect.fail(busyElsewhere(booking))))
+        if (written.outcome._tag === "Gone") return yield* gone(booking)
+        const etag = written.outcome.value.version
+        const summaryNow = Option.flatMap(written.resource.master, (m) => m.summary)
+        return yield* bookings.rescheduled(booking.id, {
+          startAt,
+          endAt,
+          summary: Option.getOrElse(summaryNow, () => booking.summary),
+          etag
+        })
+      }),
+
+    cancel: (userId, id) =>
+      Effect.gen(function* () {
+        const found = yield* owned(userId, id)
+        yield* notCancelled(found, "cancelled again")
+        const s = yield* session(yield* calendarOf(found))
+        const booking = yield* settled(s, found)
+        // Already gone (404) is what a cancellation wants: fine, never an error.
+        const remove = (etag: string) =>
+          s
+            .conditional(s.provider.remove(booking.href, etag))
+            .pipe(
+              Effect.flatMap((o) =>
+                o._tag === "Stale"
+                  ? Effect.fail(new ProviderError.EtagMismatch({ ref: booking.href }))
+                  : Effect.void
+              )
+            )
+        yield* ConditionalWrite.retryOnce({
+          known: Option.getOrElse(booking.etag, () => "*"),
+          attempt: remove,
+          refetch: current(s, booking.href).pipe(Effect.map(Option.map((item) => item.version))),
+          onGone: Effect.void
+        }).pipe(Effect.catchTag("EtagMismatch", () => Effect.fail(busyElsewhere(booking))))
+        yield* Effect.logInfo("booking cancelled", booking.id)
+        return yield* bookings.markCancelled(booking.id)
+      })
+  }
+})
+
+export const layer: Layer.Layer<
   BookingService,
-  make
-)
+  never,
+  Bookings | Accounts | AccountClients | CalendarProvider.ProviderRegistry
+> = Layer.effect(BookingService, make)

@@ -47,8 +47,8 @@ export interface BookingsShape {
   ) => Effect.Effect<Claim, SyncStore.StoreError>
   /** The booking if it exists and belongs to `userId`. */
   readonly get: (userId: string, id: string) => Effect.Effect<Option.Option<Booking>, SyncStore.StoreError>
-  /** pending → booked with the etag of the written event; a booking no longer pending is left as is. */
-  readonly markBooked: (id: string, etag: string) => Effect.Effect<Booking, SyncStore.StoreError>
+  /** pending → booked with the ref and version of the written event; a booking no longer pending is left as is. */
+  readonly markBooked: (id: string, ref: string, etag: string) => Effect.Effect<Booking, SyncStore.StoreError>
   /** A booked booking's new time, summary and etag. */
   readonly rescheduled: (
     id: string,
@@ -156,8 +156,8 @@ export const make: Effect.Effect<BookingsShape, never, SqlClient.SqlClient> = Ef
         byId(id),
         Option.filter((b) => b.userId === userId)
       ),
-    markBooked: (id, etag) =>
-      sql`UPDATE bookings SET status = ${"booked"}, etag = ${etag}, updated_at = ${Date.now()}
+    markBooked: (id, ref, etag) =>
+      sql`UPDATE bookings SET status = ${"booked"}, href = ${ref}, etag = ${etag}, updated_at = ${Date.now()}
         WHERE id = ${id} AND status = ${"pending"}`.pipe(guard("save booking"), Effect.zipRight(reread(id))),
     rescheduled: (id, c) =>
       sql`UPDATE bookings SET start_at = ${c.startAt}, end_at = ${c.endAt}, summary = ${c.summary}, etag = ${c.etag},
