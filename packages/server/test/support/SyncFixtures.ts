@@ -36,7 +36,7 @@ const clientFor = (info: TestServerInfo) => CalDavClient.make({ auth: { user: in
  * an account of the user holding `token`.
  */
 export const account = (
-  server: TestServer,
+  server: Pick<TestServer, "request">,
   token: string,
   name: TestServerInfo["name"],
   count: number
