@@ -16,6 +16,7 @@ import { freeBusyLayer } from "./handlers/FreeBusyHandlers.js"
 import { relationshipsLayer } from "./handlers/RelationshipsHandlers.js"
 import { statusLayer } from "./handlers/StatusHandlers.js"
 import { meLayer, systemLayer } from "./handlers/SystemHandlers.js"
+import * as JsonBodies from "./JsonBodies.js"
 import * as MetricsRoute from "./MetricsRoute.js"
 
 const handlers = Layer.mergeAll(
@@ -34,4 +35,11 @@ export const api = HttpLayerRouter.addHttpApi(AlmanacApi, { openapiPath: "/opena
   Layer.provide(Layer.mergeAll(Auth.layer, Auth.adminLayer))
 )
 
-export const all = Layer.mergeAll(api, Docs.layer, MetricsRoute.layer, Pages.layer, Fallback.layer)
+export const all = Layer.mergeAll(
+  api,
+  Docs.layer,
+  MetricsRoute.layer,
+  Pages.layer,
+  Fallback.layer,
+  JsonBodies.layer
+)

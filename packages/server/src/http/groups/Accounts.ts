@@ -15,6 +15,7 @@ import {
   UpstreamFailed
 } from "../ApiError.js"
 import { Authentication } from "../Auth.js"
+import { strict } from "../Payload.js"
 
 const Iso = Schema.String.annotations({ description: "ISO 8601 time" })
 const NullableIso = Schema.NullOr(Iso)
@@ -98,14 +99,16 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
   .add(
     HttpApiEndpoint.post("connectICloud", "/accounts/icloud")
       .setPayload(
-        Schema.Struct({
-          appleId: nonEmpty("appleId", 320, "your Apple ID (usually your iCloud email address)"),
-          appSpecificPassword: Secret("appSpecificPassword").annotations({
-            description:
-              "an app-specific password, xxxx-xxxx-xxxx-xxxx; create one at appleid.apple.com → Sign-In and Security → App-Specific Passwords. The normal Apple ID password does not work."
-          }),
-          name: Schema.optional(Name)
-        })
+        strict(
+          Schema.Struct({
+            appleId: nonEmpty("appleId", 320, "your Apple ID (usually your iCloud email address)"),
+            appSpecificPassword: Secret("appSpecificPassword").annotations({
+              description:
+                "an app-specific password, xxxx-xxxx-xxxx-xxxx; create one at appleid.apple.com → Sign-In and Security → App-Specific Passwords. The normal Apple ID password does not work."
+            }),
+            name: Schema.optional(Name)
+          })
+        )
       )
       .addSuccess(AccountWithCalendars, { status: 201 })
       .annotate(OpenApi.Summary, "Connect an iCloud account")
@@ -117,16 +120,18 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
   .add(
     HttpApiEndpoint.post("connectCalDav", "/accounts/caldav")
       .setPayload(
-        Schema.Struct({
-          url: nonEmpty(
-            "url",
-            2000,
-            "the server's address, your principal URL, your calendar home or one calendar; http or https, without user name or password in it"
-          ),
-          username: nonEmpty("username", 320, "the user name the server knows you by"),
-          password: Secret("password"),
-          name: Schema.optional(Name)
-        })
+        strict(
+          Schema.Struct({
+            url: nonEmpty(
+              "url",
+              2000,
+              "the server's address, your principal URL, your calendar home or one calendar; http or https, without user name or password in it"
+            ),
+            username: nonEmpty("username", 320, "the user name the server knows you by"),
+            password: Secret("password"),
+            name: Schema.optional(Name)
+          })
+        )
       )
       .addSuccess(AccountWithCalendars, { status: 201 })
       .annotate(OpenApi.Summary, "Connect a CalDAV account")
@@ -138,14 +143,16 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
   .add(
     HttpApiEndpoint.post("subscribeFeed", "/accounts/ics")
       .setPayload(
-        Schema.Struct({
-          url: nonEmpty(
-            "url",
-            2000,
-            "the feed's address: https:// or webcal:// (http:// too); user:password@ in it is sent as HTTP Basic, over https only"
-          ),
-          name: Schema.optional(Name)
-        })
+        strict(
+          Schema.Struct({
+            url: nonEmpty(
+              "url",
+              2000,
+              "the feed's address: https:// or webcal:// (http:// too); user:password@ in it is sent as HTTP Basic, over https only"
+            ),
+            name: Schema.optional(Name)
+          })
+        )
       )
       .addSuccess(AccountWithCalendars, { status: 201 })
       .annotate(OpenApi.Summary, "Subscribe to an iCalendar feed")
@@ -204,11 +211,13 @@ export class AccountsGroup extends HttpApiGroup.make("accounts")
     HttpApiEndpoint.put("reauthenticate", "/accounts/:accountId/password")
       .setPath(AccountPath)
       .setPayload(
-        Schema.Struct({
-          password: Secret("password").annotations({
-            description: "the new password (for iCloud, a new app-specific password)"
+        strict(
+          Schema.Struct({
+            password: Secret("password").annotations({
+              description: "the new password (for iCloud, a new app-specific password)"
+            })
           })
-        })
+        )
       )
       .addSuccess(AccountWithCalendars)
       .annotate(OpenApi.Summary, "Give an account a new password")

@@ -3,6 +3,7 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { BadRequest, InternalError, NotFound } from "../ApiError.js"
 import { AdminAuthentication } from "../Auth.js"
+import { strict } from "../Payload.js"
 import { UserView } from "./System.js"
 
 const UserId = Schema.Struct({ userId: Schema.String })
@@ -28,7 +29,7 @@ const Label = Schema.Trim.pipe(Schema.maxLength(200, { message: () => "label: at
 export class AdminGroup extends HttpApiGroup.make("admin")
   .add(
     HttpApiEndpoint.post("createUser", "/admin/users")
-      .setPayload(Schema.Struct({ name: Name, tokenLabel: Schema.optional(Label) }))
+      .setPayload(strict(Schema.Struct({ name: Name, tokenLabel: Schema.optional(Label) })))
       .addSuccess(Schema.Struct({ user: UserView, token: IssuedToken }), { status: 201 })
       .annotate(OpenApi.Summary, "Create a user and its first API token")
   )
@@ -40,7 +41,7 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   .add(
     HttpApiEndpoint.post("issueToken", "/admin/users/:userId/tokens")
       .setPath(UserId)
-      .setPayload(Schema.Struct({ label: Schema.optional(Label) }))
+      .setPayload(strict(Schema.Struct({ label: Schema.optional(Label) })))
       .addSuccess(IssuedToken, { status: 201 })
       .annotate(OpenApi.Summary, "Issue another API token for a user")
       .addError(NotFound)

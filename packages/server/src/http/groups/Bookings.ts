@@ -7,6 +7,7 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { BadRequest, Conflict, InternalError, NotFound, Unprocessable, UpstreamFailed } from "../ApiError.js"
 import { Authentication } from "../Auth.js"
+import { strict } from "../Payload.js"
 
 const Instant = (what: string) =>
   Schema.String.annotations({
@@ -70,7 +71,7 @@ export class BookingsGroup extends HttpApiGroup.make("bookings")
   .add(
     HttpApiEndpoint.post("createBooking", "/bookings")
       .setHeaders(IdempotencyHeader)
-      .setPayload(CreateBooking)
+      .setPayload(strict(CreateBooking))
       .addSuccess(BookingView, { status: 201 })
       .addSuccess(
         BookingView.annotations({
@@ -94,7 +95,7 @@ export class BookingsGroup extends HttpApiGroup.make("bookings")
   .add(
     HttpApiEndpoint.patch("rescheduleBooking", "/bookings/:id")
       .setPath(BookingPath)
-      .setPayload(Reschedule)
+      .setPayload(strict(Reschedule))
       .addSuccess(BookingView)
       .annotate(OpenApi.Summary, "Reschedule a booking")
       .annotate(

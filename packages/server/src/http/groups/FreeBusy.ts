@@ -7,6 +7,7 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { BadRequest, InternalError, NotFound, Unprocessable, UpstreamFailed } from "../ApiError.js"
 import { Authentication } from "../Auth.js"
+import { strict } from "../Payload.js"
 
 const Instant = (what: string) =>
   Schema.String.annotations({
@@ -75,13 +76,13 @@ export class FreeBusyGroup extends HttpApiGroup.make("freebusy")
   .add(
     HttpApiEndpoint.post("accountFreeBusyQuery", "/accounts/:accountId/freebusy")
       .setPath(AccountPath)
-      .setPayload(FreeBusyQuery)
+      .setPayload(strict(FreeBusyQuery))
       .addSuccess(FreeBusyAnswer)
       .annotate(OpenApi.Summary, "Busy time across an account's calendars (the question in a JSON body)")
   )
   .add(
     HttpApiEndpoint.post("freeBusy", "/freebusy")
-      .setPayload(FreeBusyQuery)
+      .setPayload(strict(FreeBusyQuery))
       .addSuccess(FreeBusyAnswer)
       .annotate(OpenApi.Summary, "Busy time across all your accounts")
   )

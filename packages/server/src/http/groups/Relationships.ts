@@ -9,6 +9,7 @@ import { Schema } from "effect"
 import { Direction, SyncWindow } from "../../app/RelationshipService.js"
 import { BadRequest, InternalError, NotFound, UpstreamFailed } from "../ApiError.js"
 import { Authentication } from "../Auth.js"
+import { strict } from "../Payload.js"
 
 const Transp = Policy.SyncPolicy.fields.transp.annotations({
   description:
@@ -96,7 +97,7 @@ const RelationshipPath = Schema.Struct({ relationshipId: Schema.String })
 export class RelationshipsGroup extends HttpApiGroup.make("relationships")
   .add(
     HttpApiEndpoint.post("createRelationship", "/relationships")
-      .setPayload(CreateRelationship)
+      .setPayload(strict(CreateRelationship))
       .addSuccess(RelationshipView, { status: 201 })
       .annotate(OpenApi.Summary, "Sync one of your calendars into another")
       .annotate(
@@ -119,7 +120,7 @@ export class RelationshipsGroup extends HttpApiGroup.make("relationships")
   .add(
     HttpApiEndpoint.patch("changeRelationship", "/relationships/:relationshipId")
       .setPath(RelationshipPath)
-      .setPayload(ChangeRelationship)
+      .setPayload(strict(ChangeRelationship))
       .addSuccess(RelationshipView)
       .annotate(OpenApi.Summary, "Change options, pause or resume")
       .annotate(

@@ -110,7 +110,7 @@ const connectName = Effect.gen(function* () {
     Effect.mapError(() => new BadRequest({ message: "the request body could not be read" }))
   )
   if (text.trim() === "") return Option.none<string>()
-  const decoded = Schema.decodeUnknownEither(ConnectBody)(text)
+  const decoded = Schema.decodeUnknownEither(ConnectBody, { onExcessProperty: "error" })(text)
   if (Either.isLeft(decoded)) {
     const problems = ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((i) => i.message)
     return yield* new BadRequest({
