@@ -107,9 +107,9 @@ describe("XML by namespace", () => {
 
   it("bounds document size and nesting", () => {
     const big = `<multistatus xmlns="DAV:">${"<response/>".repeat(1000)}</multistatus>`
-    expect(reason(big, { maxBytes: 1000, maxDepth: 64 })).toContain("larger than 1000")
+    expect(reason(big, { ...Xml.defaultLimits, maxBytes: 1000 })).toContain("larger than 1000")
     const deep = `<multistatus xmlns="DAV:">${"<a>".repeat(100)}${"</a>".repeat(100)}</multistatus>`
-    expect(reason(deep, { maxBytes: 1_000_000, maxDepth: 64 })).toContain("malformed XML")
+    expect(reason(deep, { ...Xml.defaultLimits, maxBytes: 1_000_000 })).toContain("malformed XML")
   })
 
   it("says what was wrong with an unusable answer", () => {

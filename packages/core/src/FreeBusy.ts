@@ -48,34 +48,69 @@ const recurrenceOptions = (options: Options | undefined): Recurrence.Options => 
   ...(options?.floatingZone === undefined ? {} : { floatingZone: options.floatingZone })
 })
 
+/** A series whose expansion was cut inside the window: its busy time is shown only before `until`. */
+export interface CutSeries {
+  /** Position of the resource in the input. */
+  readonly index: number
+  readonly uid: string
+  readonly cut: Recurrence.Cut
+}
+
+export interface Report {
+  readonly busy: ReadonlyArray<Interval>
+  /** Series not expanded to the window's end; an answer must say so rather than read as free. */
+  readonly cut: ReadonlyArray<CutSeries>
+}
+
 /**
  * Busy intervals over [window.start, window.end): sorted, disjoint (touching intervals are
- * merged), clipped to the window.
+ * merged), clipped to the window; and the series whose expansion was cut before its end.
  */
-export const busy = (
+export const report = (
   resources: Iterable<EventModel.EventResource>,
   window: Window,
   options?: Options
-): ReadonlyArray<Interval> => {
+): Report => {
   const allDayBusy = options?.allDayBusy ?? true
   const ws = window.start.getTime()
   const we = window.end.getTime()
-  if (!(we > ws)) return []
+  if (!(we > ws)) return { busy: [], cut: [] }
   const raw: Array<[number, number]> = []
+  const cut: Array<CutSeries> = []
   const ropts = recurrenceOptions(options)
+  let index = -1
   for (const resource of resources) {
+    index++
     const master = Option.getOrUndefined(resource.master)
     // A cancelled series cancels its overrides too.
     if (master !== undefined && Option.contains(master.status, "CANCELLED")) continue
-    for (const inst of Recurrence.instances(resource, window, ropts)) {
+    const expansion = Recurrence.expand(resource, window, ropts)
+    // A cut series that blocks no time anyway (transparent, or all-day when those are free)
+    // loses nothing from the answer.
+    if (Option.isSome(expansion.cut) && master !== undefined && blocksTime(master, allDayBusy))
+      cut.push({ index, uid: resource.uid, cut: expansion.cut.value })
+    for (const inst of expansion.instances) {
       if (!blocksTime(inst.event, allDayBusy)) continue
       const s = Math.max(ws, inst.start.getTime())
       const e = Math.min(we, inst.end.getTime())
       if (e > s) raw.push([s, e])
     }
   }
-  return mergeRaw(raw)
+  return { busy: mergeRaw(raw), cut }
 }
+
+/** The busy intervals of `report`, for callers that say nothing of cut series. */
+export const busy = (
+  resources: Iterable<EventModel.EventResource>,
+  window: Window,
+  options?: Options
+): ReadonlyArray<Interval> => report(resources, window, options).busy
+
+/** A cut series in words, for the `skipped` of an answer. */
+export const cutReason = (c: Recurrence.Cut): string =>
+  c.reason === "unreadable"
+    ? `its recurrence rule could not be expanded; its busy time from ${c.until.toISOString()} on is not shown`
+    : `it repeats more than ${c.limit} times up to the end of the window; busy time is shown only until ${c.until.toISOString()}`
 
 const mergeRaw = (raw: Array<[number, number]>): ReadonlyArray<Interval> => {
   raw.sort((a, b) => a[0] - b[0] || a[1] - b[1])
@@ -106,10 +141,14 @@ export const merge = (intervals: Iterable<Interval>, window: Window): ReadonlyAr
 
 /**
  * Whether any instance of the resource (whatever its status or transparency) overlaps the
- * window; the engine's test for "inside the sync window".
+ * window; the engine's test for "inside the sync window". A series cut before the window's end
+ * with nothing found counts as inside: not knowing is no reason to leave a meeting uncopied.
  */
 export const occursWithin = (
   resource: EventModel.EventResource,
   window: Window,
   options?: Pick<Options, "maxInstances" | "floatingZone">
-): boolean => Recurrence.instances(resource, window, recurrenceOptions(options)).length > 0
+): boolean => {
+  const expansion = Recurrence.expand(resource, window, recurrenceOptions(options))
+  return expansion.instances.length > 0 || Option.isSome(expansion.cut)
+}

@@ -3,9 +3,12 @@
  * RECURRENCE-ID overrides) that overlap a window, as UTC instants.
  *
  * Rules are iterated in the event's own wall time and each occurrence is then placed in the
- * event's zone, so a 09:00 meeting stays at 09:00 local across DST changes. Iteration is
- * capped per series, and series that began long before the window are fast-forwarded by
- * whole rule periods instead of being walked from their first occurrence.
+ * event's zone, so a 09:00 meeting stays at 09:00 local across DST changes. Series that began
+ * long before the window are fast-forwarded by whole rule periods instead of being walked from
+ * their first occurrence. Work is bounded by a count, not a clock: at most `maxInstances`
+ * occurrences are generated per series, lead-in before the window included. A series whose
+ * budget runs out before the window's end is *cut*: what was generated is exact up to the cut,
+ * and `expand` says where the cut is, so that no caller reads the rest of the window as free.
  *
  * @since 0.1.0
  */
@@ -38,6 +41,22 @@ export interface Options {
 }
 
 export const DEFAULT_MAX_INSTANCES = 5_000
+
+/**
+ * Where the expansion of a series stopped short of the window's end. Instances before `until`
+ * are all there; from `until` on, none of the series' generated occurrences are known.
+ */
+export interface Cut {
+  /** The budget ran out (`maxInstances` occurrences generated), or ical.js could not iterate the rule. */
+  readonly reason: "budget" | "unreadable"
+  readonly limit: number
+  readonly until: Date
+}
+
+export interface Expansion {
+  readonly instances: ReadonlyArray<Instance>
+  readonly cut: Option.Option<Cut>
+}
 
 interface Ctx {
   readonly resolve: ResourceZones.Resolver
@@ -194,6 +213,34 @@ const fastForward = (info: RuleInfo, start: Civil.Fields, notBefore: number): Ci
 const overlaps = (start: number, end: number, w: { start: number; end: number }): boolean =>
   end > start ? start < w.end && end > w.start : start >= w.start && start < w.end
 
+const SUB_DAILY: ReadonlySet<string> = new Set(["SECONDLY", "MINUTELY", "HOURLY"])
+
+/** Wall-clock slack around a zone's offset at the window's start: DST moves and zone history. */
+const OFFSET_SLACK_MS = 3 * 3_600_000
+
+/**
+ * The wall times between which an occurrence overlapping the window can start. Daily and
+ * coarser rules take a generous two days either side (cheap: a few iterations); sub-daily rules
+ * would spend their whole budget there (two days of minutes is 2,880), so they take the zone's
+ * own offset at the window's edges, some slack, and the event's length.
+ */
+const wallBounds = (
+  info: RuleInfo,
+  start: EventModel.DateValue,
+  w: { start: number; end: number },
+  duration: number,
+  ctx: Ctx
+): { readonly from: number; readonly to: number } => {
+  const length = Math.max(0, duration)
+  if (!SUB_DAILY.has(info.freq))
+    return { from: w.start - 2 * Civil.DAY_MS - length, to: w.end + 2 * Civil.DAY_MS }
+  if (start._tag === "UtcDateTime") return { from: w.start - length, to: w.end }
+  const zone = start._tag === "ZonedDateTime" ? ctx.resolve(start.tzid) : ctx.floating
+  const wall = (t: number) => (zone === undefined ? t : Zone.utcToWall(zone, t))
+  return { from: wall(w.start) - OFFSET_SLACK_MS - length, to: wall(w.end) + OFFSET_SLACK_MS }
+}
+
+/** Expands one series into `out`; answers where it was cut, if it was. */
 const expandSeries = (
   master: EventModel.VEvent,
   overriddenKeys: ReadonlySet<number>,
@@ -203,7 +250,7 @@ const expandSeries = (
   ctx: Ctx,
   max: number,
   out: Array<Instance>
-): void => {
+): Cut | undefined => {
   const startFields = EventModel.fieldsOf(master.start)
   const isDate = master.start._tag === "Date"
   const duration =
@@ -227,43 +274,86 @@ const expandSeries = (
       })
     }
   }
-  // Margin for zone offsets (at most a day either way) and the event's own length.
-  const margin = 2 * Civil.DAY_MS + Math.max(0, duration)
-  if (Option.isSome(master.rrule)) {
-    let info: RuleInfo
-    let next: () => Civil.Fields | undefined
-    try {
-      info = prepareRule(master.rrule.value, master.start, ctx)
-      emit(master.start, startFields)
-      const shifted = fastForward(info, startFields, w.start - margin)
-      next = Ical.iterateRule(info.text, shifted ?? startFields, isDate)
-      // The iteration's first result is its own start, an occurrence only when unshifted
-      // (and then already emitted above); a shifted start ends before the window anyway.
-      next()
-    } catch {
-      return
-    }
+  const rdates = () => {
+    for (const r of master.rdates)
+      emit(r._tag === "Date" && !isDate ? master.start : r, EventModel.fieldsOf(r))
+  }
+  if (Option.isNone(master.rrule)) {
+    emit(master.start, startFields)
+    rdates()
+    return undefined
+  }
+  const cut = expandRule(master, master.rrule.value, w, duration, ctx, max, emit)
+  rdates()
+  return cut
+}
+
+const expandRule = (
+  master: EventModel.VEvent,
+  rule: string,
+  w: { start: number; end: number },
+  duration: number,
+  ctx: Ctx,
+  max: number,
+  emit: (kind: EventModel.DateValue, f: Civil.Fields) => void
+): Cut | undefined => {
+  const startFields = EventModel.fieldsOf(master.start)
+  const isDate = master.start._tag === "Date"
+  let cut: Cut | undefined
+  // Known complete up to here (a wall time of the series); a cut is placed at it.
+  let reached = Number.NEGATIVE_INFINITY
+  const cutAt = (reason: Cut["reason"]): Cut => {
+    const at = Number.isFinite(reached) ? wallToInstant(master.start, reached, ctx) : w.start
+    return { reason, limit: max, until: new Date(Math.min(w.end, Math.max(w.start, at))) }
+  }
+  let info: RuleInfo
+  let next: () => Civil.Fields | undefined
+  let bounds: { readonly from: number; readonly to: number }
+  try {
+    info = prepareRule(rule, master.start, ctx)
+    emit(master.start, startFields)
+    reached = Civil.toWallMs(startFields)
+    bounds = wallBounds(info, master.start, w, duration, ctx)
+    const shifted = fastForward(info, startFields, bounds.from)
+    next = Ical.iterateRule(info.text, shifted ?? startFields, isDate)
+    // The iteration's first result is its own start, an occurrence only when unshifted
+    // (and then already emitted above); a shifted start ends before the window anyway.
+    next()
+    if (shifted !== undefined) reached = Math.max(reached, Civil.toWallMs(shifted))
+  } catch {
+    return cutAt("unreadable")
+  }
+  try {
+    let done = false
     for (let i = 0; i < max; i++) {
       const f = next()
-      if (f === undefined) break
-      if (Civil.toWallMs(f) - margin >= w.end) break
+      if (f === undefined) {
+        done = true
+        break
+      }
+      const wall = Civil.toWallMs(f)
+      reached = wall
+      if (wall >= bounds.to) {
+        done = true
+        break
+      }
       if (satisfiesByParts(info, f)) emit(master.start, f)
     }
-  } else {
-    emit(master.start, startFields)
+    // Out of budget past the window's end: nothing inside it is missing.
+    if (!done) cut = cutAt("budget")
+    if (cut !== undefined && cut.until.getTime() >= w.end) cut = undefined
+  } catch {
+    cut = cutAt("unreadable")
   }
-  for (const r of master.rdates) emit(r._tag === "Date" && !isDate ? master.start : r, EventModel.fieldsOf(r))
+  return cut
 }
 
 /**
  * Every instance of a resource overlapping `window` (half-open; a zero-length instance counts
- * when it starts inside), unsorted, including cancelled and transparent ones.
+ * when it starts inside), unsorted, including cancelled and transparent ones; and where the
+ * series was cut, if its budget ran out before the window's end.
  */
-export const instances = (
-  resource: EventModel.EventResource,
-  window: Window,
-  options?: Options
-): ReadonlyArray<Instance> => {
+export const expand = (resource: EventModel.EventResource, window: Window, options?: Options): Expansion => {
   const ctx: Ctx = {
     resolve: ResourceZones.resolver(resource.timezones),
     floating: Zone.intlZone(options?.floatingZone ?? "UTC")
@@ -292,10 +382,11 @@ export const instances = (
       out.push({ start: new Date(s), end: new Date(e), event: o, recurrenceId: o.recurrenceId })
     }
   }
+  let cut: Cut | undefined
   if (master !== undefined) {
     const isSeries = Option.isSome(master.rrule) || master.rdates.length > 0
     if (isSeries) {
-      expandSeries(master, overriddenKeys, exInstants, exDays, w, ctx, max, out)
+      cut = expandSeries(master, overriddenKeys, exInstants, exDays, w, ctx, max, out)
     } else {
       const s = instantOf(master.start, ctx)
       const e = endFor(master, s, Civil.toWallMs(EventModel.fieldsOf(master.start)), ctx)
@@ -303,5 +394,14 @@ export const instances = (
         out.push({ start: new Date(s), end: new Date(e), event: master, recurrenceId: Option.none() })
     }
   }
-  return out
+  // Only what lies before the cut is exact; an instance after it (an RDATE, a late one of the
+  // rule) is still true and kept.
+  return { instances: out, cut: Option.fromNullable(cut) }
 }
+
+/** The instances of `expand`, for callers that need no word on cut series. */
+export const instances = (
+  resource: EventModel.EventResource,
+  window: Window,
+  options?: Options
+): ReadonlyArray<Instance> => expand(resource, window, options).instances

@@ -3,7 +3,12 @@
  *
  * Parsing is tolerant of what real servers send (duplicated DTSTAMP, trailing whitespace,
  * LF or CRLF, folding, Windows zone names, missing DTEND); anything it cannot make sense of is
- * a `BadItem` naming the item. Serializing writes what servers accept: CRLF and folding, a
+ * a `BadItem` naming the item, with a reason a person can read. Hostile input is refused the
+ * same way, in bounded work (see "Hostile and malformed calendar data" in docs/design.md): an
+ * object over `MAX_OBJECT_CHARS`, bytes that were not UTF-8 (NUL), components other than VEVENT,
+ * VEVENTs with different UIDs or two masters, an end before the start, an unknown TZID, and
+ * rules that repeat more often than once a minute. Nothing in an object is dropped silently:
+ * it is read whole or quarantined whole (a CalDAV object is one resource, so it is one item). Serializing writes what servers accept: CRLF and folding, a
  * VTIMEZONE for every TZID, always DTEND, no METHOD.
  *
  * Both directions are pure functions of their input: no process-wide state is read or
@@ -31,6 +36,27 @@ export const PRODID = "-//Almanac//Almanac Calendar Sync//EN"
 
 /** The property that marks a copy with its origin. */
 export const ORIGIN_PROPERTY = "X-ALMANAC-ORIGIN"
+
+/**
+ * Largest calendar object read, in UTF-16 code units of its text (about its size in bytes for
+ * Latin text). ical.js holds a parsed object several times over, so this bounds the memory of one
+ * item; a person's event, even with a long pasted DESCRIPTION, is far below it. What is larger
+ * (a 2 MB DESCRIPTION, an inline binary ATTACH, which is not synced anyway) is quarantined.
+ */
+export const MAX_OBJECT_CHARS = 1_048_576
+
+/**
+ * Most occurrences a day a rule may produce: once a minute. A denser rule (FREQ=SECONDLY, or
+ * MINUTELY with several BYSECOND values) is no person's meeting, cannot be expanded for free/busy
+ * within bounds, and would make target servers and clients expand it too; it is quarantined.
+ */
+export const MAX_OCCURRENCES_PER_DAY = 1_440
+
+/** Reasons are stored and shown; a hostile value (a 100 KB UID or line) must not fill them. */
+const MAX_REASON_CHARS = 300
+
+const clip = (s: string, max = 80): string =>
+  s.length <= max ? s : `${s.slice(0, max)}… (${s.length} characters)`
 
 // ---------------------------------------------------------------------------------------------
 // parse
@@ -95,14 +121,14 @@ const resolveTzid = (tzid: string, ctx: Context): Result<string> => {
   if (mozilla !== undefined && Zone.isIanaZone(mozilla)) return Either.right(mozilla)
   const slash = name.startsWith("/") ? name.slice(1) : undefined
   if (slash !== undefined && Zone.isIanaZone(slash)) return Either.right(slash)
-  return Either.left(`unknown time zone "${name}" with no VTIMEZONE`)
+  return Either.left(`unknown time zone "${clip(name)}" with no VTIMEZONE`)
 }
 
 const decodeDateValue = (p: Ical.JCalProperty, raw: unknown, ctx: Context): Result<EventModel.DateValue> => {
   const text = Array.isArray(raw) ? raw[0] : raw
   const stamp = typeof text === "string" ? Civil.parseStamp(text) : undefined
   if (stamp === undefined)
-    return Either.left(`${p.name.toUpperCase()} has an invalid value "${String(text)}"`)
+    return Either.left(`${p.name.toUpperCase()} has an invalid value "${clip(String(text))}"`)
   const f = stamp.fields
   if (!stamp.hasTime || p.type === "date") return Either.right(EventModel.date(f.year, f.month, f.day))
   if (stamp.utc) return Either.right(EventModel.utc(f.year, f.month, f.day, f.hour, f.minute, f.second))
@@ -170,6 +196,66 @@ const decodeAttendee = (p: Ical.JCalProperty): EventModel.Attendee | undefined =
   }
 }
 
+/**
+ * The instant of a value for ordering DTSTART against DTEND: a zoned time in its zone, anything
+ * else on the wall clock (floating and DATE values have no instant; two of them compare as walls).
+ */
+const instantForOrder = (d: EventModel.DateValue, ctx: Pick<Context, "zone">): number => {
+  const wall = Civil.toWallMs(EventModel.fieldsOf(d))
+  if (d._tag !== "ZonedDateTime") return wall
+  const zone = ctx.zone(d.tzid)
+  return zone === undefined ? wall : Zone.wallToUtc(zone, wall)
+}
+
+const describeValue = (d: EventModel.DateValue): string => {
+  const f = EventModel.fieldsOf(d)
+  switch (d._tag) {
+    case "Date":
+      return Civil.formatBasicDate(f)
+    case "UtcDateTime":
+      return `${Civil.formatBasicDateTime(f)}Z`
+    case "ZonedDateTime":
+      return `${Civil.formatBasicDateTime(f)} ${clip(d.tzid)}`
+    case "FloatingDateTime":
+      return Civil.formatBasicDateTime(f)
+  }
+}
+
+/** Seconds in one period of each frequency, before INTERVAL. */
+const FREQ_SECONDS: Readonly<Record<string, number>> = {
+  SECONDLY: 1,
+  MINUTELY: 60,
+  HOURLY: 3_600,
+  DAILY: 86_400
+}
+
+/**
+ * An upper bound on a rule's occurrences per day: periods a day times what the BYxxx parts finer
+ * than the frequency expand each period into (RFC 5545 3.3.10: BYSECOND expands MINUTELY and
+ * coarser, BYMINUTE HOURLY and coarser, BYHOUR DAILY and coarser; finer ones only limit). WEEKLY
+ * and coarser rules have at most one day's worth of times per day.
+ */
+const occurrencesPerDay = (rule: string): number => {
+  const parts = new Map<string, string>()
+  for (const part of rule.split(";")) {
+    const i = part.indexOf("=")
+    if (i > 0) parts.set(part.slice(0, i).toUpperCase(), part.slice(i + 1))
+  }
+  const freq = parts.get("FREQ")?.toUpperCase() ?? ""
+  const interval = Math.max(1, Number.parseInt(parts.get("INTERVAL") ?? "1", 10) || 1)
+  const size = (name: string): number => {
+    const v = parts.get(name)
+    return v === undefined || v === "" ? 1 : v.split(",").length
+  }
+  const period = FREQ_SECONDS[freq]
+  const periodsPerDay = period === undefined ? 1 : Math.max(1, 86_400 / (period * interval))
+  const rank = period ?? 86_400
+  const bySecond = rank > 1 ? size("BYSECOND") : 1
+  const byMinute = rank > 60 ? size("BYMINUTE") : 1
+  const byHour = rank > 3_600 ? size("BYHOUR") : 1
+  return (period === undefined || period < 86_400 ? periodsPerDay : 1) * bySecond * byMinute * byHour
+}
+
 const STATUSES: ReadonlyArray<string> = ["TENTATIVE", "CONFIRMED", "CANCELLED"]
 const TRANSPARENCIES: ReadonlyArray<string> = ["OPAQUE", "TRANSPARENT"]
 
@@ -178,7 +264,7 @@ const decodeEvent = (c: Ical.JCalComponent, ctx: Context): Result<EventModel.VEv
     const uid = Option.getOrUndefined(textOf(firstProp(c, "uid")))?.trim()
     if (uid === undefined || uid === "") return yield* Either.left("VEVENT without UID")
     const dtstart = firstProp(c, "dtstart")
-    if (dtstart === undefined) return yield* Either.left(`VEVENT ${uid} without DTSTART`)
+    if (dtstart === undefined) return yield* Either.left(`VEVENT ${clip(uid)} without DTSTART`)
     const start = yield* decodeDateValue(dtstart, dtstart.values[0], ctx)
     const dtend = firstProp(c, "dtend")
     const duration = firstProp(c, "duration")
@@ -187,7 +273,7 @@ const decodeEvent = (c: Ical.JCalComponent, ctx: Context): Result<EventModel.VEv
       end = yield* decodeDateValue(dtend, dtend.values[0], ctx)
     } else if (duration !== undefined) {
       const parts = Ical.parseDuration(String(duration.values[0]))
-      if (parts === undefined) return yield* Either.left(`VEVENT ${uid} has an invalid DURATION`)
+      if (parts === undefined) return yield* Either.left(`VEVENT ${clip(uid)} has an invalid DURATION`)
       end = addDuration(start, parts, ctx)
     } else {
       // RFC 5545 3.6.1: a DATE start lasts one day, a DATE-TIME start takes no time.
@@ -199,6 +285,13 @@ const decodeEvent = (c: Ical.JCalComponent, ctx: Context): Result<EventModel.VEv
             )
           : start
     }
+    // RFC 5545 3.6.1 wants the end after the start. Repairing it (swapping, or a zero length)
+    // would guess the time a person meant and show that guess as busy, so it is quarantined
+    // instead; an end equal to the start is a legal zero-length event and is kept.
+    if (instantForOrder(end, ctx) < instantForOrder(start, ctx))
+      return yield* Either.left(
+        `VEVENT ${clip(uid)} ends before it starts (${dtend === undefined ? "a negative DURATION" : `DTEND ${describeValue(end)}`}, DTSTART ${describeValue(start)})`
+      )
     const ridProp = firstProp(c, "recurrence-id")
     const recurrenceId =
       ridProp === undefined
@@ -208,7 +301,12 @@ const decodeEvent = (c: Ical.JCalComponent, ctx: Context): Result<EventModel.VEv
     let rrule: Option.Option<string> = Option.none()
     if (rruleProp !== undefined) {
       const text = Ical.recurToString(rruleProp.values[0])
-      if (text === undefined) return yield* Either.left(`VEVENT ${uid} has an unreadable RRULE`)
+      if (text === undefined) return yield* Either.left(`VEVENT ${clip(uid)} has an unreadable RRULE`)
+      const perDay = occurrencesPerDay(text)
+      if (perDay > MAX_OCCURRENCES_PER_DAY)
+        return yield* Either.left(
+          `VEVENT ${clip(uid)} repeats up to ${Math.round(perDay)} times a day (RRULE ${clip(text)}); rules more frequent than once a minute are refused`
+        )
       rrule = Option.some(text)
     }
     const rdates = yield* decodeDateList(c, "rdate", ctx)
@@ -279,6 +377,14 @@ const decodeOrigin = (c: Ical.JCalComponent): Option.Option<EventModel.CopyOrigi
   return relationship && sourceUid ? Option.some({ relationship, sourceUid }) : Option.none()
 }
 
+/** Components that are not events; anything else (X- components) is not modelled, as X- properties are not. */
+const OTHER_COMPONENTS: ReadonlyArray<string> = ["vtodo", "vjournal", "vfreebusy", "vavailability"]
+
+/** What the CalDAV client puts where a body's bytes were not UTF-8 (caldav's internal/utf8.ts). */
+const NOT_UTF8 = "\u0000"
+
+const megabytes = (chars: number): string => (chars / 1_048_576).toFixed(1)
+
 const compareDateValues = (a: EventModel.DateValue, b: EventModel.DateValue): number =>
   Civil.toWallMs(EventModel.fieldsOf(a)) - Civil.toWallMs(EventModel.fieldsOf(b))
 
@@ -289,7 +395,18 @@ export const parseEither = (
   text: string,
   item: { readonly href: string }
 ): Either.Either<EventModel.EventResource, BadItem> => {
-  const bad = (reason: string) => Either.left(new BadItem({ ref: item.href, reason }))
+  const bad = (reason: string) =>
+    Either.left(new BadItem({ ref: item.href, reason: clip(reason, MAX_REASON_CHARS) }))
+  // Before anything is parsed: these two bound the work and refuse damage nobody can undo.
+  if (text.length > MAX_OBJECT_CHARS)
+    return bad(
+      `the calendar object is ${megabytes(text.length)} MB; Almanac reads objects up to ${megabytes(MAX_OBJECT_CHARS)} MB`
+    )
+  // The CalDAV client reads a body that is not UTF-8 rather than fail the whole multistatus, and
+  // puts NUL where bytes were not UTF-8 (NUL is never iCalendar text; a U+FFFD may be, so it is
+  // not the marker). A copy would carry the damage as if it were the text: quarantined instead.
+  if (text.includes(NOT_UTF8))
+    return bad("the calendar object contains bytes that are not UTF-8 (or a NUL); it is not copied damaged")
   const normalized = cleanText(text)
   const parsed = Ical.parse(normalized)
   if (parsed._tag === "Error") return bad(`not iCalendar: ${parsed.message}`)
@@ -314,7 +431,34 @@ export const parseEither = (
     }
   }
   const vevents = calendar.components.filter((c) => c.name === "vevent")
-  if (vevents.length === 0) return bad("no VEVENT in the calendar object")
+  // RFC 4791 4.1: one kind of component per calendar object. A VTODO or VJOURNAL is not an
+  // event: said so, rather than left out of an event calendar's sync without a word.
+  const others = [
+    ...new Set(calendar.components.map((c) => c.name).filter((n) => OTHER_COMPONENTS.includes(n)))
+  ].map((n) => n.toUpperCase())
+  if (vevents.length === 0)
+    return bad(
+      others.length > 0
+        ? `the calendar object holds ${others.join(" and ")}, not an event; Almanac syncs events only`
+        : "no VEVENT in the calendar object"
+    )
+  if (others.length > 0)
+    return bad(
+      `the calendar object holds VEVENT and ${others.join(" and ")}; a calendar object holds one kind of component`
+    )
+  // RFC 4791 4.1 again: every VEVENT of an object shares its UID. The object is one resource
+  // (one href, one etag), so it is read whole or quarantined whole: copying one UID would leave
+  // the others neither synced nor quarantined.
+  const uids = [
+    ...new Set(vevents.map((c) => Option.getOrUndefined(textOf(firstProp(c, "uid")))?.trim() ?? ""))
+  ]
+  if (uids.length > 1)
+    return bad(
+      `the calendar object holds VEVENTs with ${uids.length} different UIDs (${uids
+        .slice(0, 3)
+        .map((u) => (u === "" ? "none" : `"${clip(u, 60)}"`))
+        .join(", ")}${uids.length > 3 ? ", …" : ""}); one object must hold one event`
+    )
   let master: EventModel.VEvent | undefined
   const overrides = new Map<string, EventModel.VEvent>()
   for (const c of vevents) {
@@ -322,20 +466,26 @@ export const parseEither = (
     if (Either.isLeft(decoded)) return bad(decoded.left)
     const event = decoded.right
     if (Option.isNone(event.recurrenceId)) {
-      // Two masters break RFC 4791; keep the first rather than guess a merge.
-      if (master === undefined) master = event
+      // Which of two masters is the event is a guess either way.
+      if (master !== undefined)
+        return bad(`two VEVENTs for UID "${clip(event.uid)}" without RECURRENCE-ID (two masters)`)
+      master = event
     } else {
+      // RFC 5545: of two versions of one instance, the higher SEQUENCE supersedes; with the
+      // same SEQUENCE neither does, and picking one would drop the other silently.
       const key = JSON.stringify(event.recurrenceId.value)
       const existing = overrides.get(key)
-      if (existing === undefined || existing.sequence <= event.sequence) overrides.set(key, event)
+      if (existing !== undefined && existing.sequence === event.sequence)
+        return bad(
+          `two overrides of UID "${clip(event.uid)}" for RECURRENCE-ID ${describeValue(event.recurrenceId.value)} with the same SEQUENCE`
+        )
+      if (existing === undefined || existing.sequence < event.sequence) overrides.set(key, event)
     }
   }
   const first = master ?? overrides.values().next().value
   if (first === undefined) return bad("no VEVENT in the calendar object")
   const uid = first.uid
   const all = [...(master === undefined ? [] : [master]), ...overrides.values()]
-  const other = all.find((e) => e.uid !== uid)
-  if (other !== undefined) return bad(`VEVENTs with different UIDs: "${uid}" and "${other.uid}"`)
   const sortedOverrides = [...overrides.values()].sort((a, b) =>
     Option.isSome(a.recurrenceId) && Option.isSome(b.recurrenceId)
       ? compareDateValues(a.recurrenceId.value, b.recurrenceId.value)

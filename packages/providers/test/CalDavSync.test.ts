@@ -227,6 +227,77 @@ describe.each(pairs)("sync %s → %s on real servers", (from, to) => {
     )
   )
 
+  it.live("hostile objects are quarantined with their reasons, and the normal ones sync", () =>
+    run(({ a, b, poll }) =>
+      Effect.gen(function* () {
+        const text = (...lines: ReadonlyArray<string>) =>
+          `${["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//hostile//EN", ...lines, "END:VCALENDAR"].join("\r\n")}\r\n`
+        const vevent = (uid: string, ...lines: ReadonlyArray<string>) => [
+          "BEGIN:VEVENT",
+          `UID:${uid}`,
+          "DTSTAMP:20260101T000000Z",
+          ...lines,
+          "END:VEVENT"
+        ]
+        const id = randomUUID()
+        const hostile: ReadonlyArray<readonly [string, string, string]> = [
+          [
+            "backwards.ics",
+            text(...vevent(`backwards-${id}`, "DTSTART:20261124T100000Z", "DTEND:20261124T090000Z")),
+            "ends before it starts"
+          ],
+          [
+            "secondly.ics",
+            text(
+              ...vevent(`secondly-${id}`, "DTSTART:20261124T100000Z", "DURATION:PT1S", "RRULE:FREQ=SECONDLY")
+            ),
+            "rules more frequent than once a minute are refused"
+          ],
+          [
+            "two-masters.ics",
+            text(
+              ...vevent(`twice-${id}`, "DTSTART:20261124T100000Z", "DTEND:20261124T110000Z"),
+              ...vevent(`twice-${id}`, "DTSTART:20261125T100000Z", "DTEND:20261125T110000Z")
+            ),
+            "two masters"
+          ],
+          [
+            "big.ics",
+            text(...vevent(`big-${id}`, "DTSTART:20261124T100000Z", `DESCRIPTION:${"x".repeat(1_100_000)}`)),
+            "Almanac reads objects up to 1.0 MB"
+          ],
+          ["todo.ics", text("BEGIN:VTODO", `UID:todo-${id}`, "SUMMARY:Buy milk", "END:VTODO"), "not an event"]
+        ]
+        // What a server refuses to store never reaches us; the rest must be quarantined.
+        const stored: Array<readonly [string, string]> = []
+        for (const [name, body, reason] of hostile) {
+          const put = yield* Effect.either(a.client.put(`${a.url}${name}`, body, { _tag: "Create" }))
+          if (put._tag === "Right") stored.push([name, reason])
+        }
+        expect(stored.length).toBeGreaterThanOrEqual(3)
+        for (let i = 0; i < 3; i++) yield* put(a, `ok${i}.ics`, event(`ok${i}-${id}`, `fine ${i}`, 20 + i))
+
+        const report = yield* poll("A")
+        expect(report.created).toBe(3)
+        expect(report.quarantined).toBe(stored.length)
+        const copies = yield* contents(b)
+        expect(
+          copies.map((c) => Option.getOrUndefined(Option.flatMap(c.master, (m) => m.summary))).sort()
+        ).toEqual(["fine 0", "fine 1", "fine 2"])
+        const store = yield* SyncStore.SyncStore
+        const quarantined = yield* store.quarantined("A")
+        const reasons = new Map(quarantined.map((q) => [q.ref.split("/").at(-1) ?? "", q.reason]))
+        for (const [name, reason] of stored) expect(reasons.get(name)).toContain(reason)
+        expect(quarantined).toHaveLength(stored.length)
+
+        // The next poll neither copies nor forgets them.
+        const again = yield* poll("A")
+        expect(again.created).toBe(0)
+        expect((yield* store.quarantined("A")).length).toBe(stored.length)
+      })
+    )
+  )
+
   it.live("a 412 race with a concurrent edit of the copy is retried once and wins", () =>
     run(({ a, b, poll }) =>
       Effect.gen(function* () {

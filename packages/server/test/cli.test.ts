@@ -506,7 +506,8 @@ describe("almanac freebusy", () => {
         { start: "2026-11-17T13:00:00.000Z", end: "2026-11-17T14:00:00.000Z" },
         { start: "2026-11-19T00:00:00.000Z", end: "2026-11-20T00:00:00.000Z" },
         { start: "2026-12-07T08:00:00.000Z", end: "2026-12-07T09:00:00.000Z" }
-      ]
+      ],
+      skipped: []
     })
     // The all-day event falls on the 19th where the person is.
     const berlin = await almanac(
@@ -527,7 +528,8 @@ describe("almanac freebusy", () => {
       { ALMANAC_PASSWORD: RADICALE_PASSWORD }
     )
     expect(JSON.parse(berlin.stdout)).toEqual({
-      busy: [{ start: "2026-11-19T00:00:00.000Z", end: "2026-11-19T23:00:00.000Z" }]
+      busy: [{ start: "2026-11-19T00:00:00.000Z", end: "2026-11-19T23:00:00.000Z" }],
+      skipped: []
     })
     // In Auckland the 19th starts at 11:00 UTC on the 18th: an hour the server, reading the
     // all-day event in UTC, would not match unless asked a wider range.
@@ -549,8 +551,69 @@ describe("almanac freebusy", () => {
       { ALMANAC_PASSWORD: RADICALE_PASSWORD }
     )
     expect(JSON.parse(auckland.stdout)).toEqual({
-      busy: [{ start: "2026-11-18T11:00:00.000Z", end: "2026-11-18T12:00:00.000Z" }]
+      busy: [{ start: "2026-11-18T11:00:00.000Z", end: "2026-11-18T12:00:00.000Z" }],
+      skipped: []
     })
+  })
+})
+
+describe("almanac freebusy over a hostile calendar", () => {
+  it("answers the readable events, and names what it skipped or cut instead of reading it as free", async () => {
+    const cal = await mkcalendar(radicale.home, radicale.user)
+    const u = radicale.user
+    await putEvent(
+      cal,
+      "normal.ics",
+      ics("fb-normal@test", ["DTSTART:20261121T090000Z", "DTEND:20261121T100000Z"]),
+      u
+    )
+    // Every minute for 30 seconds from the window's start: 10,080 instances in a week, more
+    // than the budget of 5,000 for one series.
+    await putEvent(
+      cal,
+      "minutely.ics",
+      ics("fb-minutely@test", ["DTSTART:20261116T000000Z", "DURATION:PT30S", "RRULE:FREQ=MINUTELY"]),
+      u
+    )
+    // Stored by the server, refused by us: it ends before it starts.
+    await putEvent(
+      cal,
+      "backwards.ics",
+      ics("fb-backwards@test", ["DTSTART:20261118T100000Z", "DTEND:20261118T090000Z"]),
+      u
+    )
+    const res = await almanac(
+      [
+        "freebusy",
+        "--calendar",
+        cal,
+        "--user",
+        u,
+        "--start",
+        "2026-11-16T00:00:00Z",
+        "--end",
+        "2026-11-23T00:00:00Z",
+        "--json"
+      ],
+      { ALMANAC_PASSWORD: RADICALE_PASSWORD }
+    )
+    expect(res.code).toBe(0)
+    const answer = JSON.parse(res.stdout) as {
+      busy: ReadonlyArray<{ start: string; end: string }>
+      skipped: ReadonlyArray<{ href: string; reason: string }>
+    }
+    // After the cut, the other events are still there.
+    expect(answer.busy.at(-1)).toEqual({ start: "2026-11-21T09:00:00.000Z", end: "2026-11-21T10:00:00.000Z" })
+    // The series is shown up to its cut (5,000 minutes in) and not after it.
+    expect(answer.busy).toHaveLength(5_002)
+    expect(answer.busy.at(-2)).toEqual({ start: "2026-11-19T11:20:00.000Z", end: "2026-11-19T11:20:30.000Z" })
+    const reasons = Object.fromEntries(answer.skipped.map((s) => [s.href.split("/").at(-1), s.reason]))
+    expect(reasons["minutely.ics"]).toBe(
+      "it repeats more than 5000 times up to the end of the window; busy time is shown only until 2026-11-19T11:20:00.000Z"
+    )
+    expect(reasons["backwards.ics"]).toContain("ends before it starts")
+    expect(Object.keys(reasons)).toHaveLength(2)
+    expect(res.stderr).toContain("minutely.ics: it repeats more than 5000 times")
   })
 })
 

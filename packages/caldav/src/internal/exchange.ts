@@ -14,6 +14,7 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { ProtocolError, Transient } from "../CalDavError.js"
 import { mayCarryCredentials } from "./domain.js"
+import * as Utf8 from "./utf8.js"
 
 export interface Credentials {
   readonly user: string
@@ -156,7 +157,8 @@ export const make = (settings: Settings): Effect.Effect<Exchanger, never, HttpCl
           requestedUrl,
           status: res.status,
           headers: res.headers,
-          body: new TextDecoder("utf-8").decode(bytes)
+          // Bytes that are not UTF-8 become NUL, which the iCalendar codec quarantines (see utf8.ts).
+          body: Utf8.decode(bytes).text
         } satisfies RawResponse
       }).pipe(
         Effect.catchTag("RequestError", "ResponseError", (e) =>

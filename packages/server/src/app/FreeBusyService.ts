@@ -153,21 +153,28 @@ export const make: Effect.Effect<FreeBusyServiceShape, never, Accounts | Account
           { concurrency: 4 }
         )
         const resources: Array<EventModel.EventResource> = []
+        const origins: Array<{ readonly calendarId: string; readonly href: string }> = []
         const skipped: Array<Skipped> = []
         for (const { calendar, items } of perCalendar) {
           for (const item of items) {
             const parsed = ICalCodec.parseEither(item.data, { href: item.href })
-            if (Either.isRight(parsed)) resources.push(parsed.right)
-            else {
+            if (Either.isRight(parsed)) {
+              resources.push(parsed.right)
+              origins.push({ calendarId: calendar.id, href: item.href })
+            } else {
               skipped.push({ calendarId: calendar.id, href: item.href, reason: parsed.left.reason })
               yield* Effect.logInfo("free/busy skipped an unreadable event", calendar.id, item.href)
             }
           }
         }
-        const busy = FreeBusy.merge(
-          [...FreeBusy.busy(resources, window, { floatingZone: zone }), ...fromGoogle],
-          window
-        )
+        const ours = FreeBusy.report(resources, window, { floatingZone: zone })
+        // A series expanded only part of the way (its budget of instances ran out) is shown up to
+        // the cut and named here, so that the rest of the window is not read as free.
+        for (const c of ours.cut) {
+          const origin = origins[c.index]
+          if (origin !== undefined) skipped.push({ ...origin, reason: FreeBusy.cutReason(c.cut) })
+        }
+        const busy = FreeBusy.merge([...ours.busy, ...fromGoogle], window)
         return { window, zone, busy, calendars: chosen, skipped } satisfies Answer
       })
 

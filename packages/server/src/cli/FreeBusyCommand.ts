@@ -56,17 +56,26 @@ export const freebusy = (args: Cli.FreeBusyArgs) =>
       }
     )
     const resources = []
+    const hrefs: Array<string> = []
+    const skipped: Array<{ readonly href: string; readonly reason: string }> = []
     for (const item of items.flat()) {
       const parsed = yield* ICalCodec.parse(item.data, { href: item.href }).pipe(Effect.either)
-      if (parsed._tag === "Right") resources.push(parsed.right)
-      else yield* Console.error(`almanac: skipped ${item.href}: ${parsed.left.message}`)
+      if (parsed._tag === "Right") {
+        resources.push(parsed.right)
+        hrefs.push(item.href)
+      } else skipped.push({ href: item.href, reason: parsed.left.reason })
     }
     if (!isZone(args.zone)) return yield* new CliError({ message: `--zone: unknown time zone ${args.zone}` })
-    const busy = FreeBusy.busy(resources, window, { floatingZone: args.zone }).map((i) => ({
+    const report = FreeBusy.report(resources, window, { floatingZone: args.zone })
+    // A series cut short (more instances than the budget) is shown up to the cut and named.
+    for (const c of report.cut)
+      skipped.push({ href: hrefs[c.index] ?? c.uid, reason: FreeBusy.cutReason(c.cut) })
+    for (const s of skipped) yield* Console.error(`almanac: skipped ${s.href}: ${s.reason}`)
+    const busy = report.busy.map((i) => ({
       start: i.start.toISOString(),
       end: i.end.toISOString()
     }))
-    if (args.json) return yield* Console.log(Output.toJson({ busy }))
+    if (args.json) return yield* Console.log(Output.toJson({ busy, skipped }))
     if (busy.length === 0) return yield* Console.log("free the whole time")
     for (const b of busy) yield* Console.log(`${b.start}  ${b.end}`)
   })

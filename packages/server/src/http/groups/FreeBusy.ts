@@ -56,7 +56,10 @@ export const FreeBusyAnswer = Schema.Struct({
     items: Schema.Array(
       Schema.Struct({ calendarId: Schema.String, href: Schema.String, reason: Schema.String })
     )
-  }).annotations({ description: "events that could not be read and were left out of the answer" })
+  }).annotations({
+    description:
+      "events that could not be read and were left out of the answer, and series that repeat more often than can be expanded: their busy time is shown only up to the time the reason names"
+  })
 })
 
 const AccountPath = Schema.Struct({ accountId: Schema.String })
