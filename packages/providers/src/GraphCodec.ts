@@ -878,9 +878,51 @@ const decodeEvent = (
 
 const decodeEventEither = Schema.decodeUnknownEither(Event)
 
+/**
+ * A parse error in one line: the deepest paths that failed, each with what was expected there
+ * (the alternatives of a union together, "null"/"undefined" left out when something else was
+ * possible) and what was found.
+ */
+const reasonOf = (error: ParseResult.ParseError): string => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const keyOf = (path: ReadonlyArray<PropertyKey>) => path.map(String).join(".")
+  const deepest = issues.filter(
+    (i) =>
+      !issues.some(
+        (j) => j.path.length > i.path.length && keyOf(j.path.slice(0, i.path.length)) === keyOf(i.path)
+      )
+  )
+  const byPath = new Map<
+    string,
+    { expected: Array<string>; actual: string | undefined; other: Array<string> }
+  >()
+  for (const issue of deepest) {
+    const key = keyOf(issue.path)
+    const entry = byPath.get(key) ?? { expected: [], actual: undefined, other: [] }
+    const m = /^Expected (.*), actual (.*)$/s.exec(issue.message)
+    if (m === null) entry.other.push(issue.message)
+    else {
+      entry.expected.push(m[1] ?? "")
+      entry.actual = m[2]
+    }
+    byPath.set(key, entry)
+  }
+  return [...byPath.entries()]
+    .map(([path, e]) => {
+      const real = e.expected.filter((x) => x !== "undefined" && x !== "null")
+      const expected = [...new Set(real.length > 0 ? real : e.expected)].join(" | ")
+      const text = [
+        ...(expected === "" ? [] : [`expected ${expected}, actual ${e.actual}`]),
+        ...e.other
+      ].join("; ")
+      return path === "" ? text : `${path}: ${text}`
+    })
+    .join("; ")
+}
+
 /** One Graph event, decoded with a reason a person can read on failure. */
 export const decodeWire = (json: unknown): Either.Either<Event, string> =>
-  Either.mapLeft(decodeEventEither(json), (e) => ParseResult.TreeFormatter.formatErrorSync(e))
+  Either.mapLeft(decodeEventEither(json), reasonOf)
 
 /** An original start (an instant) as a recurrence id in the frame of the series' start. */
 const ridOf = (

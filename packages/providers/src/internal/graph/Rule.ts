@@ -268,9 +268,10 @@ interface Relative {
 /** BYDAY=2TU, or BYDAY=MO,TU,…;BYSETPOS=n: the n-th of a set of days in the month. */
 const relativeOf = (p: Parts): Either.Either<Relative | undefined, string> => {
   if (p.byday === undefined) {
-    return p.bysetpos === undefined
+    // BYSETPOS with BYMONTHDAY is the absolute branch's (Outlook's last day of shorter months).
+    return p.bysetpos === undefined || p.bymonthday !== undefined
       ? Either.right(undefined)
-      : Either.left("Outlook can pick the n-th of a month's days only among weekdays")
+      : Either.left("BYSETPOS without weekdays to pick from, which Outlook cannot say")
   }
   const ordinals = p.byday.map((d) => d.ordinal)
   if (p.bysetpos === undefined) {
