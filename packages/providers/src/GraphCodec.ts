@@ -219,11 +219,12 @@ export const PROPERTY_SET = "{b0dd0375-0d22-4b7c-af4a-ebf5e1e7dac5}"
 /** The extended property id Graph knows a named string property of Almanac's by. */
 export const propertyId = (name: string): string => `String ${PROPERTY_SET} Name ${name}`
 
-/** The resource's UID (Graph's own `iCalUId` cannot be written). */
-export const PROPERTY_UID = propertyId("almanacUid")
-/** The copy's origin (`CopyOrigin`). */
-export const PROPERTY_RELATIONSHIP = propertyId("almanacRelationship")
-export const PROPERTY_SOURCE_UID = propertyId("almanacSourceUid")
+/**
+ * The resource's UID (Graph's own `iCalUId` cannot be written) and the copy's origin, as one JSON
+ * value (`{"uid":…,"relationship":…,"sourceUid":…}`): Graph expands one extended property per
+ * request, so what a read needs is one property.
+ */
+export const PROPERTY_ORIGIN = propertyId("almanacOrigin")
 /** The engine's creation key; the provider writes it on create and finds an earlier copy by it. */
 export const PROPERTY_KEY = propertyId("almanacKey")
 
@@ -625,16 +626,25 @@ const showAsOf = (e: EventModel.VEvent): ShowAs =>
       ? "tentative"
       : "busy"
 
+const OriginValue = Schema.parseJson(
+  Schema.Struct({
+    uid: Schema.String,
+    relationship: Schema.optional(Schema.String),
+    sourceUid: Schema.optional(Schema.String)
+  })
+)
+const decodeOriginValue = Schema.decodeUnknownOption(OriginValue)
+
 const originProperties = (resource: EventModel.EventResource): ReadonlyArray<ExtendedProperty> => [
-  { id: PROPERTY_UID, value: resource.uid },
-  // Written empty when there is no origin: a PATCH keeps properties it does not name.
   {
-    id: PROPERTY_RELATIONSHIP,
-    value: Option.match(resource.origin, { onNone: () => "", onSome: (o) => o.relationship })
-  },
-  {
-    id: PROPERTY_SOURCE_UID,
-    value: Option.match(resource.origin, { onNone: () => "", onSome: (o) => o.sourceUid })
+    id: PROPERTY_ORIGIN,
+    value: JSON.stringify({
+      uid: resource.uid,
+      ...Option.match(resource.origin, {
+        onNone: () => ({}),
+        onSome: (o) => ({ relationship: o.relationship, sourceUid: o.sourceUid })
+      })
+    })
   }
 ]
 
@@ -806,13 +816,18 @@ const person = (r: Recipient | null | undefined): Option.Option<EventModel.Atten
 const propertyOf = (e: Event, id: string): string | undefined =>
   e.singleValueExtendedProperties?.find((p) => p.id.toLowerCase() === id.toLowerCase())?.value
 
-const originOf = (e: Event): Option.Option<EventModel.CopyOrigin> => {
-  const relationship = propertyOf(e, PROPERTY_RELATIONSHIP)
-  const sourceUid = propertyOf(e, PROPERTY_SOURCE_UID)
-  return relationship !== undefined && relationship !== "" && sourceUid !== undefined && sourceUid !== ""
-    ? Option.some({ relationship, sourceUid })
-    : Option.none()
+/** The UID and origin Almanac wrote, if the event has them (the property must have been expanded). */
+const originOf = (e: Event) => {
+  const text = propertyOf(e, PROPERTY_ORIGIN)
+  return text === undefined ? Option.none() : decodeOriginValue(text)
 }
+
+const copyOriginOf = (e: Event): Option.Option<EventModel.CopyOrigin> =>
+  Option.flatMap(originOf(e), (o) =>
+    o.relationship !== undefined && o.relationship !== "" && o.sourceUid !== undefined && o.sourceUid !== ""
+      ? Option.some({ relationship: o.relationship, sourceUid: o.sourceUid })
+      : Option.none()
+  )
 
 interface Frames {
   readonly start: string | undefined
@@ -969,7 +984,7 @@ export const decode = (
     if (Either.isLeft(decoded)) return Either.left(bad(`an occurrence Almanac cannot read: ${decoded.left}`))
     exceptions.push(decoded.right)
   }
-  const uid = propertyOf(master, PROPERTY_UID) || master.iCalUId
+  const uid = Option.getOrUndefined(Option.map(originOf(master), (o) => o.uid)) || master.iCalUId
   if (uid === undefined || uid === null || uid === "") return Either.left(bad("the event has no iCalUId"))
   return Either.gen(function* () {
     const recurrenceZone =
@@ -1009,7 +1024,7 @@ export const decode = (
       master: Option.some(settled.master),
       overrides: settled.overrides,
       timezones: [],
-      origin: originOf(master)
+      origin: copyOriginOf(master)
     }
   }).pipe(Either.mapLeft((b) => bad(b.reason)))
 }

@@ -304,10 +304,8 @@ describe("GraphCodec properties", () => {
         expect(x.body.recurrence).toBeUndefined()
         expect(x.originalStart).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/)
       }
-      expect(master.singleValueExtendedProperties).toContainEqual({
-        id: GraphCodec.PROPERTY_UID,
-        value: resource.uid
-      })
+      const origin = master.singleValueExtendedProperties?.find((p) => p.id === GraphCodec.PROPERTY_ORIGIN)
+      expect(JSON.parse(origin?.value ?? "{}").uid).toBe(resource.uid)
     },
     EventArbitraries.propOptions()
   )
@@ -896,35 +894,41 @@ describe("GraphCodec on Graph's own shapes", () => {
     }
     const props = Either.getOrThrow(GraphCodec.encode(r, opts)).master.singleValueExtendedProperties
     expect(props).toEqual([
-      { id: "String {b0dd0375-0d22-4b7c-af4a-ebf5e1e7dac5} Name almanacUid", value: "src-uid" },
-      { id: "String {b0dd0375-0d22-4b7c-af4a-ebf5e1e7dac5} Name almanacRelationship", value: "rel-1" },
-      { id: "String {b0dd0375-0d22-4b7c-af4a-ebf5e1e7dac5} Name almanacSourceUid", value: "src-uid" }
+      {
+        id: "String {b0dd0375-0d22-4b7c-af4a-ebf5e1e7dac5} Name almanacOrigin",
+        value: '{"uid":"src-uid","relationship":"rel-1","sourceUid":"src-uid"}'
+      }
     ])
     // Graph may spell the id with an upper-case GUID; the property is the same.
-    const shouted = props?.map((p) => ({
-      ...p,
-      id: p.id.replace("b0dd0375-0d22-4b7c-af4a-ebf5e1e7dac5", "B0DD0375-0D22-4B7C-AF4A-EBF5E1E7DAC5")
-    }))
-    const back = GraphCodec.decode(
-      "c",
-      {
-        master: {
-          id: "c",
-          iCalUId: "graph-own-uid",
-          start: { dateTime: "2026-01-01T08:00:00", timeZone: "UTC" },
-          end: { dateTime: "2026-01-01T09:00:00", timeZone: "UTC" },
-          singleValueExtendedProperties: shouted
+    const shouted = props?.map((p) => ({ ...p, id: p.id.toUpperCase() }))
+    const read = (singleValueExtendedProperties: unknown) =>
+      GraphCodec.decode(
+        "c",
+        {
+          master: {
+            id: "c",
+            iCalUId: "graph-own-uid",
+            start: { dateTime: "2026-01-01T08:00:00", timeZone: "UTC" },
+            end: { dateTime: "2026-01-01T09:00:00", timeZone: "UTC" },
+            singleValueExtendedProperties
+          },
+          exceptions: [],
+          cancelled: []
         },
-        exceptions: [],
-        cancelled: []
-      },
-      opts
-    )
-    expect(Either.map(back, (x) => [x.uid, x.origin])).toEqual(
+        opts
+      )
+    expect(Either.map(read(shouted), (x) => [x.uid, x.origin])).toEqual(
       Either.right(["src-uid", Option.some({ relationship: "rel-1", sourceUid: "src-uid" })])
     )
+    // A person's event has none (or a value that is not ours): Graph's iCalUId, no origin.
+    expect(Either.map(read([]), (x) => [x.uid, x.origin])).toEqual(
+      Either.right(["graph-own-uid", Option.none()])
+    )
+    expect(
+      Either.map(read([{ id: GraphCodec.PROPERTY_ORIGIN, value: "not json" }]), (x) => [x.uid, x.origin])
+    ).toEqual(Either.right(["graph-own-uid", Option.none()]))
     const plain = Either.getOrThrow(GraphCodec.encode({ ...r, origin: Option.none() }, opts)).master
-    expect(plain.singleValueExtendedProperties?.map((p) => p.value)).toEqual(["src-uid", "", ""])
+    expect(plain.singleValueExtendedProperties?.map((p) => p.value)).toEqual(['{"uid":"src-uid"}'])
   })
 
   it("originalStartKey spells every form of an instant one way", () => {
