@@ -736,6 +736,46 @@ export const encode = (
   }).pipe(Either.mapLeft(refuse))
 }
 
+/**
+ * The body that undoes an override: the occurrence at `originalStart` as the series itself would
+ * have it (Graph has no "remove this exception"; deleting an occurrence cancels it). Decoding
+ * drops it again as redundant.
+ */
+export const encodeOccurrence = (
+  resource: EventModel.EventResource,
+  originalStart: string,
+  options: Options
+): Either.Either<EventWrite, Unrepresentable> => {
+  const refuse = (reason: string) => new Unrepresentable({ uid: resource.uid, reason })
+  const zone = calendarZoneOf(options)
+  const r = normalize(resource, options)
+  if (Option.isNone(r.master)) return Either.left(refuse("no series to take the occurrence from"))
+  const m = r.master.value
+  return Either.gen(function* () {
+    const rid = yield* Either.mapLeft(
+      ridOf("originalStart", originalStart, m.start, seriesZone(m.start, zone)),
+      (b) => b.reason
+    )
+    const span = spanOf(m.start, m.end) ?? 0
+    const instant = instantOf(rid)
+    const end =
+      rid._tag === "Date" || sameFrame(m.start, m.end) || instant === undefined
+        ? EventModel.withFields(rid, Zones.fromWallMs(Zones.toWallMs(wallOf(rid)) + span))
+        : zonedFromMs(rid._tag === "ZonedDateTime" ? rid.tzid : "UTC", instant + span)
+    return yield* encodeFields(
+      {
+        ...m,
+        recurrenceId: Option.some(rid),
+        start: rid,
+        end: canonicalValue(end, zone),
+        rrule: Option.none(),
+        exdates: []
+      },
+      zone
+    )
+  }).pipe(Either.mapLeft(refuse))
+}
+
 // ---------------------------------------------------------------------------------------------
 // decode
 
