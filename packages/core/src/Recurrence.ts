@@ -107,6 +107,8 @@ interface RuleInfo {
   readonly hasCount: boolean
   readonly byMonth: ReadonlyArray<number> | undefined
   readonly byMonthDay: ReadonlyArray<number> | undefined
+  /** Days picked by weekday or position (BYDAY, BYSETPOS…): they move when the start is shifted. */
+  readonly picksDays: boolean
 }
 
 const parseParts = (rule: string): Map<string, string> => {
@@ -155,7 +157,8 @@ const prepareRule = (rule: string, start: EventModel.DateValue, ctx: Ctx): RuleI
     interval: Math.max(1, Number.parseInt(parts.get("INTERVAL") ?? "1", 10) || 1),
     hasCount: parts.has("COUNT"),
     byMonth: numbers(parts.get("BYMONTH")),
-    byMonthDay: numbers(parts.get("BYMONTHDAY"))
+    byMonthDay: numbers(parts.get("BYMONTHDAY")),
+    picksDays: ["BYDAY", "BYSETPOS", "BYWEEKNO", "BYYEARDAY"].some((k) => parts.has(k))
   }
 }
 
@@ -192,6 +195,9 @@ const fastForward = (info: RuleInfo, start: Civil.Fields, notBefore: number): Ci
     const k = Math.floor((notBefore - startWall) / period) - 1
     return k > 0 ? Civil.fromWallMs(startWall + k * period) : undefined
   }
+  // A month or year later the start's day is another weekday, and ical.js, iterating from a
+  // start its BYDAY does not match, skips occurrences (FREQ=YEARLY;INTERVAL=3;BYMONTH=9;BYDAY=1MO).
+  if (info.picksDays) return undefined
   if (
     (info.freq === "MONTHLY" && start.day <= 28) ||
     (info.freq === "YEARLY" && !(start.month === 2 && start.day === 29))
