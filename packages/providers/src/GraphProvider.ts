@@ -64,7 +64,11 @@ export interface GraphCalendar {
 }
 
 export interface ProviderOptions {
-  /** The window listings cover, for the current time (epoch ms). Default: 30 days back, 400 ahead. */
+  /**
+   * The window listings cover, for the current time (epoch ms). Default: 365 days back and 730
+   * ahead from the start of the current UTC day, so it moves forward once a day (and the cursor
+   * made for yesterday's window is then a merge resync over today's).
+   */
   readonly window?: ((nowMs: number) => { readonly start: number; readonly end: number }) | undefined
 }
 
@@ -72,7 +76,7 @@ const DAY_MS = 86_400_000
 
 export const defaultWindow = (nowMs: number) => {
   const day = Math.floor(nowMs / DAY_MS) * DAY_MS
-  return { start: day - 30 * DAY_MS, end: day + 400 * DAY_MS }
+  return { start: day - 365 * DAY_MS, end: day + 730 * DAY_MS }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
  * calendars park instead of hammering a server that refuses them.
  */
 import { CalendarProvider, ProviderError, type SyncStore } from "@almanac/core"
-import { CalDavProvider, GoogleProvider } from "@almanac/providers"
+import { CalDavProvider, GoogleProvider, GraphProvider } from "@almanac/providers"
 import { Effect, FiberRef, Layer, Option } from "effect"
 import { AccountClients } from "./app/AccountClients.js"
 import type { NeedsReauth, SecretUnreadable, Unsupported } from "./app/SchedulingError.js"
@@ -86,20 +86,45 @@ export const make: Effect.Effect<
   const feed = (calendar: CalendarProvider.CalendarAddress) =>
     clients.feedFor(calendar.accountId).pipe(Effect.tap(counted), refusals(calendar, "password"))
 
+  const microsoft = (calendar: CalendarProvider.CalendarAddress) =>
+    Effect.gen(function* () {
+      const known = yield* accounts.calendars(calendar.accountId).pipe(
+        Effect.map((all) => all.find((c) => c.url === calendar.ref)),
+        Effect.orDie
+      )
+      if (known === undefined)
+        return yield* new ProviderError.Transient({
+          calendar: calendar.ref,
+          detail: "the calendar is no longer among its Microsoft account's calendars"
+        })
+      const client = yield* clients
+        .graphClientFor(calendar.accountId)
+        .pipe(refusals(calendar, "Microsoft tokens"), Effect.tap(counted))
+      return GraphProvider.make(client, {
+        id: calendar.ref,
+        // Times come from Graph in UTC; only a floating time from another calendar needs a zone,
+        // and reading the mailbox's own would take another permission (MailboxSettings.Read).
+        timeZone: Option.getOrElse(known.timeZone, () => "UTC"),
+        canEdit: known.writable
+      })
+    })
+
   return {
     open: (calendar) =>
       calendar.kind === "icloud" || calendar.kind === "caldav"
         ? caldav(calendar)
         : calendar.kind === "google"
           ? google(calendar)
-          : calendar.kind === "ics"
-            ? feed(calendar)
-            : Effect.fail(
-                new ProviderError.Transient({
-                  calendar: calendar.ref,
-                  detail: `this server has no provider for accounts of kind "${calendar.kind}"`
-                })
-              )
+          : calendar.kind === "microsoft"
+            ? microsoft(calendar)
+            : calendar.kind === "ics"
+              ? feed(calendar)
+              : Effect.fail(
+                  new ProviderError.Transient({
+                    calendar: calendar.ref,
+                    detail: `this server has no provider for accounts of kind "${calendar.kind}"`
+                  })
+                )
   }
 })
 
