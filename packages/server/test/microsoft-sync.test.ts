@@ -31,7 +31,7 @@ const live = (fake: GraphFake.GraphFake, calendarId: string) => fake.events(cale
 
 describe("Microsoft 365 through almanac serve", () => {
   it.scopedLive(
-    "connect, CalDAV → Microsoft private, Microsoft → CalDAV with a series and an all-day event, idle polls, a rejected delta link, a rule Outlook cannot hold",
+    "connect, CalDAV → Microsoft private, Microsoft → CalDAV with a series and an all-day event, two-way, idle polls, free/busy, a booking, a rejected delta link, a rule Outlook cannot hold",
     () =>
       Effect.gen(function* () {
         const fake = yield* Effect.acquireRelease(
@@ -220,6 +220,52 @@ describe("Microsoft 365 through almanac serve", () => {
         const h = Option.getOrThrow(holiday.master)
         expect(h.allDay).toBe(true)
         expect(h.start).toMatchObject({ _tag: "Date" })
+        expect(fake.invitations).toEqual([])
+
+        // Free/busy over the Microsoft calendar: the moved instance where it went (14:00 Berlin,
+        // still summer time: 12:00 UTC), the cancelled one free.
+        const fb = yield* call("POST", "/api/freebusy", {
+          start: "2026-10-19T00:00:00Z",
+          end: "2026-10-27T00:00:00Z",
+          calendarIds: [outlook.id]
+        })
+        expect(fb.status, JSON.stringify(fb.body)).toBe(200)
+        expect((fb.body as { busy: unknown }).busy).toEqual([
+          { start: "2026-10-20T12:00:00.000Z", end: "2026-10-20T13:00:00.000Z" }
+        ])
+
+        // A booking on a Microsoft calendar: one event per key, with no attendee (no invitation).
+        const booking = yield* Effect.promise(async () => {
+          const body = {
+            calendarId: team.id,
+            start: "2026-12-11T10:00:00+01:00",
+            end: "2026-12-11T10:30:00+01:00",
+            summary: "Intro call",
+            attendees: ["guest@example.com"],
+            timeZone: "Europe/Berlin"
+          }
+          const post = () =>
+            fetch(`${url}/api/bookings`, {
+              method: "POST",
+              headers: {
+                authorization: `Bearer ${token}`,
+                "content-type": "application/json",
+                "idempotency-key": "ms-1"
+              },
+              body: JSON.stringify(body)
+            }).then(async (r) => ({
+              status: r.status,
+              body: (await r.json()) as { id: string; status: string }
+            }))
+          return [await post(), await post()] as const
+        })
+        expect(booking[0].status, JSON.stringify(booking[0].body)).toBe(201)
+        expect(booking[1].status).toBe(200)
+        expect(booking[1].body.id).toBe(booking[0].body.id)
+        expect(live(fake, TEAM).filter((e) => e.subject === "Intro call")).toHaveLength(1)
+        const cancelled = yield* call("DELETE", `/api/bookings/${booking[0].body.id}`)
+        expect(cancelled.status).toBe(200)
+        expect(live(fake, TEAM).filter((e) => e.subject === "Intro call")).toHaveLength(0)
         expect(fake.invitations).toEqual([])
 
         // A rejected delta link: the engine merges, nothing is doubled.
