@@ -14,6 +14,7 @@ import { Effect, Option, Redacted, Schema } from "effect"
 import { freePort } from "../../../scripts/test-servers/servers.js"
 import * as GraphFake from "../../providers/test/fakes/GraphFake.js"
 import { Accounts } from "../src/store/Accounts.js"
+import * as Chromium from "./support/Browser.js"
 import * as TestServer from "./support/TestServer.js"
 
 const Account = Schema.Struct({
@@ -44,7 +45,14 @@ const mailbox: GraphFake.FakeMailbox = {
   userPrincipalName: "ann_contoso.example#EXT#@contoso.onmicrosoft.example"
 }
 
-const setup = (options: { readonly configured?: boolean; readonly logs?: Array<string> } = {}) =>
+const setup = (
+  options: {
+    readonly configured?: boolean
+    readonly logs?: Array<string>
+    /** The sign-in page on another site than the server (localhost against 127.0.0.1), as Microsoft's is. */
+    readonly crossSite?: boolean
+  } = {}
+) =>
   Effect.gen(function* () {
     const fake = yield* Effect.acquireRelease(
       Effect.promise(() =>
@@ -57,7 +65,10 @@ const setup = (options: { readonly configured?: boolean; readonly logs?: Array<s
       {
         ALMANAC_PORT: String(port),
         ALMANAC_PUBLIC_URL: `http://127.0.0.1:${port}`,
-        ALMANAC_MICROSOFT_AUTHORITY: fake.authorityUrl,
+        ALMANAC_MICROSOFT_AUTHORITY:
+          options.crossSite === true
+            ? fake.authorityUrl.replace("127.0.0.1", "localhost")
+            : fake.authorityUrl,
         ALMANAC_GRAPH_URL: fake.apiUrl,
         ...(options.configured === false
           ? {}
@@ -229,5 +240,34 @@ describe("connecting Microsoft 365", () => {
         expect(yield* s.accounts).toEqual([])
         expect(logs.join("\n")).toContain("myapps.microsoft.com")
       })
+  )
+
+  it.scopedLive(
+    "in a browser: Connect Microsoft 365 on the accounts page, sign-in on another site, back on the account's page",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup({ crossSite: true })
+        const browser = yield* Chromium.launch
+        yield* Effect.promise(async () => {
+          const page = await Chromium.newPage(browser)
+          await page.goto(`${s.server.url}/`)
+          await page.getByLabel("API token").fill(s.ann.token)
+          await page.getByRole("button", { name: "Sign in" }).click()
+          await page.waitForURL(`${s.server.url}/`)
+          await page.goto(`${s.server.url}/accounts`)
+          const section = page.getByRole("region", { name: "Connect Microsoft 365" })
+          await expect(section.textContent()).resolves.toContain("Calendars.ReadWrite")
+          await section.getByLabel("Name on these pages (optional)").fill("Ann at work")
+          await section.getByRole("button", { name: "Connect Microsoft 365" }).click()
+          // The fake's sign-in page consents at once (a person clicking Accept), on another site.
+          await page.waitForURL(/\/accounts\/[0-9a-f-]{36}\?notice=account-connected$/)
+          await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Ann at work")
+          await expect(page.getByRole("cell", { name: "Team", exact: true }).count()).resolves.toBe(1)
+          await Chromium.screenshot(page, "microsoft-connected")
+          expect((await page.context().cookies()).map((c) => c.name)).not.toContain("almanac_microsoft_flow")
+        })
+        expect(s.fake.authorizations).toHaveLength(1)
+      }),
+    60_000
   )
 })

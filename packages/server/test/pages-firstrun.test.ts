@@ -525,7 +525,8 @@ const annWithASync = (server: TestServer.TestServer) =>
           sourceCalendarId: idOf(work.url),
           targetCalendarId: idOf(blocked.url),
           direction: "one-way",
-          policy: { markPrivate: true, transp: "keep" }
+          markPrivate: true,
+          transp: "keep"
         }
       })
       expect(sync.status).toBe(201)
