@@ -98,7 +98,7 @@ const connectAndSync = async (
   const idOf = (url: string) => calendars.find((c) => c.url === url)?.id ?? ""
   const sync = await server.request("POST", "/api/relationships", {
     token,
-    body: { sourceCalendarId: idOf(source), targetCalendarId: idOf(target), direction: "one-way", policy }
+    body: { sourceCalendarId: idOf(source), targetCalendarId: idOf(target), direction: "one-way", ...policy }
   })
   expect(sync.status).toBe(201)
   return { accountId: account.id, syncId: (sync.body as { id: string }).id, idOf }
