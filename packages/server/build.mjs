@@ -11,11 +11,13 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 export const distDir = fileURLToPath(new URL("./dist", import.meta.url))
 export const entry = join(distDir, "bin.js")
+// The help and version texts, for bin/help.mjs: rendered from the built help-texts.js.
+export const helpFile = join(distDir, "help.json")
 // Written last: its time says when the last complete build finished.
 const stamp = join(distDir, "build-stamp.json")
 
@@ -93,6 +95,27 @@ const externalNpm = {
       ].join("\n"),
       loader: "js"
     }))
+    // @effect/platform-node's undici client reads two names of undici, and only when its layer is
+    // built; its `export * from "undici"` would load all of undici (about 65 ms, a hundred CommonJS
+    // files) whenever NodeHttpClient is imported, as every command that talks HTTP does.
+    build.onResolve({ filter: /^\.\.\/Undici\.js$/ }, (args) =>
+      /[\\/]@effect[\\/]platform-node[\\/]dist[\\/]esm[\\/]internal[\\/]httpClientUndici\.js$/.test(
+        args.importer
+      )
+        ? { path: "undici", namespace: "lazy-undici" }
+        : undefined
+    )
+    build.onLoad({ filter: /.*/, namespace: "lazy-undici" }, () => ({
+      contents: [
+        'import { createRequire } from "node:module"',
+        "const load = createRequire(import.meta.url)",
+        "let undici",
+        'const real = () => (undici ??= load("undici"))',
+        "export function Agent(...args) { return new (real().Agent)(...args) }",
+        "export const getGlobalDispatcher = () => real().getGlobalDispatcher()"
+      ].join("\n"),
+      loader: "js"
+    }))
     build.onResolve({ filter: /^[^./]/ }, (args) =>
       isExternal(args.path) ? { path: args.path, external: true } : undefined
     )
@@ -162,7 +185,7 @@ export const build = async () => {
   const esbuild = await import("esbuild")
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { bin: "packages/server/src/bin.ts" },
+    entryPoints: { bin: "packages/server/src/bin.ts", "help-texts": "packages/server/src/cli/HelpTexts.ts" },
     outdir: distDir,
     chunkNames: "chunks/[name]-[hash]",
     bundle: true,
@@ -191,9 +214,13 @@ export const build = async () => {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name)
       const st = statSync(path)
-      if (st.isFile() && !written.has(path) && path !== stamp && st.mtimeMs < dayAgo) rmSync(path)
+      if (st.isFile() && !written.has(path) && path !== stamp && path !== helpFile && st.mtimeMs < dayAgo)
+        rmSync(path)
     }
   }
+  // The query string: a second build in one process renders from its own files, not the first's.
+  const helpTexts = await import(`${pathToFileURL(join(distDir, "help-texts.js")).href}?${Date.now()}`)
+  writeAtomically(helpFile, JSON.stringify(helpTexts.render()))
   writeAtomically(join(distDir, "meta.json"), JSON.stringify(result.metafile))
   writeAtomically(stamp, JSON.stringify({ builtAt: new Date().toISOString() }))
   return outputs.map((f) => relative(root, f.path))

@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { freePort } from "../../../scripts/test-servers/servers.js"
+import * as Cli from "../src/cli/Cli.js"
 import { almanac } from "./support/cli.js"
 
 const repo = fileURLToPath(new URL("../../..", import.meta.url))
@@ -161,6 +162,73 @@ describe("almanac --help", () => {
     expect(res.stdout).toBe("")
     expect(res.stderr).toContain("Expected to find option: '--from'")
     expect(res.stderr).not.toContain(esc)
+  }, 60_000)
+})
+
+/** Runs `file` (the bin or the bundle) on plain node; with `tty`, under a pseudo-terminal (util-linux `script`). */
+const runNode = (file: string, args: ReadonlyArray<string>, env: Record<string, string>, tty = false) =>
+  new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+    const command = [process.execPath, file, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ")
+    const child = tty
+      ? spawn("script", ["-qec", command, "/dev/null"], {
+          env: { ...process.env, ...env },
+          stdio: ["ignore", "pipe", "ignore"]
+        })
+      : spawn(process.execPath, [file, ...args], {
+          env: { ...process.env, ...env },
+          stdio: ["ignore", "pipe", "ignore"]
+        })
+    let stdout = ""
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString()
+    })
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stdout }))
+  })
+
+describe("the help fast path (bin/help.mjs, from dist/help.json)", () => {
+  const bin = join(repo, "packages/server/bin/almanac.mjs")
+  const bundle = join(dist, "bin.js")
+  const same = async (args: ReadonlyArray<string>, env: Record<string, string>, tty = false) => {
+    const [fast, full] = [await runNode(bin, args, env, tty), await runNode(bundle, args, env, tty)]
+    expect({ args, ...fast }).toEqual({ args, ...full })
+    return fast
+  }
+
+  it("holds a text for every command, and prints for each what the full program prints", async () => {
+    const texts = JSON.parse(readFileSync(join(dist, "help.json"), "utf8")) as {
+      commands: Record<string, string>
+    }
+    expect(Object.keys(texts.commands).sort()).toEqual([...Cli.byPath.keys()].sort())
+    for (const path of Cli.byPath.keys()) {
+      const words = path === "" ? [] : path.split(" ")
+      const res = await same([...words, "--help"], { NO_COLOR: "1" })
+      expect(res.code).toBe(0)
+      expect(res.stdout).toContain(`$ ${["almanac", ...words].join(" ")}`)
+    }
+  }, 120_000)
+
+  it("agrees with the full program on -h, --version, flags before the path, -- and unknown words", async () => {
+    for (const args of [
+      ["-h"],
+      ["--version"],
+      ["sync", "--help", "once"],
+      ["sync", "once", "--from", "x", "-h"],
+      ["nosuch", "--help"],
+      ["user", "create", "bob", "--help"]
+    ])
+      expect((await same(args, { NO_COLOR: "1" })).code).toBe(0)
+    // After `--` a --help is an argument: both leave it to @effect/cli, which refuses the line.
+    const refused = await same(["sync", "once", "--", "--help"], { NO_COLOR: "1" })
+    expect(refused.code).not.toBe(0)
+  }, 120_000)
+
+  it("keeps the ANSI styling on a terminal, and drops it for NO_COLOR there, as the full program does", async () => {
+    const styled = await same(["sync", "once", "--help"], { NO_COLOR: "" }, true)
+    expect(styled.stdout).toContain("\u001b[")
+    const plain = await same(["sync", "once", "--help"], { NO_COLOR: "1" }, true)
+    expect(plain.stdout).not.toContain("\u001b[")
+    expect(plain.stdout).toContain("$ almanac sync once")
   }, 60_000)
 })
 
