@@ -78,44 +78,59 @@ const external = [
 ]
 const isExternal = (path) => external.some((name) => path === name || path.startsWith(`${name}/`))
 
-// @effect/cli imports parsers for configuration files (YAML, TOML, INI) at the top of a module every
-// command loads; Almanac reads no such file. Each becomes a stand-in that loads the real parser from
-// node_modules on first use, which keeps about 400 KB of CommonJS out of every start.
+// Stand-ins that load a library from node_modules the first time one of its functions is called,
+// for libraries a module every run of a command loads imports at its top while that command seldom
+// calls them (loading one costs its parse and its top-level work at every start):
+// - @effect/cli imports parsers for configuration files (YAML, TOML, INI); Almanac reads no such file
+//   (about 400 KB of CommonJS).
+// - the CalDAV client asks the public suffix list (tldts, 170 KB) only when a server redirects.
+// - @effect/platform-node's undici client reads two names of undici, and only when its layer is
+//   built; its `export * from "undici"` loaded all of undici (about 65 ms, a hundred CommonJS files)
+//   whenever NodeHttpClient was imported, as every command that talks HTTP does.
+// A name the importer uses that a stand-in lacks fails the build ("No matching export").
+const lazy = [
+  { importer: /[\\/]@effect[\\/]cli[\\/]/, specifier: /^(ini|toml|yaml)$/, functions: ["parse"] },
+  {
+    importer: /[\\/]packages[\\/]caldav[\\/]src[\\/]internal[\\/]domain\.ts$/,
+    specifier: /^tldts$/,
+    functions: ["getDomain"]
+  },
+  {
+    importer: /[\\/]@effect[\\/]platform-node[\\/]dist[\\/]esm[\\/]internal[\\/]httpClientUndici\.js$/,
+    specifier: /^\.\.\/Undici\.js$/,
+    module: "undici",
+    functions: ["getGlobalDispatcher"],
+    classes: ["Agent"]
+  }
+]
+
 const externalNpm = {
   name: "external-npm",
   setup(build) {
-    build.onResolve({ filter: /^(ini|toml|yaml)$/ }, (args) =>
-      args.importer.includes("@effect/cli") ? { path: args.path, namespace: "lazy-parser" } : undefined
-    )
-    build.onLoad({ filter: /.*/, namespace: "lazy-parser" }, (args) => ({
-      contents: [
-        'import { createRequire } from "node:module"',
-        "const load = createRequire(import.meta.url)",
-        `export const parse = (text) => load(${JSON.stringify(args.path)}).parse(text)`
-      ].join("\n"),
-      loader: "js"
-    }))
-    // @effect/platform-node's undici client reads two names of undici, and only when its layer is
-    // built; its `export * from "undici"` would load all of undici (about 65 ms, a hundred CommonJS
-    // files) whenever NodeHttpClient is imported, as every command that talks HTTP does.
-    build.onResolve({ filter: /^\.\.\/Undici\.js$/ }, (args) =>
-      /[\\/]@effect[\\/]platform-node[\\/]dist[\\/]esm[\\/]internal[\\/]httpClientUndici\.js$/.test(
-        args.importer
+    lazy.forEach((entry, i) => {
+      build.onResolve({ filter: entry.specifier }, (args) =>
+        entry.importer.test(args.importer) ? { path: `${i}:${args.path}`, namespace: "lazy" } : undefined
       )
-        ? { path: "undici", namespace: "lazy-undici" }
-        : undefined
-    )
-    build.onLoad({ filter: /.*/, namespace: "lazy-undici" }, () => ({
-      contents: [
-        'import { createRequire } from "node:module"',
-        "const load = createRequire(import.meta.url)",
-        "let undici",
-        'const real = () => (undici ??= load("undici"))',
-        "export function Agent(...args) { return new (real().Agent)(...args) }",
-        "export const getGlobalDispatcher = () => real().getGlobalDispatcher()"
-      ].join("\n"),
-      loader: "js"
-    }))
+    })
+    build.onLoad({ filter: /.*/, namespace: "lazy" }, (args) => {
+      const [i, specifier] = args.path.split(/:(.*)/)
+      const entry = lazy[Number(i)]
+      const module = entry.module ?? specifier
+      return {
+        contents: [
+          'import { createRequire } from "node:module"',
+          "const load = createRequire(import.meta.url)",
+          "let loaded",
+          `const real = () => (loaded ??= load(${JSON.stringify(module)}))`,
+          ...entry.functions.map((f) => `export const ${f} = (...args) => real().${f}(...args)`),
+          // `new` on a function that returns an object gives that object: an instance of the real class.
+          ...(entry.classes ?? []).map(
+            (c) => `export function ${c}(...args) { return new (real().${c})(...args) }`
+          )
+        ].join("\n"),
+        loader: "js"
+      }
+    })
     build.onResolve({ filter: /^[^./]/ }, (args) =>
       isExternal(args.path) ? { path: args.path, external: true } : undefined
     )
@@ -127,8 +142,24 @@ const externalNpm = {
 // an index every command "imports" everything: the 3 MB /docs page of @effect/platform landed in the
 // chunk that `sync once` loads. So in our own sources each name an index re-exports as a module is
 // imported from that module directly (`import * as Effect from "effect/Effect"`), which is what the
-// index does anyway; other names (`pipe`) stay on the index.
-const barrel = /import\s+(type\s+)?\{([^}]*)\}\s+from\s+"(effect|@effect\/[a-z-]+)"/g
+// index does anyway; other names (`pipe`) stay on the index. Our own packages' indexes are the same
+// (`export * as CalDavProvider from "./CalDavProvider.js"`) but export no subpaths: their names are
+// read from the index itself, so `sync once` gets the CalDAV provider without the Google ones.
+const barrel = /import\s+(type\s+)?\{([^}]*)\}\s+from\s+"(effect|@effect\/[a-z-]+|@almanac\/[a-z]+)"/g
+
+/** For `@almanac/<pkg>`: each name its src/index.ts re-exports as a module, and that module's file. */
+const ownModules = new Map()
+const ownModule = (pkg, name) => {
+  if (!ownModules.has(pkg)) {
+    const dir = join(root, "packages", pkg.slice("@almanac/".length), "src")
+    const index = readFileSync(join(dir, "index.ts"), "utf8")
+    const names = new Map()
+    for (const m of index.matchAll(/^export \* as (\w+) from "\.\/(\w+)\.js"$/gm))
+      names.set(m[1], join(dir, `${m[2]}.ts`))
+    ownModules.set(pkg, names)
+  }
+  return ownModules.get(pkg).get(name)
+}
 
 const deepImports = {
   name: "deep-imports",
@@ -160,7 +191,10 @@ const deepImports = {
           const spec = raw.trim()
           if (spec === "") continue
           const [name, alias] = spec.replace(/^type\s+/, "").split(/\s+as\s+/)
-          if (!spec.startsWith("type ") && (await resolvesTo(`${pkg}/${name}`, resolveDir)))
+          const own = pkg.startsWith("@almanac/") ? ownModule(pkg, name) : undefined
+          if (spec.startsWith("type ")) kept.push(spec)
+          else if (own !== undefined) deep.push(`import * as ${alias ?? name} from ${JSON.stringify(own)}`)
+          else if (!pkg.startsWith("@almanac/") && (await resolvesTo(`${pkg}/${name}`, resolveDir)))
             deep.push(`import * as ${alias ?? name} from "${pkg}/${name}"`)
           else kept.push(spec)
         }

@@ -5,14 +5,15 @@
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync } from "node:fs"
-import { createConnection } from "node:net"
+import { createServer } from "node:http"
+import { type AddressInfo, createConnection } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { freePort } from "../../../scripts/test-servers/servers.js"
 import * as Cli from "../src/cli/Cli.js"
-import { almanac } from "./support/cli.js"
+import { almanac, start } from "./support/cli.js"
 
 const repo = fileURLToPath(new URL("../../..", import.meta.url))
 const dist = join(repo, "packages/server/dist")
@@ -229,6 +230,68 @@ describe("the help fast path (bin/help.mjs, from dist/help.json)", () => {
     const plain = await same(["sync", "once", "--help"], { NO_COLOR: "1" }, true)
     expect(plain.stdout).not.toContain("\u001b[")
     expect(plain.stdout).toContain("$ almanac sync once")
+  }, 60_000)
+})
+
+describe("libraries the bundle loads on first use (build.mjs `lazy`)", () => {
+  it("follows a redirect to another host: the public suffix list loads then, and the password stays behind", async () => {
+    const seen: Array<{ path: string; authorized: boolean }> = []
+    const server = createServer((req, res) => {
+      seen.push({ path: req.url ?? "", authorized: req.headers.authorization !== undefined })
+      if (req.url === "/a.ics") {
+        res.writeHead(301, { location: `http://localhost:${port}/b.ics` })
+        res.end()
+      } else {
+        res.writeHead(200, { "content-type": "text/calendar", etag: '"1"' })
+        res.end("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n")
+      }
+    })
+    // No host: both 127.0.0.1 and localhost (::1 or 127.0.0.1) reach it.
+    await new Promise<void>((resolve) => server.listen(0, resolve))
+    const port = (server.address() as AddressInfo).port
+    try {
+      const res = await almanac(
+        ["caldav", "get", "--href", `http://127.0.0.1:${port}/a.ics`, "--user", "u"],
+        {
+          ALMANAC_PASSWORD: "secret"
+        }
+      )
+      expect(res.stderr).toBe("")
+      expect(res.code).toBe(0)
+      expect(res.stdout).toContain("BEGIN:VCALENDAR")
+      // 127.0.0.1 and localhost are different registrable domains: the answer needed the list.
+      expect(seen).toEqual([
+        { path: "/a.ics", authorized: true },
+        { path: "/b.ics", authorized: false }
+      ])
+    } finally {
+      server.close()
+    }
+  }, 60_000)
+
+  it("serves with --allow-private-urls, whose HTTP client is undici's, made through the stand-in", async () => {
+    const port = await freePort()
+    const child = start(["serve", "--allow-private-urls", "--port", String(port)], {
+      ALMANAC_DATA_DIR: mkdtempSync(join(tmpdir(), "almanac-private-urls-"))
+    })
+    let output = ""
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const collect = (d: Buffer) => {
+          output += d.toString()
+          if (output.includes(`Listening on http://127.0.0.1:${port}`)) resolve()
+        }
+        child.stdout?.on("data", collect)
+        child.stderr?.on("data", collect)
+        exited.then(() => reject(new Error(`serve exited before listening:\n${output}`)))
+      })
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200)
+      child.kill("SIGTERM")
+      expect(await exited).toBe(0)
+    } finally {
+      child.kill("SIGKILL")
+    }
   }, 60_000)
 })
 
