@@ -4,7 +4,7 @@
  * stopping cleanly when a service manager sends SIGTERM to npm.
  */
 import { spawn } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { type AddressInfo, createConnection } from "node:net"
 import { tmpdir } from "node:os"
@@ -89,6 +89,15 @@ describe("the built program", () => {
     expect(start.inputs).toContain("packages/core/src/SyncCycle.ts")
     for (const pattern of heavy) expect(start.inputs.filter((i) => pattern.test(i))).toEqual([])
     expect(start.externals.filter((e) => !e.startsWith("node:"))).toEqual(["better-sqlite3"])
+    // Nor what an idle sync never calls: the Google provider, ical.js and the public suffix list
+    // (both load on first use), undici (the CLI's client is node:http).
+    const unused = /providers\/src\/Google|oauth4webapi|node_modules\/(ical\.js|tldts|undici)\//
+    expect(start.inputs.filter((i) => unused.test(i))).toEqual([])
+    const http = loadedAtStart(
+      meta,
+      chunkOf(meta, "node_modules/@effect/platform-node/dist/esm/NodeHttpClient.js")
+    )
+    expect(http.externals.filter((e) => !e.startsWith("node:"))).toEqual([])
   })
 
   it("loads for backup SQLite and its own module, no driver, cluster or HTTP server", () => {
@@ -230,6 +239,65 @@ describe("the help fast path (bin/help.mjs, from dist/help.json)", () => {
     const plain = await same(["sync", "once", "--help"], { NO_COLOR: "1" }, true)
     expect(plain.stdout).not.toContain("\u001b[")
     expect(plain.stdout).toContain("$ almanac sync once")
+  }, 60_000)
+})
+
+describe("the sync program (dist/sync.cjs, run by bin/sync.mjs with V8's code cache)", () => {
+  const program = join(dist, "sync.cjs")
+  const cacheOf = () => {
+    const st = statSync(program)
+    return `${program}.${st.size}-${Math.trunc(st.mtimeMs)}.cache`
+  }
+
+  it("holds sync once and sync watch and no other command, driver, cluster or HTTP server", () => {
+    const syncMeta = JSON.parse(readFileSync(join(dist, "sync-meta.json"), "utf8")) as Metafile
+    const output = syncMeta.outputs["packages/server/dist/sync.cjs"]
+    if (output === undefined) throw new Error("sync-meta.json has no dist/sync.cjs")
+    // What is left out stands there as a module that throws, saying so.
+    const inputs = Object.keys(output.inputs).filter((i) => !i.startsWith("not-in-sync:"))
+    expect(Object.keys(output.inputs).filter((i) => i.startsWith("not-in-sync:")).length).toBe(8)
+    expect(inputs).toContain("packages/server/src/cli/SyncCommand.ts")
+    for (const pattern of heavy) expect(inputs.filter((i) => pattern.test(i))).toEqual([])
+    expect(inputs.filter((i) => /cli\/(Serve|User|Vault|Backup|Caldav|FreeBusy)Command\.ts/.test(i))).toEqual(
+      []
+    )
+    const externals = output.imports.filter((i) => i.external === true && !i.path.startsWith("node:"))
+    expect([...new Set(externals.map((i) => i.path))]).toEqual(["better-sqlite3"])
+  })
+
+  it("says what the bundled program says, makes its cache on a first run, and outlives a cache V8 refuses", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "almanac-sync-program-"))
+    // Nothing listens on port 9: the command fails at its first request, after loading everything.
+    const args = ["sync", "once", "--from", "http://127.0.0.1:9/a/", "--to", "http://127.0.0.1:9/b/"]
+    const run = (file: string) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [file, ...args, "--state", join(dir, "state.db")], {
+          env: { ...process.env, NO_COLOR: "1" },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let stdout = ""
+        let stderr = ""
+        child.stdout.on("data", (d: Buffer) => {
+          stdout += d.toString()
+        })
+        child.stderr.on("data", (d: Buffer) => {
+          stderr += d.toString()
+        })
+        child.on("error", reject)
+        child.on("close", (code) => resolve({ code, stdout, stderr }))
+      })
+    const bin = join(repo, "packages/server/bin/almanac.mjs")
+    rmSync(cacheOf(), { force: true })
+    const first = await run(bin)
+    expect(first.code).not.toBe(0)
+    expect(first.stderr).toMatch(/^almanac: /)
+    expect(await run(join(dist, "bin.js"))).toEqual(first)
+    const made = readFileSync(cacheOf())
+    expect(made.length).toBeGreaterThan(100_000)
+    // A cache from elsewhere (another Node, a torn file): V8 refuses it, the program runs, the cache is made again.
+    writeFileSync(cacheOf(), Buffer.alloc(made.length, 7))
+    expect(await run(bin)).toEqual(first)
+    expect(readFileSync(cacheOf()).equals(Buffer.alloc(made.length, 7))).toBe(false)
   }, 60_000)
 })
 
