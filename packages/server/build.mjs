@@ -9,13 +9,26 @@
  * it with bare `node` before anything is built. `node packages/server/build.mjs` builds; with
  * `--if-stale` it builds only when a source is newer than the last build.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from "node:fs"
 import { dirname, join, relative } from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 export const distDir = fileURLToPath(new URL("./dist", import.meta.url))
 export const entry = join(distDir, "bin.js")
+// The help and version texts, for bin/help.mjs: rendered from the built help-texts.js.
+export const helpFile = join(distDir, "help.json")
+// `sync once` and `sync watch` as one CommonJS file, for bin/sync.mjs (see `syncProgram` below).
+export const syncProgram = join(distDir, "sync.cjs")
 // Written last: its time says when the last complete build finished.
 const stamp = join(distDir, "build-stamp.json")
 
@@ -42,7 +55,7 @@ const newestMtime = (path) => {
   return newest
 }
 
-/** True when there is no complete build or a source changed after it. */
+/** True when there is no complete build, a file the build writes beside the bundle is gone, or a source changed after it. */
 export const isStale = () => {
   let built
   try {
@@ -50,7 +63,8 @@ export const isStale = () => {
   } catch {
     return true
   }
-  return inputs().some((path) => newestMtime(path) > built)
+  const written = [helpFile, syncProgram, ...lazy.filter((e) => e.bundle).map((e) => lazyBundle(e.module))]
+  return written.some((path) => !existsSync(path)) || inputs().some((path) => newestMtime(path) > built)
 }
 
 // Bundled: our packages, the Effect family and the small pure-JS libraries they use (one copy of
@@ -76,23 +90,89 @@ const external = [
 ]
 const isExternal = (path) => external.some((name) => path === name || path.startsWith(`${name}/`))
 
-// @effect/cli imports parsers for configuration files (YAML, TOML, INI) at the top of a module every
-// command loads; Almanac reads no such file. Each becomes a stand-in that loads the real parser from
-// node_modules on first use, which keeps about 400 KB of CommonJS out of every start.
+// Stand-ins that load a library from node_modules the first time one of its functions is called,
+// for libraries a module every run of a command loads imports at its top while that command seldom
+// calls them (loading one costs its parse and its top-level work at every start):
+// - @effect/cli imports parsers for configuration files (YAML, TOML, INI); Almanac reads no such file
+//   (about 400 KB of CommonJS).
+// - the CalDAV client asks the public suffix list (tldts, 170 KB) only when a request leaves its host.
+// - @effect/platform-node's undici client reads two names of undici, and only when its layer is
+//   built; its `export * from "undici"` loaded all of undici (about 65 ms, a hundred CommonJS files)
+//   whenever NodeHttpClient was imported, as every command that talks HTTP does.
+// - ical.js (210 KB) is needed once an event is read or written, never by a poll that finds nothing
+//   changed. It ships as ES modules, which `require` cannot load in Node 20, and its CommonJS file
+//   is an ES5 translation (slower); so the build converts its ES module into dist/lazy/ical.js.cjs
+//   (`bundle`), and the stand-in is its default export (`defaultObject`), read name by name.
+// A name the importer uses that a stand-in lacks fails the build ("No matching export").
+const lazy = [
+  { importer: /[\\/]@effect[\\/]cli[\\/]/, specifier: /^(ini|toml|yaml)$/, functions: ["parse"] },
+  {
+    importer: /[\\/]packages[\\/]caldav[\\/]src[\\/]internal[\\/]domain\.ts$/,
+    specifier: /^tldts$/,
+    functions: ["getDomain"]
+  },
+  {
+    importer: /[\\/]@effect[\\/]platform-node[\\/]dist[\\/]esm[\\/]internal[\\/]httpClientUndici\.js$/,
+    specifier: /^\.\.\/Undici\.js$/,
+    module: "undici",
+    functions: ["getGlobalDispatcher"],
+    classes: ["Agent"]
+  },
+  {
+    importer: /[\\/]packages[\\/]core[\\/]src[\\/]internal[\\/]Ical\.ts$/,
+    specifier: /^ical\.js$/,
+    module: "ical.js",
+    bundle: true,
+    defaultObject: true,
+    functions: []
+  }
+]
+
+/** Where a `bundle` stand-in's library goes: dist/lazy/<module>.cjs. */
+const lazyBundle = (module) => join(distDir, "lazy", `${module}.cjs`)
+
 const externalNpm = {
   name: "external-npm",
   setup(build) {
-    build.onResolve({ filter: /^(ini|toml|yaml)$/ }, (args) =>
-      args.importer.includes("@effect/cli") ? { path: args.path, namespace: "lazy-parser" } : undefined
-    )
-    build.onLoad({ filter: /.*/, namespace: "lazy-parser" }, (args) => ({
-      contents: [
-        'import { createRequire } from "node:module"',
-        "const load = createRequire(import.meta.url)",
-        `export const parse = (text) => load(${JSON.stringify(args.path)}).parse(text)`
-      ].join("\n"),
-      loader: "js"
-    }))
+    lazy.forEach((entry, i) => {
+      build.onResolve({ filter: entry.specifier }, (args) =>
+        entry.importer.test(args.importer) ? { path: `${i}:${args.path}`, namespace: "lazy" } : undefined
+      )
+    })
+    build.onLoad({ filter: /.*/, namespace: "lazy" }, (args) => {
+      const [i, specifier] = args.path.split(/:(.*)/)
+      const entry = lazy[Number(i)]
+      const module = entry.module ?? specifier
+      // A bundled library is found from the file the stand-in lands in: an entry in dist/ or a chunk
+      // in dist/chunks/ (chunkNames below).
+      const target = entry.bundle
+        ? `fileURLToPath(new URL((new URL("./", import.meta.url).pathname.endsWith("/chunks/") ? "../" : "./") + ${JSON.stringify(relative(distDir, lazyBundle(module)).replaceAll("\\", "/"))}, import.meta.url))`
+        : JSON.stringify(module)
+      return {
+        contents: [
+          'import { createRequire } from "node:module"',
+          ...(entry.bundle ? ['import { fileURLToPath } from "node:url"'] : []),
+          "const load = createRequire(import.meta.url)",
+          "let loaded",
+          "const real = () => {",
+          "  try {",
+          `    return (loaded ??= load(${target}))`,
+          "  } catch (e) {",
+          `    throw new Error(\`cannot load ${module} (a broken build? npm run build): \${e instanceof Error ? e.message : e}\`)`,
+          "  }",
+          "}",
+          ...(entry.defaultObject
+            ? ["export default new Proxy({}, { get: (_, name) => real().default[name] })"]
+            : []),
+          ...entry.functions.map((f) => `export const ${f} = (...args) => real().${f}(...args)`),
+          // `new` on a function that returns an object gives that object: an instance of the real class.
+          ...(entry.classes ?? []).map(
+            (c) => `export function ${c}(...args) { return new (real().${c})(...args) }`
+          )
+        ].join("\n"),
+        loader: "js"
+      }
+    })
     build.onResolve({ filter: /^[^./]/ }, (args) =>
       isExternal(args.path) ? { path: args.path, external: true } : undefined
     )
@@ -104,8 +184,24 @@ const externalNpm = {
 // an index every command "imports" everything: the 3 MB /docs page of @effect/platform landed in the
 // chunk that `sync once` loads. So in our own sources each name an index re-exports as a module is
 // imported from that module directly (`import * as Effect from "effect/Effect"`), which is what the
-// index does anyway; other names (`pipe`) stay on the index.
-const barrel = /import\s+(type\s+)?\{([^}]*)\}\s+from\s+"(effect|@effect\/[a-z-]+)"/g
+// index does anyway; other names (`pipe`) stay on the index. Our own packages' indexes are the same
+// (`export * as CalDavProvider from "./CalDavProvider.js"`) but export no subpaths: their names are
+// read from the index itself, so `sync once` gets the CalDAV provider without the Google ones.
+const barrel = /import\s+(type\s+)?\{([^}]*)\}\s+from\s+"(effect|@effect\/[a-z-]+|@almanac\/[a-z]+)"/g
+
+/** For `@almanac/<pkg>`: each name its src/index.ts re-exports as a module, and that module's file. */
+const ownModules = new Map()
+const ownModule = (pkg, name) => {
+  if (!ownModules.has(pkg)) {
+    const dir = join(root, "packages", pkg.slice("@almanac/".length), "src")
+    const index = readFileSync(join(dir, "index.ts"), "utf8")
+    const names = new Map()
+    for (const m of index.matchAll(/^export \* as (\w+) from "\.\/(\w+)\.js"$/gm))
+      names.set(m[1], join(dir, `${m[2]}.ts`))
+    ownModules.set(pkg, names)
+  }
+  return ownModules.get(pkg).get(name)
+}
 
 const deepImports = {
   name: "deep-imports",
@@ -137,7 +233,10 @@ const deepImports = {
           const spec = raw.trim()
           if (spec === "") continue
           const [name, alias] = spec.replace(/^type\s+/, "").split(/\s+as\s+/)
-          if (!spec.startsWith("type ") && (await resolvesTo(`${pkg}/${name}`, resolveDir)))
+          const own = pkg.startsWith("@almanac/") ? ownModule(pkg, name) : undefined
+          if (spec.startsWith("type ")) kept.push(spec)
+          else if (own !== undefined) deep.push(`import * as ${alias ?? name} from ${JSON.stringify(own)}`)
+          else if (!pkg.startsWith("@almanac/") && (await resolvesTo(`${pkg}/${name}`, resolveDir)))
             deep.push(`import * as ${alias ?? name} from "${pkg}/${name}"`)
           else kept.push(spec)
         }
@@ -147,6 +246,35 @@ const deepImports = {
       }
       return { contents: out + source.slice(last), loader: "ts" }
     })
+  }
+}
+
+/**
+ * The sync program: the same program (src/bin.ts) built a second time, as one CommonJS file holding
+ * what `sync once` and `sync watch` run and nothing of the other commands, whose handlers, and the
+ * SQL Server and PostgreSQL drivers, are left out (below). bin/almanac.mjs runs it for those two
+ * commands through V8's code cache (bin/sync.mjs): that is why it is CommonJS, which Node 20 can
+ * compile with a cache, and one file. Measured on an idle `sync once`: ESM chunks 316 ms of CPU,
+ * this file 283, with its code cache 202.
+ */
+const notInSyncProgram = {
+  name: "not-in-sync-program",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/(Serve|User|Vault|Backup|Caldav|FreeBusy)Command\.js$/ }, (args) =>
+      /[\\/]src[\\/]cli[\\/]Cli\.ts$/.test(args.importer)
+        ? { path: args.path, namespace: "not-in-sync" }
+        : undefined
+    )
+    build.onResolve({ filter: /^@effect\/sql-(mssql|pg)$/ }, (args) =>
+      /[\\/]src[\\/]Database\.ts$/.test(args.importer)
+        ? { path: args.path, namespace: "not-in-sync" }
+        : undefined
+    )
+    // bin/almanac.mjs never runs another command here; should it, the command fails saying why.
+    build.onLoad({ filter: /.*/, namespace: "not-in-sync" }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not in dist/sync.cjs, which runs sync once and sync watch only`)})`,
+      loader: "js"
+    }))
   }
 }
 
@@ -162,7 +290,7 @@ export const build = async () => {
   const esbuild = await import("esbuild")
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { bin: "packages/server/src/bin.ts" },
+    entryPoints: { bin: "packages/server/src/bin.ts", "help-texts": "packages/server/src/cli/HelpTexts.ts" },
     outdir: distDir,
     chunkNames: "chunks/[name]-[hash]",
     bundle: true,
@@ -180,23 +308,70 @@ export const build = async () => {
     write: false,
     logLevel: "warning"
   })
+  // The libraries `bundle` stand-ins load, first: a chunk may load one as soon as it is written.
+  for (const entry of lazy.filter((e) => e.bundle)) {
+    const module = entry.module
+    const lib = await esbuild.build({
+      absWorkingDir: root,
+      // An import statement, so that the package's "import" condition (its ES module) is taken.
+      stdin: {
+        contents: `export { default } from ${JSON.stringify(module)}`,
+        resolveDir: root,
+        loader: "js"
+      },
+      outfile: lazyBundle(module),
+      bundle: true,
+      format: "cjs",
+      platform: "node",
+      target: "node20",
+      write: false,
+      logLevel: "warning"
+    })
+    for (const file of lib.outputFiles) writeAtomically(file.path, file.contents)
+  }
+  const sync = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ["packages/server/src/bin.ts"],
+    outfile: syncProgram,
+    bundle: true,
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    sourcemap: "linked",
+    plugins: [notInSyncProgram, externalNpm, deepImports],
+    // The stand-ins above find node_modules and dist/lazy from import.meta.url, which CommonJS has not.
+    define: { "import.meta.url": "__almanacImportMetaUrl" },
+    banner: { js: 'const __almanacImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+    metafile: true,
+    write: false,
+    logLevel: "warning"
+  })
+  for (const file of sync.outputFiles) writeAtomically(file.path, file.contents)
+  // Code caches are kept per file (bin/sync.mjs): those of the files before this one are useless.
+  for (const name of readdirSync(distDir))
+    if (name.startsWith("sync.cjs.") && name.endsWith(".cache")) rmSync(join(distDir, name), { force: true })
   // Chunks before the entry point that imports them. Files of an older build stay: a server started
   // from it may still load one of its chunks later; they are small and removed after a day.
   const outputs = [...result.outputFiles].sort((a, b) => Number(a.path === entry) - Number(b.path === entry))
   for (const file of outputs) writeAtomically(file.path, file.contents)
-  const written = new Set(outputs.map((f) => f.path))
+  const written = new Set([...outputs, ...sync.outputFiles].map((f) => f.path))
   const dayAgo = Date.now() - 24 * 3600_000
   for (const dir of [distDir, join(distDir, "chunks")]) {
     mkdirSync(dir, { recursive: true })
     for (const name of readdirSync(dir)) {
       const path = join(dir, name)
       const st = statSync(path)
-      if (st.isFile() && !written.has(path) && path !== stamp && st.mtimeMs < dayAgo) rmSync(path)
+      if (st.isFile() && !written.has(path) && path !== stamp && path !== helpFile && st.mtimeMs < dayAgo)
+        rmSync(path)
     }
   }
+  // The query string: a second build in one process renders from its own files, not the first's.
+  const helpTexts = await import(`${pathToFileURL(join(distDir, "help-texts.js")).href}?${Date.now()}`)
+  writeAtomically(helpFile, JSON.stringify(helpTexts.render()))
   writeAtomically(join(distDir, "meta.json"), JSON.stringify(result.metafile))
+  writeAtomically(join(distDir, "sync-meta.json"), JSON.stringify(sync.metafile))
   writeAtomically(stamp, JSON.stringify({ builtAt: new Date().toISOString() }))
-  return outputs.map((f) => relative(root, f.path))
+  return [...outputs, ...sync.outputFiles].map((f) => relative(root, f.path))
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {

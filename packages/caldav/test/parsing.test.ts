@@ -173,6 +173,17 @@ describe("credentials across hosts", () => {
       false
     )
   })
+
+  it("on one host (the answer without the suffix list) still never goes down to plain http", () => {
+    const from = new URL("https://caldav.icloud.com/")
+    expect(mayCarryCredentials(from, new URL("https://caldav.icloud.com/1/calendars/"))).toBe(true)
+    expect(mayCarryCredentials(from, new URL("https://CalDAV.iCloud.com./1/"))).toBe(true)
+    expect(mayCarryCredentials(from, new URL("http://caldav.icloud.com/1/"))).toBe(false)
+    expect(mayCarryCredentials(new URL("http://[::1]:5232/"), new URL("http://[::1]:5232/a/"))).toBe(true)
+    expect(mayCarryCredentials(new URL("http://127.0.0.1:5232/"), new URL("http://127.0.0.1:8080/"))).toBe(
+      true
+    )
+  })
 })
 
 describe("Retry-After", () => {

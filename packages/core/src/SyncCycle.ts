@@ -100,10 +100,16 @@ const openRecord = (calendarId: string) =>
     return { record: record.value, provider: yield* registry.open(record.value) }
   })
 
-const subjectOf = (calendarId: string) =>
+/**
+ * The relationships of an opened calendar with their links. Read after `observe`: a poll that finds
+ * nothing changed (most polls) needs neither, and the links are a row per event.
+ */
+const subjectOf = (
+  calendarId: string,
+  { record, provider }: Effect.Effect.Success<ReturnType<typeof openRecord>>
+) =>
   Effect.gen(function* () {
     const store = yield* SyncStore
-    const { record, provider } = yield* openRecord(calendarId)
     const relationships = yield* store.relationshipsOf(calendarId)
     const withLinks = (rs: ReadonlyArray<Relationship>) =>
       Effect.forEach(
@@ -128,8 +134,10 @@ type Observed =
  * The feed from our cursor, or a complete listing when we have none, when the server rejected the
  * cursor (a merge against the links, never delete-and-recreate), or on reconcile.
  */
-const observe = (subject: Subject, options: CycleOptions): Effect.Effect<Observed, PollError> => {
-  const { provider, calendar } = subject
+const observe = (
+  { provider, calendar }: Pick<Subject, "provider" | "calendar">,
+  options: CycleOptions
+): Effect.Effect<Observed, PollError> => {
   const listed = (listing: Changes, fullResync: boolean): Observed =>
     listing._tag === "Unchanged" ? { _tag: "Unchanged", fullResync } : { _tag: "Listed", listing, fullResync }
   if (Option.isNone(calendar.cursor) || options.reconcile)
@@ -418,8 +426,8 @@ export const run = (
   Effect.gen(function* () {
     const store = yield* SyncStore
     yield* (yield* SyncProgress).report({ calendarId, phase: "list", done: 0, total: 0 })
-    const subject = yield* subjectOf(calendarId)
-    const observed = yield* observe(subject, options)
+    const opened = yield* openRecord(calendarId)
+    const observed = yield* observe({ calendar: opened.record, provider: opened.provider }, options)
     if (observed._tag === "Unchanged") {
       if (!options.dryRun) {
         yield* store.recordPoll(calendarId, {
@@ -430,6 +438,7 @@ export const run = (
       }
       return { ...unchangedReport(calendarId), fullResync: observed.fullResync }
     }
+    const subject = yield* subjectOf(calendarId, opened)
     const fetched = yield* fetchUnknown(subject, observed.listing, options.dryRun)
     const plans = yield* plan(subject, fetched, options)
     const halted = plans.flatMap((p) => (p.plan.halted === undefined ? [] : [p.plan.halted.reason]))

@@ -68,6 +68,34 @@ describe("SyncCycle on in-memory calendars", () => {
     )
   })
 
+  it.effect("an unchanged poll reads no links: they are read only once the calendar has changed", () => {
+    const { a, run } = setup()
+    for (let i = 0; i < 3; i++) a.put(`e${i}.ics`, event(`meeting ${i}`))
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        const store = yield* SyncStore.SyncStore
+        const read: Array<string> = []
+        const counting: SyncStore.SyncStore["Type"] = {
+          ...store,
+          links: (relationshipId) => {
+            read.push(relationshipId)
+            return store.links(relationshipId)
+          }
+        }
+        const counted = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+          Effect.provideService(effect, SyncStore.SyncStore, counting)
+        const [idle, idleTarget] = yield* counted(syncBoth())
+        expect([idle.outcome, idleTarget.outcome]).toEqual(["unchanged", "unchanged"])
+        expect(read).toEqual([])
+        a.put("e3.ics", event("meeting 3"))
+        const changed = yield* counted(poll("A"))
+        expect(changed.created).toBe(1)
+        expect(read).toEqual(["a-to-b"])
+      })
+    )
+  })
+
   it.effect("carries updates (with a higher SEQUENCE) and deletions", () => {
     const { a, b, run, rel } = setup()
     const one = a.put("one.ics", event("one"))

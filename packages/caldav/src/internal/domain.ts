@@ -22,6 +22,13 @@ export const registrableDomain = (hostname: string): string => {
  * Credentials travel from `anchor` (the URL the caller handed us) to `target` only within the
  * same registrable domain, and never from https down to plain http.
  */
-export const mayCarryCredentials = (anchor: URL, target: URL): boolean =>
-  registrableDomain(anchor.hostname) === registrableDomain(target.hostname) &&
-  !(anchor.protocol === "https:" && target.protocol !== "https:")
+export const mayCarryCredentials = (anchor: URL, target: URL): boolean => {
+  const from = normalise(anchor.hostname)
+  const to = normalise(target.hostname)
+  // One host is one registrable domain: the list is asked only when a request leaves its host
+  // (every request comes here, and the shipped program loads the list on first use).
+  return (
+    (from === to || registrableDomain(from) === registrableDomain(to)) &&
+    !(anchor.protocol === "https:" && target.protocol !== "https:")
+  )
+}

@@ -20,11 +20,14 @@ const load = <M, A, E, R>(
     catch: (e) => new CliError({ message: `cannot load this command (a broken build?): ${String(e)}` })
   }).pipe(Effect.flatMap(f))
 
-/** The commands that talk to calendar servers get Node's HTTP client (undici), loaded with them. */
+/**
+ * The commands that talk to calendar servers get an HTTP client on Node's own http module, loaded
+ * with them: loading undici (the server's client) took a short command longer than its requests.
+ */
 const withHttp = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   load(
     () => import("@effect/platform-node/NodeHttpClient"),
-    (m) => Effect.provide(effect, m.layerUndici)
+    (m) => Effect.provide(effect, m.layer)
   )
 
 const json = Options.boolean("json").pipe(Options.withDescription("print one JSON document"))

@@ -50,6 +50,9 @@ export const render = (
   )
 }
 
+/** What @effect/cli prints for `--version`. */
+export const versionText = (version: string): string => HelpDoc.toAnsiText(HelpDoc.p(version))
+
 const styled = (stream: NodeJS.WriteStream): boolean =>
   stream.isTTY === true && (process.env.NO_COLOR ?? "") === "" && process.env.TERM !== "dumb"
 
