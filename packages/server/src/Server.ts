@@ -25,6 +25,7 @@ import * as Routes from "./http/Routes.js"
 import * as ServerRegistry from "./ServerRegistry.js"
 import * as Accounts from "./store/Accounts.js"
 import * as OAuthStates from "./store/OAuthStates.js"
+import * as PageSessions from "./store/PageSessions.js"
 import * as Users from "./store/Users.js"
 import * as UrlGuard from "./UrlGuard.js"
 import * as Vault from "./Vault.js"
@@ -32,7 +33,7 @@ import * as Vault from "./Vault.js"
 /** The services every request and every actor may use. */
 export const services = (config: ServerConfig) => {
   const db = Database.layer(config.database)
-  const stores = Layer.mergeAll(Users.layer, Accounts.layer, OAuthStates.layer).pipe(
+  const stores = Layer.mergeAll(Users.layer, Accounts.layer, OAuthStates.layer, PageSessions.layer).pipe(
     Layer.provideMerge(Vault.layer(config))
   )
   const clients = AccountClients.layer({

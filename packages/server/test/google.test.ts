@@ -284,7 +284,9 @@ describe("connecting Google", () => {
       Effect.gen(function* () {
         const s = yield* setup()
         const callback = yield* consent(yield* start(s, s.ann.token))
-        const asBob = yield* get(callback, { cookie: `almanac_session=${s.bob.token}` })
+        const asBob = yield* get(callback, {
+          cookie: yield* Effect.promise(() => s.server.sessionCookie(s.bob.token))
+        })
         expect(asBob.status).toBe(403)
         expect(asBob.text).toContain("started by another Almanac user")
         expect(yield* accountsOf(s, s.bob.token)).toEqual([])
@@ -294,7 +296,7 @@ describe("connecting Google", () => {
         expect(yield* accountsOf(s, s.ann.token)).toEqual([])
         // Signed in as Ann herself, her own flow finishes.
         const own = yield* get(yield* consent(yield* start(s, s.ann.token)), {
-          cookie: `almanac_session=${s.ann.token}`
+          cookie: yield* Effect.promise(() => s.server.sessionCookie(s.ann.token))
         })
         expect(own.status).toBe(303)
         expect(yield* accountsOf(s, s.ann.token)).toHaveLength(1)
@@ -304,6 +306,7 @@ describe("connecting Google", () => {
   it.scopedLive("a flow started in the settings pages needs that browser's flow cookie", () =>
     Effect.gen(function* () {
       const s = yield* setup()
+      const annCookie = yield* Effect.promise(() => s.server.sessionCookie(s.ann.token))
       const startInPages = Effect.promise(async () => {
         const res = await fetch(`${s.server.url}/accounts/google`, {
           method: "POST",
@@ -311,7 +314,7 @@ describe("connecting Google", () => {
           headers: {
             "content-type": "application/x-www-form-urlencoded",
             origin: s.server.url,
-            cookie: `almanac_session=${s.ann.token}`
+            cookie: annCookie
           },
           body: "name=Home"
         })
@@ -328,7 +331,7 @@ describe("connecting Google", () => {
       expect(first.setCookie).toContain("Max-Age=600")
       // Back without the cookie (another browser, or someone who got hold of the link): refused.
       const elsewhere = yield* get(yield* consent(first.location), {
-        cookie: `almanac_session=${s.ann.token}`
+        cookie: yield* Effect.promise(() => s.server.sessionCookie(s.ann.token))
       })
       expect(elsewhere.status).toBe(403)
       expect(elsewhere.text).toContain("started in another browser")
@@ -376,7 +379,9 @@ describe("connecting Google", () => {
     () =>
       Effect.gen(function* () {
         const s = yield* setup()
-        const page = yield* get(`${s.server.url}/accounts`, { cookie: `almanac_session=${s.ann.token}` })
+        const page = yield* get(`${s.server.url}/accounts`, {
+          cookie: yield* Effect.promise(() => s.server.sessionCookie(s.ann.token))
+        })
         expect(page.status).toBe(200)
         expect(page.text).toContain('<form method="post" action="/accounts/google">')
         expect(page.text).toContain("see your calendars and create, change and delete their events")
@@ -403,7 +408,9 @@ describe("connecting Google", () => {
         "Google Calendar API"
       ])
         expect(message).toContain(words)
-      const page = yield* get(`${s.server.url}/accounts`, { cookie: `almanac_session=${s.ann.token}` })
+      const page = yield* get(`${s.server.url}/accounts`, {
+        cookie: yield* Effect.promise(() => s.server.sessionCookie(s.ann.token))
+      })
       expect(page.text).toContain("APIs &amp; Services → Credentials")
       expect(page.text).not.toContain('action="/accounts/google"')
       expect(page.headers.get("content-security-policy")).toContain("form-action 'self';")

@@ -298,7 +298,9 @@ describe("the first run", () => {
         await expect(page.getByRole("link", { name: "People" }).isVisible()).resolves.toBe(true)
         const cookie = (await page.context().cookies()).find((c) => c.name === "almanac_session")
         expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/" })
-        expect(cookie?.value).toMatch(/^alm_/)
+        // A page session of its own, not an API token.
+        expect(cookie?.value).toMatch(/^[A-Za-z0-9_-]{40,}$/)
+        expect(cookie?.value).not.toMatch(/^alm_/)
         await looksRendered(page, "first-run-done")
         const users = await Effect.runPromise(usersOf(server))
         expect(users.map((u) => [u.name, u.owner])).toEqual([["Olga", true]])
@@ -448,8 +450,9 @@ describe("people", () => {
         await expect(ben.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Hello, Ben <i>")
         await expect(ben.getByRole("link", { name: "People" }).count()).resolves.toBe(0)
         expect((await ben.goto(`${server.url}/people`))?.status()).toBe(404)
+        const benCookie = await server.sessionCookie(token)
         const asBen = (path: string, fields: Record<string, string>) =>
-          post(server, path, fields, { cookie: `almanac_session=${token}` })
+          post(server, path, fields, { cookie: benCookie })
         expect((await asBen("/people", { name: "Sneaky" })).status).toBe(404)
         expect((await asBen(`/people/${owner.id}/token`, {})).status).toBe(404)
         expect((await Effect.runPromise(usersOf(server))).map((u) => u.name)).toEqual(["Olga", "Ben <i>"])
@@ -460,7 +463,7 @@ describe("people", () => {
               server,
               "/people",
               { name: "Sneaky" },
-              { cookie: `almanac_session=${owner.token}`, origin: "https://evil.example" }
+              { cookie: await server.sessionCookie(owner.token), origin: "https://evil.example" }
             )
           ).status
         ).toBe(403)

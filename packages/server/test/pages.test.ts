@@ -199,12 +199,13 @@ describe("settings pages", () => {
       withBrowser(async (server) => {
         const ann = await server.createUser("Ann")
         const host = new URL(server.url).host
+        const annCookie = await server.sessionCookie(ann.token)
         const post = (path: string, headers: Record<string, string>) =>
           fetch(`${server.url}${path}`, {
             method: "POST",
             redirect: "manual",
             headers: {
-              cookie: `almanac_session=${ann.token}`,
+              cookie: annCookie,
               "content-type": "application/x-www-form-urlencoded",
               ...headers
             },
@@ -235,7 +236,9 @@ describe("settings pages", () => {
             body: new URLSearchParams({ token: ann.token }).toString()
           })
         const proxied = (await login({ "x-forwarded-proto": "https" })).headers.get("set-cookie") ?? ""
-        expect(proxied).toMatch(/^almanac_session=alm_[^;]+;/)
+        // The cookie holds a session of its own, never the API token.
+        expect(proxied).toMatch(/^almanac_session=[^;]+;/)
+        expect(proxied).not.toContain(ann.token)
         expect(proxied.split("; ")).toEqual(
           expect.arrayContaining(["Secure", "HttpOnly", "SameSite=Strict", "Path=/"])
         )
@@ -268,7 +271,7 @@ describe("settings pages", () => {
         await expect(page.evaluate("window.ran === undefined")).resolves.toBe(true)
         const source = await (
           await fetch(`${server.url}/`, {
-            headers: { cookie: `almanac_session=${mallory.token}` }
+            headers: { cookie: await server.sessionCookie(mallory.token) }
           })
         ).text()
         expect(source).toContain("&lt;script&gt;window.ran = 1&lt;/script&gt;")
@@ -470,17 +473,21 @@ describe("settings pages", () => {
           connectAndSync(server, ann.token, work.url, blocked.url, { markPrivate: true, transp: "keep" })
         )
         const account = { id: accountId }
-        const as = (token: string, method: string, path: string, body = "confirm=on") =>
-          fetch(`${server.url}${path}`, {
+        const cookies = new Map<string, string>()
+        const as = async (token: string, method: string, path: string, body = "confirm=on") => {
+          const cookie = cookies.get(token) ?? (await server.sessionCookie(token))
+          cookies.set(token, cookie)
+          return fetch(`${server.url}${path}`, {
             method,
             redirect: "manual",
             headers: {
-              cookie: `almanac_session=${token}`,
+              cookie,
               origin: server.url,
               ...(method === "POST" ? { "content-type": "application/x-www-form-urlencoded" } : {})
             },
             ...(method === "POST" ? { body } : {})
           })
+        }
         const bobSees = yield* Effect.promise(async () => ({
           account: await as(bob.token, "GET", `/accounts/${account.id}`),
           password: await as(bob.token, "POST", `/accounts/${account.id}/password`, "password=x"),

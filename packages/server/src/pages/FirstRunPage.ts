@@ -95,7 +95,10 @@ export const create = Handler.anonymousPost((form, request) =>
       case "Created": {
         const users = yield* Users
         const token = yield* users.issueToken(result.user.id, "first run in the browser")
-        return Session.signIn(seeOther(Notice.location("/", "owner-created")), request, token.token)
+        return yield* Session.signIn(seeOther(Notice.location("/", "owner-created")), request, {
+          userId: result.user.id,
+          tokenId: token.id
+        })
       }
     }
   })

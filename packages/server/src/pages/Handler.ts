@@ -7,6 +7,7 @@
 import type { SyncStore } from "@almanac/core"
 import { HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Cause, Effect, Option } from "effect"
+import type { PageSessions } from "../store/PageSessions.js"
 import type { User, Users } from "../store/Users.js"
 import * as Form from "./Form.js"
 import { html } from "./Html.js"
@@ -36,7 +37,7 @@ export const anyone = <R>(
 /** A page for a signed-in person; anyone else is sent to the sign-in page. */
 export const signedIn = <R>(
   handler: (user: User) => Effect.Effect<Response, SyncStore.StoreError, R>
-): Effect.Effect<Response, never, R | Users | HttpServerRequest.HttpServerRequest> =>
+): Effect.Effect<Response, never, R | Users | PageSessions | HttpServerRequest.HttpServerRequest> =>
   Effect.gen(function* () {
     const user = yield* Session.currentUser
     if (Option.isNone(user)) return seeOther("/")
@@ -46,7 +47,7 @@ export const signedIn = <R>(
 /** A form post from our own pages by a signed-in person. */
 export const formPost = <R>(
   handler: (form: Form.Form, user: User) => Effect.Effect<Response, SyncStore.StoreError, R>
-): Effect.Effect<Response, never, R | Users | HttpServerRequest.HttpServerRequest> =>
+): Effect.Effect<Response, never, R | Users | PageSessions | HttpServerRequest.HttpServerRequest> =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     if (!Session.isSameOrigin(request)) return crossSite()
@@ -62,13 +63,13 @@ const notFound = (user: User) => failurePage(user, 404, "Not found", "There is n
 /** A page only the server's owner sees; for anyone else signed in it does not exist. */
 export const ownerOnly = <R>(
   handler: (user: User) => Effect.Effect<Response, SyncStore.StoreError, R>
-): Effect.Effect<Response, never, R | Users | HttpServerRequest.HttpServerRequest> =>
+): Effect.Effect<Response, never, R | Users | PageSessions | HttpServerRequest.HttpServerRequest> =>
   signedIn((user) => (user.owner ? handler(user) : Effect.succeed(notFound(user))))
 
 /** A form post only the server's owner may make. */
 export const ownerPost = <R>(
   handler: (form: Form.Form, user: User) => Effect.Effect<Response, SyncStore.StoreError, R>
-): Effect.Effect<Response, never, R | Users | HttpServerRequest.HttpServerRequest> =>
+): Effect.Effect<Response, never, R | Users | PageSessions | HttpServerRequest.HttpServerRequest> =>
   formPost((form, user) => (user.owner ? handler(form, user) : Effect.succeed(notFound(user))))
 
 /** Posts that need no session (signing in), still only from our own pages. */

@@ -1,8 +1,8 @@
 /**
- * Who is looking at a page, and whether a form post may act for them. The session cookie holds
- * the person's API token itself (HttpOnly, SameSite=Strict, Path=/): signing in is pasting a token
- * the admin issued, and revoking that token ends every session that uses it. Nothing about the
- * session is stored on the server.
+ * Who is looking at a page, and whether a form post may act for them. Signing in is pasting an
+ * API token; it opens a page session (store/PageSessions.ts) and the cookie (HttpOnly,
+ * SameSite=Strict, Path=/) holds that session's random secret, never the token: the session
+ * expires when idle, ends at sign-out, and ends when the token is revoked.
  *
  * Behind a TLS proxy: the cookie is marked Secure when the request says `X-Forwarded-Proto: https`.
  * A client forging that header can only make its own cookie stricter, so it is honoured without a
@@ -13,21 +13,23 @@
 import type { SyncStore } from "@almanac/core"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Redacted } from "effect"
+import { PageSessions } from "../store/PageSessions.js"
 import { type User, Users } from "../store/Users.js"
 
 export const cookieName = "almanac_session"
 
-/** The signed-in person, if the cookie holds a token that is still valid. */
+/** The signed-in person, if the cookie holds a session that still lasts. */
 export const currentUser: Effect.Effect<
   Option.Option<User>,
   SyncStore.StoreError,
-  HttpServerRequest.HttpServerRequest | Users
+  HttpServerRequest.HttpServerRequest | Users | PageSessions
 > = Effect.gen(function* () {
   const request = yield* HttpServerRequest.HttpServerRequest
-  const token = request.cookies[cookieName]
-  if (token === undefined || token === "") return Option.none()
-  const users = yield* Users
-  return yield* users.authenticate(Redacted.make(token))
+  const secret = request.cookies[cookieName]
+  if (secret === undefined || secret === "") return Option.none()
+  const userId = yield* (yield* PageSessions).userOf(secret)
+  if (Option.isNone(userId)) return Option.none()
+  return yield* (yield* Users).get(userId.value)
 })
 
 const header = (request: HttpServerRequest.HttpServerRequest, name: string): string | undefined => {
@@ -62,16 +64,25 @@ export const cookieOptions = (request: HttpServerRequest.HttpServerRequest) =>
     secure: header(request, "x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() === "https"
   }) as const
 
-/** The response signs the person in with `token` for this browser. */
+/** Opens a session for `userId` (signed in with the token `tokenId`) and puts it in this browser. */
 export const signIn = (
   response: HttpServerResponse.HttpServerResponse,
   request: HttpServerRequest.HttpServerRequest,
-  token: Redacted.Redacted<string>
-): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.unsafeSetCookie(response, cookieName, Redacted.value(token), cookieOptions(request))
+  who: { readonly userId: string; readonly tokenId: string }
+): Effect.Effect<HttpServerResponse.HttpServerResponse, SyncStore.StoreError, PageSessions> =>
+  Effect.map(
+    Effect.flatMap(PageSessions, (sessions) => sessions.open(who.userId, who.tokenId)),
+    (secret) =>
+      HttpServerResponse.unsafeSetCookie(response, cookieName, Redacted.value(secret), cookieOptions(request))
+  )
 
+/** Ends this browser's session on the server and clears its cookie. */
 export const signOut = (
   response: HttpServerResponse.HttpServerResponse,
   request: HttpServerRequest.HttpServerRequest
-): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.expireCookie(response, cookieName, cookieOptions(request))
+): Effect.Effect<HttpServerResponse.HttpServerResponse, SyncStore.StoreError, PageSessions> =>
+  Effect.gen(function* () {
+    const secret = request.cookies[cookieName]
+    if (secret !== undefined && secret !== "") yield* (yield* PageSessions).close(secret)
+    return HttpServerResponse.expireCookie(response, cookieName, cookieOptions(request))
+  })

@@ -41,18 +41,21 @@ export const login = Handler.anonymousPost((form, request) =>
     const token = form.text("token")
     if (token === "") return respond(view("Paste your API token to sign in."), 400)
     const users = yield* Users
-    const user = yield* users.authenticate(Redacted.make(token))
-    if (Option.isNone(user))
+    const found = yield* users.authenticateToken(Redacted.make(token))
+    if (Option.isNone(found))
       return respond(
         view(
           "That token is not valid: check that you pasted all of it, or ask this server's owner for a new one."
         ),
         401
       )
-    return Session.signIn(seeOther("/"), request, Redacted.make(token))
+    return yield* Session.signIn(seeOther("/"), request, {
+      userId: found.value.user.id,
+      tokenId: found.value.tokenId
+    })
   })
 )
 
 export const logout = Handler.anonymousPost((_form, request: HttpServerRequest.HttpServerRequest) =>
-  Effect.succeed(Session.signOut(seeOther("/"), request))
+  Session.signOut(seeOther("/"), request)
 )

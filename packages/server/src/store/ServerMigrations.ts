@@ -62,6 +62,23 @@ export const oauthStatements = (t: Types): ReadonlyArray<string> => [
   `CREATE INDEX oauth_states_expiry ON oauth_states (expires_at)`
 ]
 
+/**
+ * Sessions of the settings pages, apart from API tokens: the browser's cookie holds a random
+ * session secret (only its hash is kept), which expires when idle and ends at sign-out; the API
+ * token it was opened with is named, so revoking that token ends its sessions too.
+ */
+export const sessionStatements = (t: Types): ReadonlyArray<string> => [
+  `CREATE TABLE page_sessions (
+    secret_hash ${t.key} NOT NULL PRIMARY KEY,
+    user_id ${t.key} NOT NULL,
+    token_id ${t.key} NOT NULL,
+    created_at ${t.time} NOT NULL,
+    seen_at ${t.time} NOT NULL,
+    expires_at ${t.time} NOT NULL
+  )`,
+  `CREATE INDEX page_sessions_expiry ON page_sessions (expires_at)`
+]
+
 const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -70,7 +87,8 @@ const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
 
 export const loader = Migrator.fromRecord({
   "1_owner": owner,
-  "2_oauth": statementsOf(oauthStatements)
+  "2_oauth": statementsOf(oauthStatements),
+  "3_page_sessions": statementsOf(sessionStatements)
 })
 
 /** Runs the server's migrations that have not run yet (after the engine's). */

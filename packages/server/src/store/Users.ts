@@ -39,6 +39,10 @@ export interface UsersShape {
   readonly tokens: (userId: string) => Effect.Effect<ReadonlyArray<TokenInfo>, SyncStore.StoreError>
   /** False when the user has no such token. */
   readonly revokeToken: (userId: string, tokenId: string) => Effect.Effect<boolean, SyncStore.StoreError>
+  /** The user and the token's id, when `token` is a valid API token. */
+  readonly authenticateToken: (
+    token: Redacted.Redacted<string>
+  ) => Effect.Effect<Option.Option<{ readonly user: User; readonly tokenId: string }>, SyncStore.StoreError>
   readonly authenticate: (
     token: Redacted.Redacted<string>
   ) => Effect.Effect<Option.Option<User>, SyncStore.StoreError>
@@ -92,6 +96,20 @@ export const make: Effect.Effect<UsersShape, never, SqlClient.SqlClient> = Effec
       return user
     })
 
+  const authenticateToken = (token: Redacted.Redacted<string>) =>
+    Effect.gen(function* () {
+      const rows =
+        yield* sql`SELECT id, user_id FROM api_tokens WHERE token_hash = ${hashToken(Redacted.value(token))}`.pipe(
+          Effect.flatMap(
+            Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String, user_id: Schema.String })))
+          )
+        )
+      const row = rows[0]
+      if (row === undefined) return Option.none()
+      const user = yield* get(row.user_id)
+      return Option.map(user, (u) => ({ user: u, tokenId: row.id }))
+    }).pipe(guard("authenticate"))
+
   return {
     // Counted and inserted in one transaction: on SQLite (one writer at a time) two first users
     // cannot both become the owner; the first-run page also takes them one at a time.
@@ -143,15 +161,11 @@ export const make: Effect.Effect<UsersShape, never, SqlClient.SqlClient> = Effec
         return true
       }).pipe(guard("revoke token")),
     authenticate: (token) =>
-      Effect.gen(function* () {
-        const rows =
-          yield* sql`SELECT user_id FROM api_tokens WHERE token_hash = ${hashToken(Redacted.value(token))}`.pipe(
-            Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ user_id: Schema.String }))))
-          )
-        const row = rows[0]
-        if (row === undefined) return Option.none()
-        return yield* get(row.user_id)
-      }).pipe(guard("authenticate"))
+      Effect.map(
+        authenticateToken(token),
+        Option.map((found) => found.user)
+      ),
+    authenticateToken
   }
 })
 

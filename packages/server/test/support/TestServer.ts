@@ -27,6 +27,8 @@ export interface TestServer {
   ) => Promise<{ readonly status: number; readonly body: unknown }>
   /** A new user and its first token, through the admin API. */
   readonly createUser: (name: string) => Promise<{ readonly id: string; readonly token: string }>
+  /** Signs in on the pages with `token` (POST /login) and gives the `Cookie` header of that session. */
+  readonly sessionCookie: (token: string) => Promise<string>
 }
 
 /** What the running server provides: its stores, vault, database and HTTP server. */
@@ -115,7 +117,18 @@ export const start = (
         throw new Error(`creating a user failed: ${res.status} ${JSON.stringify(res.body)}`)
       return { id: body.user.id, token: body.token.token }
     }
-    const server: TestServer = { url, dataDir, adminToken, config, logs, request, createUser }
+    const sessionCookie: TestServer["sessionCookie"] = async (token) => {
+      const res = await fetch(`${url}/login`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: url },
+        body: new URLSearchParams({ token }).toString()
+      })
+      const cookie = /^(almanac_session=[^;]+);/.exec(res.headers.get("set-cookie") ?? "")?.[1]
+      if (res.status !== 303 || cookie === undefined) throw new Error(`signing in failed: ${res.status}`)
+      return cookie
+    }
+    const server: TestServer = { url, dataDir, adminToken, config, logs, request, createUser, sessionCookie }
     contexts.set(server, context)
     return server
   })
