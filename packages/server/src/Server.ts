@@ -3,7 +3,6 @@
  * actors and the HTTP server, as one layer built from the configuration. Closing it (SIGTERM,
  * SIGINT) stops new polls, lets running ones finish, then closes the database.
  */
-import { createServer } from "node:http"
 import { HttpLayerRouter } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Layer } from "effect"
@@ -22,6 +21,7 @@ import * as Database from "./Database.js"
 import * as GuardedHttpClient from "./GuardedHttpClient.js"
 import { AdminToken } from "./http/Auth.js"
 import * as Routes from "./http/Routes.js"
+import * as Starting from "./http/Starting.js"
 import * as ServerRegistry from "./ServerRegistry.js"
 import * as Accounts from "./store/Accounts.js"
 import * as OAuthStates from "./store/OAuthStates.js"
@@ -63,5 +63,5 @@ export const layer = (config: ServerConfig) =>
     // Merged, not only provided: tests reach the running server's stores through it.
     Layer.provideMerge(services(config)),
     // Merged, not only provided: tests read the bound address (port 0) from it.
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
+    Layer.provideMerge(NodeHttpServer.layer(Starting.whileStarting, { port: config.port, host: config.host }))
   )
