@@ -5,7 +5,7 @@
  */
 
 import { mkdirSync } from "node:fs"
-import { dirname } from "node:path"
+import { dirname, join } from "node:path"
 import { StoreMigrations, SyncStore } from "@almanac/core"
 import type { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
@@ -18,8 +18,13 @@ export class DatabaseError extends Schema.TaggedError<DatabaseError>()("Database
 }) {}
 
 /** The CLI's state file: the server's SQLite file, in ALMANAC_DATA_DIR or the default folder. */
+/**
+ * Where `sync once`/`sync watch` keep their state by default: a file of their own beside the
+ * server's database, never the server's (a CLI sync writing there made accounts with no owner and
+ * no secret that a server on the same folder then adopted and parked).
+ */
 export const defaultStateFile = (): string =>
-  Config.sqliteFileIn(process.env.ALMANAC_DATA_DIR || Config.defaultDataDir)
+  join(process.env.ALMANAC_DATA_DIR || Config.defaultDataDir, "cli-sync.db")
 
 /** The OS's or SQLite's own words for a failure ("ENOTDIR: not a directory", "file is not a database"). */
 const reasonOf = (e: unknown): string => {

@@ -2,7 +2,7 @@
  * The `almanac` binary end to end against the real servers: what a person types, what they see.
  */
 import { randomUUID } from "node:crypto"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
 import { type AddressInfo, createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -240,6 +240,34 @@ const onState = (file: string, statement: string) =>
 
 /** Flags such as --from-password-file named in a message. */
 const flagsIn = (text: string) => [...text.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].map((m) => m[0])
+
+describe("almanac sync once, where it keeps its state", () => {
+  it("by default in a file of its own beside the server's database, never the server's", async () => {
+    const from = await mkcalendar(radicale.home, radicale.user)
+    const to = await mkcalendar(xandikos.home)
+    const dataDir = mkdtempSync(join(tmpdir(), "almanac-cli-data-"))
+    const file = join(mkdtempSync(join(tmpdir(), "almanac-pw-")), "from.password")
+    writeFileSync(file, `${RADICALE_PASSWORD}\n`, { mode: 0o600 })
+    const done = await almanac(
+      [
+        "sync",
+        "once",
+        "--from",
+        from,
+        "--from-user",
+        radicale.user,
+        "--to",
+        to,
+        "--from-password-file",
+        file
+      ],
+      { ALMANAC_DATA_DIR: dataDir }
+    )
+    expect(done.code, done.stderr).toBe(0)
+    expect(existsSync(join(dataDir, "cli-sync.db"))).toBe(true)
+    expect(existsSync(join(dataDir, "almanac.db"))).toBe(false)
+  }, 120_000)
+})
 
 describe("almanac sync once, what it says", () => {
   it("without a password names the variable and the flag that give one, and the flag works", async () => {

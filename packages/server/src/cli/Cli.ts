@@ -255,7 +255,9 @@ export const syncOptions = {
     Options.withDescription("copies are plain Busy blocks: no title, description, location or attendees")
   ),
   state: Options.file("state").pipe(
-    Options.withDescription("SQLite state file (default: almanac.db in ALMANAC_DATA_DIR or ./data)"),
+    Options.withDescription(
+      "SQLite state file (default: cli-sync.db in ALMANAC_DATA_DIR or ./data, apart from the server's database)"
+    ),
     Options.optional
   ),
   daysBack: Options.integer("days-back").pipe(
