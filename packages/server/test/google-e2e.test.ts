@@ -358,6 +358,42 @@ describe("Google through almanac serve", () => {
         yield* syncAndWait(team.id)
         expect(fake.apiRequestCount()).toBe(1)
 
+        // ---- A person clears most of their Google calendar at once: the mass-delete safety stop
+        // halts and deletes nothing on Radicale until they confirm, then the deletes go through.
+        const daysOff = Array.from({ length: 5 }, (_, i) =>
+          fake.insertAsPerson(PRIMARY, {
+            summary: `Day off ${i + 1}`,
+            start: { date: `2027-01-0${i + 4}` },
+            end: { date: `2027-01-0${i + 5}` }
+          })
+        )
+        yield* syncAndWait(primary.id)
+        yield* Fixtures.waitFor(
+          "the days off on Radicale",
+          Fixtures.contents(target),
+          (items) => items.length === 7
+        )
+        for (const d of daysOff) yield* deleteAsPerson(PRIMARY, String(d.id))
+        const halted = yield* syncAndWait(primary.id)
+        const awaiting = (yield* call("GET", `/api/calendars/${primary.id}/status`)).body as {
+          deletesAwaitingConfirmation: string | null
+        }
+        expect(awaiting.deletesAwaitingConfirmation, JSON.stringify(halted)).not.toBeNull()
+        expect(yield* Fixtures.contents(target)).toHaveLength(7)
+        const confirmed = yield* call("POST", `/api/calendars/${primary.id}/confirm-deletes`)
+        expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200)
+        expect(summaries(yield* Fixtures.contents(target))).toEqual([
+          "Holiday (office closed)",
+          "Weekly review"
+        ])
+        expect(
+          (
+            (yield* call("GET", `/api/calendars/${primary.id}/status`)).body as {
+              deletesAwaitingConfirmation: unknown
+            }
+          ).deletesAwaitingConfirmation
+        ).toBeNull()
+
         // ---- Two-way, Radicale ⇄ Google: each side's event reaches the other, an edit of the
         // original on Google comes over, an edit of a copy on Google is put back from its original
         // (by design: copies follow their originals), and then neither side writes (no echo).
