@@ -20,6 +20,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { freePort } from "../../../scripts/test-servers/servers.js"
 import * as GoogleFake from "../../providers/test/fakes/GoogleFake.js"
+import * as Chromium from "./support/Browser.js"
 import { api, serve, stop } from "./support/ServeProcess.js"
 import * as Fixtures from "./support/SyncFixtures.js"
 
@@ -45,60 +46,69 @@ const writes = (r: GoogleFake.LoggedRequest) => r.method !== "GET"
 const summaries = (items: ReadonlyArray<Fixtures.Stored>) =>
   items.map((i) => Option.getOrElse(i.summary, () => "")).sort()
 
+/**
+ * The fake, `almanac serve` in its own process configured for it (polls only when asked: the
+ * interval is an hour), Ann, and the OAuth redirect flow for her Google account.
+ */
+const boot = Effect.gen(function* () {
+  const fake = yield* Effect.acquireRelease(
+    Effect.promise(() => GoogleFake.start({ calendars })),
+    (f) => Effect.promise(() => f.close())
+  )
+  const port = yield* Effect.promise(freePort)
+  const url = `http://127.0.0.1:${port}`
+  const adminToken = randomBytes(24).toString("hex")
+  const env = {
+    ALMANAC_DATA_DIR: mkdtempSync(join(tmpdir(), "almanac-google-")),
+    ALMANAC_PORT: String(port),
+    ALMANAC_PUBLIC_URL: url,
+    ALMANAC_ADMIN_TOKEN: adminToken,
+    ALMANAC_ALLOW_PRIVATE_URLS: "true",
+    ALMANAC_POLL_INTERVAL: "1h",
+    ALMANAC_GOOGLE_AUTH_URL: fake.authUrl,
+    ALMANAC_GOOGLE_TOKEN_URL: fake.tokenUrl,
+    ALMANAC_GOOGLE_REVOKE_URL: fake.revokeUrl,
+    ALMANAC_GOOGLE_API_URL: fake.apiUrl,
+    ALMANAC_GOOGLE_CLIENT_ID: fake.clientId,
+    ALMANAC_GOOGLE_CLIENT_SECRET: fake.clientSecret
+  }
+  const server = yield* Effect.acquireRelease(
+    Effect.promise(() => serve(env, url)),
+    (p) => Effect.promise(() => stop(p))
+  )
+  const created = yield* Effect.promise(() =>
+    api(url, adminToken)("POST", "/api/admin/users", { name: "Ann" })
+  )
+  const token = (created.body as { token: { token: string } }).token.token
+  const call = (method: string, path: string, body?: unknown) =>
+    Effect.promise(() => api(url, token)(method, path, body))
+  const asServer = {
+    request: (method: string, path: string, options: { readonly body?: unknown } = {}) =>
+      api(url, token)(method, path, options.body)
+  }
+
+  // Connect Google: the authorization URL, the person's consent at the fake (it allows at
+  // once and redirects), the callback on the server.
+  const connectGoogle = Effect.gen(function* () {
+    const start = yield* call("POST", "/api/accounts/google")
+    expect(start.status, JSON.stringify(start.body)).toBe(200)
+    const consent = yield* Effect.promise(() =>
+      fetch((start.body as { authorizeUrl: string }).authorizeUrl, { redirect: "manual" })
+    )
+    const callback = consent.headers.get("location") ?? ""
+    expect(callback.startsWith(`${url}/oauth/google/callback?`), callback).toBe(true)
+    const done = yield* Effect.promise(() => fetch(callback, { redirect: "manual" }))
+    expect(done.status, server.output()).toBe(303)
+  })
+  return { fake, url, server, token, call, asServer, connectGoogle }
+})
+
 describe("Google through almanac serve", () => {
   it.scopedLive(
     "connect, CalDAV → Google private, Google → CalDAV with a series and an all-day event, edits and deletes on both sides, a rejected sync token, two-way with no echo, a refused access token, a revoked grant",
     () =>
       Effect.gen(function* () {
-        const fake = yield* Effect.acquireRelease(
-          Effect.promise(() => GoogleFake.start({ calendars })),
-          (f) => Effect.promise(() => f.close())
-        )
-        const port = yield* Effect.promise(freePort)
-        const url = `http://127.0.0.1:${port}`
-        const adminToken = randomBytes(24).toString("hex")
-        const env = {
-          ALMANAC_DATA_DIR: mkdtempSync(join(tmpdir(), "almanac-google-")),
-          ALMANAC_PORT: String(port),
-          ALMANAC_PUBLIC_URL: url,
-          ALMANAC_ADMIN_TOKEN: adminToken,
-          ALMANAC_ALLOW_PRIVATE_URLS: "true",
-          ALMANAC_POLL_INTERVAL: "1h",
-          ALMANAC_GOOGLE_AUTH_URL: fake.authUrl,
-          ALMANAC_GOOGLE_TOKEN_URL: fake.tokenUrl,
-          ALMANAC_GOOGLE_REVOKE_URL: fake.revokeUrl,
-          ALMANAC_GOOGLE_API_URL: fake.apiUrl,
-          ALMANAC_GOOGLE_CLIENT_ID: fake.clientId,
-          ALMANAC_GOOGLE_CLIENT_SECRET: fake.clientSecret
-        }
-        const server = yield* Effect.acquireRelease(
-          Effect.promise(() => serve(env, url)),
-          (p) => Effect.promise(() => stop(p))
-        )
-        const created = yield* Effect.promise(() =>
-          api(url, adminToken)("POST", "/api/admin/users", { name: "Ann" })
-        )
-        const token = (created.body as { token: { token: string } }).token.token
-        const call = (method: string, path: string, body?: unknown) =>
-          Effect.promise(() => api(url, token)(method, path, body))
-        const asServer = {
-          request: (method: string, path: string, options: { readonly body?: unknown } = {}) =>
-            api(url, token)(method, path, options.body)
-        }
-
-        // Connect Google: the authorization URL, the person's consent at the fake (it allows at
-        // once and redirects), the callback on the server.
-        const connectGoogle = Effect.gen(function* () {
-          const start = yield* call("POST", "/api/accounts/google")
-          expect(start.status, JSON.stringify(start.body)).toBe(200)
-          const consent = yield* Effect.promise(() =>
-            fetch((start.body as { authorizeUrl: string }).authorizeUrl, { redirect: "manual" })
-          )
-          const callback = consent.headers.get("location") ?? ""
-          expect(callback.startsWith(`${url}/oauth/google/callback?`), callback).toBe(true)
-          const done = yield* Effect.promise(() => fetch(callback, { redirect: "manual" }))
-          expect(done.status, server.output()).toBe(303)
-        })
+        const { fake, token, call, asServer, connectGoogle } = yield* boot
         yield* connectGoogle
         const accountList = call("GET", "/api/accounts").pipe(
           Effect.map((r) => r.body as ReadonlyArray<{ id: string; kind: string; status: string }>)
@@ -513,5 +523,83 @@ describe("Google through almanac serve", () => {
         expect(fake.invitations).toEqual([])
       }).pipe(Effect.provide(Fixtures.httpClient)),
     300_000
+  )
+  it.scopedLive(
+    "in a browser: a Google → CalDAV sync created on the Syncs page runs, and its copy arrives with its details",
+    () =>
+      Effect.gen(function* () {
+        const { fake, url, token, call, asServer, connectGoogle } = yield* boot
+        yield* connectGoogle
+        const [inbox] = yield* Fixtures.account(asServer, token, "radicale", 1)
+        if (inbox === undefined) return expect.fail("no Radicale calendar")
+        const accounts = (yield* call("GET", "/api/accounts")).body as ReadonlyArray<{
+          id: string
+          kind: string
+        }>
+        const google = accounts.find((a) => a.kind === "google")
+        if (google === undefined) return expect.fail("no Google account")
+        const team = (
+          (yield* call("GET", `/api/accounts/${google.id}/calendars`)).body as ReadonlyArray<{
+            id: string
+            url: string
+          }>
+        ).find((c) => c.url === TEAM)
+        if (team === undefined) return expect.fail("no Team calendar")
+        fake.insertAsPerson(TEAM, {
+          summary: "Sprint review",
+          location: "Room 2",
+          start: { dateTime: "2026-12-17T15:00:00+01:00", timeZone: BERLIN },
+          end: { dateTime: "2026-12-17T16:00:00+01:00", timeZone: BERLIN }
+        })
+        const browser = yield* Chromium.launch
+        yield* Effect.promise(async () => {
+          const page = await Chromium.newPage(browser)
+          await page.goto(`${url}/`)
+          await page.getByLabel("API token").fill(token)
+          await page.getByRole("button", { name: "Sign in" }).click()
+          await page.waitForURL(`${url}/`)
+          await page.getByRole("link", { name: "Syncs" }).click()
+          await expect(page.getByText("No syncs yet").isVisible()).resolves.toBe(true)
+          // Google's calendars are offered by their names on Google, under the account.
+          await page.getByLabel("Copy events from").selectOption({ label: "Team" })
+          await page.getByLabel("Into").selectOption({ label: "calendar 0" })
+          await page.getByLabel("One way").check()
+          await page.getByLabel("Mark as private").uncheck()
+          await page.getByRole("button", { name: "Create the sync" }).click()
+          await page.waitForURL(/\/syncs\?notice=sync-created$/)
+          const listed = page.getByRole("row").filter({ hasText: "Team (" })
+          await expect(listed.textContent()).resolves.toContain("calendar 0")
+          await expect(listed.textContent()).resolves.toContain("Full details")
+          await expect(listed.textContent()).resolves.toContain("active")
+          await Chromium.screenshot(page, "google-sync-created")
+        })
+        // The sync polls once when it is created: the Google event arrives on Radicale as it is.
+        const [copy, ...others] = yield* Fixtures.waitFor(
+          "the copy on Radicale",
+          Fixtures.contents(inbox),
+          (items) => items.length > 0
+        )
+        expect(others).toEqual([])
+        expect(Option.getOrNull(copy?.summary ?? Option.none())).toBe("Sprint review")
+        expect(Option.getOrNull(copy?.location ?? Option.none())).toBe("Room 2")
+        expect(Option.map(copy?.resource.master ?? Option.none(), (m) => m.start)).toEqual(
+          Option.some(EventModel.zoned(BERLIN, 2026, 12, 17, 15, 0, 0))
+        )
+        // The Syncs page counts it, and the status page says the Google calendar's poll went well.
+        yield* Effect.promise(async () => {
+          const page = await Chromium.newPage(browser)
+          await page.goto(`${url}/`)
+          await page.getByLabel("API token").fill(token)
+          await page.getByRole("button", { name: "Sign in" }).click()
+          await page.waitForURL(`${url}/`)
+          await page.goto(`${url}/syncs`)
+          await expect(page.getByRole("row").filter({ hasText: "Team (" }).textContent()).resolves.toContain(
+            "1 copy"
+          )
+        })
+        expect(fake.apiRequestCount(writes)).toBe(0)
+        expect(fake.invitations).toEqual([])
+      }).pipe(Effect.provide(Fixtures.httpClient)),
+    120_000
   )
 })
