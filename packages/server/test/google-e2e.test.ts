@@ -108,7 +108,7 @@ describe("Google through almanac serve", () => {
     "connect, CalDAV → Google private, Google → CalDAV with a series and an all-day event, edits and deletes on both sides, a rejected sync token, two-way with no echo, a refused access token, a revoked grant",
     () =>
       Effect.gen(function* () {
-        const { fake, token, call, asServer, connectGoogle } = yield* boot
+        const { fake, server, token, call, asServer, connectGoogle } = yield* boot
         yield* connectGoogle
         const accountList = call("GET", "/api/accounts").pipe(
           Effect.map((r) => r.body as ReadonlyArray<{ id: string; kind: string; status: string }>)
@@ -151,6 +151,30 @@ describe("Google through almanac serve", () => {
               status(calendarId),
               (s) => s.polling === null && s.lastPollAt !== null && Date.parse(s.lastPollAt) >= asked
             )
+          })
+        /**
+         * A poll that finds nothing new: its log line (written just after the status, so waited
+         * for) says unchanged, after one request to the calendar's server.
+         */
+        const idlePoll = (calendarId: string) =>
+          Effect.gen(function* () {
+            const lines = Effect.sync(() =>
+              server
+                .output()
+                .split("\n")
+                .filter((l) => l.includes("message=poll") && l.includes(`calendar=${calendarId} `))
+            )
+            const before = (yield* lines).length
+            const polled = yield* syncAndWait(calendarId)
+            expect(polled.lastError).toBeNull()
+            const after = yield* Fixtures.waitFor(
+              "the poll's log line",
+              lines,
+              (ls) => ls.length > before,
+              20
+            )
+            expect(after.at(-1)).toMatch(/ requests=1 /)
+            expect(after.at(-1)).toMatch(/ outcome=unchanged /)
           })
         const relate = (from: string, to: string, extra: Json) =>
           call("POST", "/api/relationships", { sourceCalendarId: from, targetCalendarId: to, ...extra }).pipe(
@@ -235,7 +259,7 @@ describe("Google through almanac serve", () => {
         ])
         expect(fake.requests[0]?.query.syncToken).toBeDefined()
         fake.resetLog()
-        yield* syncAndWait(source.id)
+        yield* idlePoll(source.id)
         expect(fake.apiRequestCount(writes)).toBe(0)
 
         // Edits and deletes on the CalDAV side: the Dentist moves by an hour, the Physio is deleted.
@@ -460,9 +484,9 @@ describe("Google through almanac serve", () => {
         const googleEtags = live(fake, MIRROR)
           .map((e) => String(e.etag))
           .sort()
-        yield* syncAndWait(twin.id)
-        yield* syncAndWait(mirror.id)
-        yield* syncAndWait(twin.id)
+        yield* idlePoll(twin.id)
+        yield* idlePoll(mirror.id)
+        yield* idlePoll(twin.id)
         expect(fake.apiRequestCount(writes), JSON.stringify(fake.requests)).toBe(0)
         expect((yield* Fixtures.contents(twin)).map((i) => i.etag).sort()).toEqual(etags)
         expect(
