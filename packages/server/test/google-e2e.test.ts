@@ -3,7 +3,8 @@
  * the providers' Google fake (a FAKE of Google's OAuth endpoints and Calendar API v3, see its header
  * — no real Google here) and calendars on the real Radicale of the test servers, standing in for
  * iCloud. Connect through the OAuth redirect; CalDAV → Google private one-way (a Busy copy, private,
- * nothing else), its edits and deletes; an idle poll of the Google calendar is one request and
+ * nothing else), its edits and deletes, a weekly series with an EXDATE, a moved and a cancelled
+ * instance; the mass-delete safety stop; an idle poll of the Google calendar is one request and
  * writes nothing; Google → CalDAV with a weekly series (a moved and a cancelled instance, across the
  * end of summer time) and an all-day event, checked field by field on Radicale, and Google's edits
  * and deletes; a rejected sync token merges with nothing doubled; two-way with no echo; an access
@@ -282,6 +283,66 @@ describe("Google through almanac serve", () => {
         expect(Date.parse(String((moved?.start as Json | undefined)?.dateTime))).toBe(movedAt)
         expect(moved).toMatchObject({ summary: "Busy", visibility: "private" })
 
+        // A weekly series on Radicale (Berlin, 09:00, five Mondays from 7 December): the 14th an
+        // EXDATE, the 21st moved to Tuesday 11:00, the 28th a cancelled override. On Google: one
+        // master whose recurrence holds the rule and both exclusions, and one exception at its
+        // instance id (the original start in UTC) with its new time, still private.
+        const standupUid = randomUUID()
+        const at = (day: number, hour: number) => EventModel.zoned(BERLIN, 2026, 12, day, hour, 0, 0)
+        const standup = EventModel.makeEvent({
+          uid: standupUid,
+          start: at(7, 9),
+          end: at(7, 10),
+          summary: Option.some("Standup"),
+          rrule: Option.some("FREQ=WEEKLY;COUNT=5"),
+          exdates: [at(14, 9)]
+        })
+        yield* Fixtures.put(
+          source,
+          EventModel.makeResource(standup, [
+            {
+              ...standup,
+              rrule: Option.none(),
+              exdates: [],
+              recurrenceId: Option.some(at(21, 9)),
+              start: at(22, 11),
+              end: at(22, 12)
+            },
+            {
+              ...standup,
+              rrule: Option.none(),
+              exdates: [],
+              recurrenceId: Option.some(at(28, 9)),
+              status: Option.some("CANCELLED")
+            }
+          ])
+        )
+        yield* syncAndWait(source.id)
+        const standupCopies = live(fake, TEAM).filter((e) =>
+          JSON.stringify(e.extendedProperties).includes(standupUid)
+        )
+        const standupMaster = standupCopies.find((e) => e.recurringEventId === undefined)
+        if (standupMaster === undefined) return expect.fail(JSON.stringify(standupCopies))
+        const recurrence = (standupMaster.recurrence as ReadonlyArray<string>).join("\n")
+        expect(recurrence).toMatch(/^RRULE:FREQ=WEEKLY;COUNT=5$/m)
+        expect(recurrence).toMatch(/^EXDATE.*20261214T(090000|080000Z)/m)
+        expect(recurrence).toMatch(/20261228T(090000|080000Z)/)
+        expect(standupMaster).toMatchObject({
+          summary: "Busy",
+          visibility: "private",
+          start: { dateTime: "2026-12-07T09:00:00+01:00", timeZone: BERLIN }
+        })
+        expect(standupCopies.filter((e) => e !== standupMaster)).toEqual([
+          expect.objectContaining({
+            id: `${String(standupMaster.id)}_20261221T080000Z`,
+            recurringEventId: standupMaster.id,
+            originalStartTime: { dateTime: "2026-12-21T09:00:00+01:00", timeZone: BERLIN },
+            start: { dateTime: "2026-12-22T11:00:00+01:00", timeZone: BERLIN },
+            summary: "Busy",
+            visibility: "private"
+          })
+        ])
+
         // ---- Google → CalDAV: a person's weekly series in Berlin over the end of summer time
         // (25 October 2026), the second instance moved, the third cancelled; an all-day event.
         const series = fake.insertAsPerson(PRIMARY, {
@@ -386,7 +447,7 @@ describe("Google through almanac serve", () => {
         }
         expect(fake.apiRequestCount(writes)).toBe(0)
         expect((yield* Fixtures.contents(target)).map((i) => i.etag).sort()).toEqual(targetEtags)
-        expect(live(fake, TEAM)).toHaveLength(1)
+        expect(live(fake, TEAM)).toHaveLength(3)
         // Afterwards idle again: one request.
         fake.resetLog()
         yield* syncAndWait(team.id)
