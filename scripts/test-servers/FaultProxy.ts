@@ -166,20 +166,8 @@ export const start = (upstream: string, options: Options): Promise<FaultProxy> =
           record()
           return req.socket.resetAndDestroy()
         case "reset-mid-body":
-        case "truncated-body": {
-          const relayed = await relay(up, req, body, path)
-          if (relayed.body.length < 2) return answer(res, relayed)
-          record()
-          res.writeHead(relayed.status, {
-            ...relayed.headers,
-            "content-length": String(relayed.body.length)
-          })
-          res.write(relayed.body.subarray(0, Math.floor(relayed.body.length / 2)), () => {
-            if (fault === "reset-mid-body") req.socket.resetAndDestroy()
-            else req.socket.end()
-          })
-          return
-        }
+        case "truncated-body":
+          return cut(req, res, fault, await relay(up, req, body, path))
         case "slow": {
           const relayed = await relay(up, req, body, path)
           record()
@@ -191,11 +179,25 @@ export const start = (upstream: string, options: Options): Promise<FaultProxy> =
           const relayed = await relay(up, req, body, path)
           const doubled =
             relayed.status === 207 ? duplicateFirstResponse(relayed.body.toString("utf8")) : undefined
-          if (doubled === undefined) return answer(res, relayed)
+          // Not a multistatus: cut the answer instead, so that the fault rate holds for every request.
+          if (doubled === undefined) return cut(req, res, "reset-mid-body", relayed)
           record()
           return answer(res, { ...relayed, body: Buffer.from(doubled, "utf8") })
         }
       }
+    }
+
+    /** Headers with the full Content-Length, half the body (none of an empty one), then the connection ends. */
+    const cut = (req: IncomingMessage, res: ServerResponse, fault: Fault, relayed: Relayed) => {
+      injected.push({ method: req.method ?? "", path: req.url ?? "/", fault })
+      // An empty answer is announced as 16 bytes, so that it too arrives short.
+      const length = Math.max(relayed.body.length, 16)
+      res.writeHead(relayed.status, { ...relayed.headers, "content-length": String(length) })
+      res.flushHeaders()
+      res.write(relayed.body.subarray(0, Math.floor(relayed.body.length / 2)), () => {
+        if (fault === "reset-mid-body") req.socket.resetAndDestroy()
+        else req.socket.end()
+      })
     }
 
     const server = createServer((req, res) => {
