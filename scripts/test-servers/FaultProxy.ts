@@ -8,7 +8,7 @@
  * - "slow": the server's answer is held back `slowMillis` (longer than the client's timeout).
  * - "429" / "503": refused with `Retry-After` (seconds, from `retryAfterSeconds`); not forwarded.
  * - "500": refused; not forwarded.
- * - "duplicate-response": a 207 answer with its first `<response>` element twice.
+ * - "duplicate-response": a 207 answer with its last `<response>` element twice (another answer is cut).
  * The schedule is a function of the seed and the order of requests only, so a run is repeatable
  * as far as the client's order of requests is.
  *
@@ -118,12 +118,15 @@ export const prng = (seed: number): (() => number) => {
   }
 }
 
-const responseElement = /<([A-Za-z_][\w.-]*:)?response\b[^>]*>[\s\S]*?<\/\1response>/
+const responseElement = /<([A-Za-z_][\w.-]*:)?response\b[^>]*>[\s\S]*?<\/\1response>/g
 
-/** The body with its first `<response>` element repeated; undefined when it has none. */
-export const duplicateFirstResponse = (body: string): string | undefined => {
-  const m = responseElement.exec(body)
-  if (m === null) return undefined
+/**
+ * The body with its last `<response>` element repeated (the last, since the first of a Depth-1
+ * listing is the collection itself, which clients skip anyway); undefined when it has none.
+ */
+export const duplicateLastResponse = (body: string): string | undefined => {
+  const m = [...body.matchAll(responseElement)].at(-1)
+  if (m === undefined) return undefined
   const end = m.index + m[0].length
   return `${body.slice(0, end)}${m[0]}${body.slice(end)}`
 }
@@ -178,7 +181,7 @@ export const start = (upstream: string, options: Options): Promise<FaultProxy> =
         case "duplicate-response": {
           const relayed = await relay(up, req, body, path)
           const doubled =
-            relayed.status === 207 ? duplicateFirstResponse(relayed.body.toString("utf8")) : undefined
+            relayed.status === 207 ? duplicateLastResponse(relayed.body.toString("utf8")) : undefined
           // Not a multistatus: cut the answer instead, so that the fault rate holds for every request.
           if (doubled === undefined) return cut(req, res, "reset-mid-body", relayed)
           record()
