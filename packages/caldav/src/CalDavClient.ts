@@ -201,12 +201,20 @@ export const make = (
 
     /** Sends and insists on a 2xx; anything else becomes its typed error. */
     const send = (call: Call, request: Omit<Exchange.RawRequest, "method" | "url">) =>
-      exchanger.send({ method: call.method, url: call.url, ...request }).pipe(
-        Effect.filterOrElse(
-          (res) => ok(res.status),
-          (res) => Effect.fail(classify(call, res))
+      exchanger
+        .send({
+          method: call.method,
+          url: call.url,
+          // A 500 after a token is the token's rejection (classify), not worth asking again.
+          ...(call.token === undefined ? {} : { answers: [500] }),
+          ...request
+        })
+        .pipe(
+          Effect.filterOrElse(
+            (res) => ok(res.status),
+            (res) => Effect.fail(classify(call, res))
+          )
         )
-      )
 
     const multistatus = (call: Call, res: Exchange.RawResponse) => {
       if (DiscoverySteps.isHtml(res.headers["content-type"], res.body)) {

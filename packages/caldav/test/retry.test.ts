@@ -251,6 +251,23 @@ describe.each(caldavServers())("retries on $name behind the fault proxy", (serve
       })
     )
 
+    it.effect("a 500 to a sync-collection with a token is its rejection: asked once, TokenInvalid", () =>
+      Effect.gen(function* () {
+        const { url } = yield* calendar
+        const c = yield* client()
+        const { token } = yield* c.syncCollection(url, Option.none())
+        proxy.failNext("500")
+        const { result, requests } = yield* counted(Effect.either(c.syncCollection(url, Option.some(token))))
+        expect(result._tag === "Left" ? result.left._tag : "Right").toBe("TokenInvalid")
+        expect(requests).toBe(1)
+        // Without a token the same 500 is a passing fault, asked again.
+        proxy.failNext("500")
+        const again = yield* counted(Effect.either(c.syncCollection(url, Option.none())))
+        expect(again.result._tag).toBe("Right")
+        expect(again.requests).toBe(2)
+      })
+    )
+
     it.effect("attempts: 1 turns retrying off", () =>
       Effect.gen(function* () {
         const { url } = yield* calendar
