@@ -20,6 +20,7 @@ import * as Exchange from "./internal/exchange.js"
 import * as Multistatus from "./internal/multistatus.js"
 import { type PropName, prop } from "./internal/props.js"
 import * as Requests from "./internal/requests.js"
+import * as Retry from "./internal/retry.js"
 import * as Xml from "./internal/xml.js"
 
 export { CalendarInfo, DiscoveryResult } from "./Discovery.js"
@@ -47,6 +48,19 @@ export interface ClientOptions {
    * refuses private addresses here, so that no answer can lead it into its own network.
    */
   readonly checkUrl?: ((url: URL) => Effect.Effect<void, Exchange.UrlRefusal>) | undefined
+  /**
+   * Retrying within a request after a reset, a timeout, a truncated answer, 408/429/500/502/503/504:
+   * safe methods (GET, PROPFIND, REPORT) and conditional writes (If-Match / If-None-Match) only,
+   * never an unconditional write or MKCALENDAR. Defaults: 3 attempts, backoff from 200 ms doubling
+   * with full jitter, a Retry-After waited out up to 10 seconds (a longer one fails as RateLimited).
+   */
+  readonly retry?:
+    | {
+        readonly attempts?: number | undefined
+        readonly baseDelay?: Duration.DurationInput | undefined
+        readonly maxRetryAfter?: Duration.DurationInput | undefined
+      }
+    | undefined
 }
 
 const OptionalText = Schema.OptionFromNullOr(Schema.String)
@@ -172,7 +186,12 @@ export const make = (
       timeout: Duration.decode(options.timeout ?? Duration.seconds(30)),
       maxBodyBytes: options.maxResponseBytes ?? Xml.defaultLimits.maxBytes,
       maxRedirects: options.maxRedirects ?? 10,
-      checkUrl: Option.fromNullable(options.checkUrl)
+      checkUrl: Option.fromNullable(options.checkUrl),
+      retry: {
+        attempts: Math.max(1, Math.floor(options.retry?.attempts ?? Retry.defaultPolicy.attempts)),
+        baseDelay: Duration.decode(options.retry?.baseDelay ?? Retry.defaultPolicy.baseDelay),
+        maxRetryAfter: Duration.decode(options.retry?.maxRetryAfter ?? Retry.defaultPolicy.maxRetryAfter)
+      }
     })
     const batchSize = Math.max(1, options.multigetBatchSize ?? 100)
     const limits: Xml.XmlLimits = {
@@ -182,12 +201,20 @@ export const make = (
 
     /** Sends and insists on a 2xx; anything else becomes its typed error. */
     const send = (call: Call, request: Omit<Exchange.RawRequest, "method" | "url">) =>
-      exchanger.send({ method: call.method, url: call.url, ...request }).pipe(
-        Effect.filterOrElse(
-          (res) => ok(res.status),
-          (res) => Effect.fail(classify(call, res))
+      exchanger
+        .send({
+          method: call.method,
+          url: call.url,
+          // A 500 after a token is the token's rejection (classify), not worth asking again.
+          ...(call.token === undefined ? {} : { answers: [500] }),
+          ...request
+        })
+        .pipe(
+          Effect.filterOrElse(
+            (res) => ok(res.status),
+            (res) => Effect.fail(classify(call, res))
+          )
         )
-      )
 
     const multistatus = (call: Call, res: Exchange.RawResponse) => {
       if (DiscoverySteps.isHtml(res.headers["content-type"], res.body)) {

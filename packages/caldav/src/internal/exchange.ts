@@ -14,6 +14,7 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { ProtocolError, Transient } from "../CalDavError.js"
 import { mayCarryCredentials } from "./domain.js"
+import * as Retry from "./retry.js"
 import * as Utf8 from "./utf8.js"
 
 export interface Credentials {
@@ -55,6 +56,8 @@ export interface Settings {
   readonly maxRedirects: number
   /** Asked before each request is sent, every redirect hop included; a refusal sends nothing. */
   readonly checkUrl: Option.Option<(url: URL) => Effect.Effect<void, UrlRefusal>>
+  /** Retries of repeatable requests (safe methods, conditional writes) after transient failures. */
+  readonly retry: Retry.RetryPolicy
 }
 
 /** Why the caller's URL check refused a URL, in words for a person. */
@@ -202,7 +205,7 @@ export const make = (settings: Settings): Effect.Effect<Exchanger, never, HttpCl
           )
       })
 
-    const send = (request: RawRequest): Effect.Effect<RawResponse, Transient | ProtocolError> =>
+    const sendOnce = (request: RawRequest): Effect.Effect<RawResponse, Transient | ProtocolError> =>
       Effect.gen(function* () {
         const anchor = yield* parseUrl(request.method, request.anchor ?? request.url)
         let target = yield* parseUrl(request.method, request.url)
@@ -231,6 +234,29 @@ export const make = (settings: Settings): Effect.Effect<Exchanger, never, HttpCl
           }
         }
       })
+
+    const schedule = Retry.schedule<RawResponse>(settings.retry)
+    const worthRetrying = Retry.worthRetrying(settings.retry)
+
+    // The one place requests are retried: the whole logical request, redirects included. When the
+    // retries run out, the last answer goes back to the caller, which classifies it as before.
+    const send = (request: RawRequest): Effect.Effect<RawResponse, Transient | ProtocolError> => {
+      if (settings.retry.attempts <= 1 || !Retry.repeatable(request.method, request.headers))
+        return sendOnce(request)
+      const attempt: Effect.Effect<
+        RawResponse,
+        Transient | ProtocolError | Retry.RetryableAnswer<RawResponse>
+      > = sendOnce(request).pipe(
+        Effect.filterOrElse(
+          (res) => !Retry.retryableStatus(res.status),
+          (res) => Effect.fail(Retry.answer(res, Date.now()))
+        )
+      )
+      return attempt.pipe(
+        Effect.retry({ schedule, while: worthRetrying }),
+        Effect.catchTag("RetryableAnswer", (e) => Effect.succeed(e.response))
+      )
+    }
 
     return { send, stats: Ref.get(counters) }
   })

@@ -102,7 +102,21 @@ export const fromElement = (root: Xml.XmlElement, base: string): Either.Either<M
       errors: errorEl === undefined ? [] : errorEl.children.map((c) => c.name)
     })
   }
-  return Either.right({ responses, syncToken: text(Xml.child(root, Xml.DAV, "sync-token")) })
+  return Either.right({
+    responses: lastOfEach(responses),
+    syncToken: text(Xml.child(root, Xml.DAV, "sync-token"))
+  })
+}
+
+/**
+ * One row per resource. RFC 4918 gives each href one response; an answer that repeats one (a
+ * proxy's or server's bug) must not list a member twice. The later row wins, in the earlier row's
+ * place, as sync-collection's later rounds override earlier ones.
+ */
+const lastOfEach = (responses: ReadonlyArray<PropResponse>): ReadonlyArray<PropResponse> => {
+  const byKey = new Map<string, PropResponse>()
+  for (const r of responses) byKey.set(sameResourceKey(r.href), r)
+  return byKey.size === responses.length ? responses : [...byKey.values()]
 }
 
 export const parse = (

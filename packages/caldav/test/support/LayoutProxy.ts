@@ -10,8 +10,9 @@
  * - "no-dav": a web site, HTML everywhere.
  * Every request is recorded (method, path, which of those properties the body asked for).
  */
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { answer, relay } from "../../../../scripts/test-servers/FaultProxy.js"
 
 export type Layout = "product-path" | "picky-root" | "no-dav"
 
@@ -46,20 +47,9 @@ export const start = (layout: Layout, upstream: string): Promise<LayoutProxy> =>
       path: string,
       script?: string
     ) => {
-      const headers = { ...req.headers, host: up.host, "content-length": String(body.length) }
-      if (script !== undefined) Object.assign(headers, { "x-script-name": script })
-      const out = httpRequest(
-        { host: up.hostname, port: up.port, method: req.method, path, headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers)
-          answer.pipe(res)
-        }
+      void relay(up, req, body, path, script === undefined ? {} : { "x-script-name": script }).then((r) =>
+        answer(res, r)
       )
-      out.on("error", () => {
-        res.writeHead(502)
-        res.end()
-      })
-      out.end(body)
     }
     const server = createServer((req, res) => {
       const chunks: Array<Buffer> = []
