@@ -36,6 +36,11 @@ export interface RawRequest {
   readonly contentType?: string | undefined
   /** The URL whose registrable domain may receive credentials; defaults to `url`. */
   readonly anchor?: string | undefined
+  /**
+   * Statuses that are the server's answer to this request, not a passing fault: never retried
+   * (a 500 to a sync-collection with a token is how Xandikos rejects the token).
+   */
+  readonly answers?: ReadonlyArray<number> | undefined
 }
 
 export interface RawResponse {
@@ -248,7 +253,7 @@ export const make = (settings: Settings): Effect.Effect<Exchanger, never, HttpCl
         Transient | ProtocolError | Retry.RetryableAnswer<RawResponse>
       > = sendOnce(request).pipe(
         Effect.filterOrElse(
-          (res) => !Retry.retryableStatus(res.status),
+          (res) => !Retry.retryableStatus(res.status) || (request.answers?.includes(res.status) ?? false),
           (res) => Effect.fail(Retry.answer(res, Date.now()))
         )
       )
