@@ -207,7 +207,7 @@ const stop = async (life: Life) => {
   return (Date.now() - t0) / 1000
 }
 
-const rows = (db: string): { messages: number; replies: number } => {
+const rows = (db: string): { messages: number; replies: number; failing: number } => {
   const count = (table: string) =>
     Number(execFileSync("sqlite3", [db, `SELECT count(*) FROM ${table}`], { encoding: "utf8" }).trim())
   const failing = Number(
@@ -265,15 +265,13 @@ const main = async () => {
     const pairs = Array.from({ length: Math.floor(n / 2) }, (_, i) => [ids[2 * i], ids[2 * i + 1]] as const)
     for (let i = 0; i < pairs.length; i += 8)
       await Promise.all(
-        pairs
-          .slice(i, i + 8)
-          .map(([s, t]) =>
-            call(token, "POST", "/api/relationships", {
-              sourceCalendarId: s,
-              targetCalendarId: t,
-              direction: "one-way"
-            })
-          )
+        pairs.slice(i, i + 8).map(([s, t]) =>
+          call(token, "POST", "/api/relationships", {
+            sourceCalendarId: s,
+            targetCalendarId: t,
+            direction: "one-way"
+          })
+        )
       )
     log(`seeded through the API; load ${load()}`)
     await stop(seed)
