@@ -21,7 +21,7 @@
  * are interrupted, so no new poll starts. The `onOutcome` of that last poll may not run.
  */
 import { CalendarActor, type ProviderError, type SyncCycle, type SyncStore } from "@almanac/core"
-import { Entity, RunnerAddress, type Sharding, SingleRunner } from "@effect/cluster"
+import { Entity, RunnerAddress, Sharding, SingleRunner } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { SqlClient } from "@effect/sql"
 import { type ConfigError, Context, Duration, Effect, FiberHandle, Layer, Option, Ref } from "effect"
@@ -286,25 +286,27 @@ export const pruneAnsweredKeepAlives: Effect.Effect<void, never, SqlClient.SqlCl
 
 const KeepAliveTag = Entity.KeepAliveRpc._tag
 
-/** Prunes at start, every `every`, and at shutdown (after the entities stopped: it is built before them). */
-const pruneLayer = (every: Duration.DurationInput) =>
+/**
+ * Prunes once the cluster's storage is there (after its migrations: a statement prepared against a
+ * missing table stays failed in the client's cache) and then every `every`.
+ */
+const pruneLoop = (every: Duration.DurationInput) =>
   Layer.scopedDiscard(
-    Effect.gen(function* () {
-      yield* Effect.addFinalizer(() => pruneAnsweredKeepAlives)
-      yield* pruneAnsweredKeepAlives.pipe(
-        Effect.zipRight(Effect.sleep(every)),
-        Effect.forever,
-        Effect.forkScoped
-      )
-    })
+    Effect.zipRight(
+      Sharding.Sharding,
+      pruneAnsweredKeepAlives.pipe(Effect.zipRight(Effect.sleep(every)), Effect.forever, Effect.forkScoped)
+    )
   )
+
+/** Prunes at shutdown: built before the runner, so it runs once the entities have stopped. */
+const pruneAtShutdown = Layer.scopedDiscard(Effect.addFinalizer(() => pruneAnsweredKeepAlives))
 
 /** Convenience: single runner with SQL storage over the SqlClient in context. */
 export const layerSingleRunner = (
   config: CalendarActor.ActorConfig,
   options: HostOptions = {}
 ): Layer.Layer<ActorHost, ConfigError.ConfigError, SqlClient.SqlClient | CalendarPoller> =>
-  layer(config, options).pipe(
+  Layer.merge(layer(config, options), pruneLoop(options.pruneEvery ?? Duration.minutes(10))).pipe(
     Layer.provide(
       // Settings in code: the environment's generic HOST and PORT belong to other programs.
       SingleRunner.layer({
@@ -314,6 +316,6 @@ export const layerSingleRunner = (
           runnerAddress: Option.some(RunnerAddress.make("localhost", 34431)),
           runnerListenAddress: Option.none()
         }
-      }).pipe(Layer.provideMerge(pruneLayer(options.pruneEvery ?? Duration.minutes(10))))
+      }).pipe(Layer.provideMerge(pruneAtShutdown))
     )
   )
