@@ -119,7 +119,12 @@ describe("the actor loop under TestClock", () => {
       yield* Ref.set(times, [])
       const now = Effect.clockWith((c) => c.currentTimeMillis)
       const bStart = yield* now
-      const woken = yield* CalendarActor.make({ calendarId: "B", config, poll, firstDelay: Duration.minutes(3) })
+      const woken = yield* CalendarActor.make({
+        calendarId: "B",
+        config,
+        poll,
+        firstDelay: Duration.minutes(3)
+      })
       const wokenFiber = yield* Effect.fork(woken.loop.pipe(Effect.withRandom(Random.make("fixed-seed"))))
       yield* TestClock.adjust(Duration.minutes(1))
       yield* woken.actor.wake
