@@ -4,6 +4,8 @@
  * Tables go to stdout, progress to stderr, everything to bench-results.json in the repository.
  *
  * ALMANAC_BENCH_EVENTS (default 2000, 50..5000) sets the size of the calendar.
+ * The server with many calendars (start-up time, first polls, RSS, cluster rows) is a bench of
+ * its own: `npm run bench:scale` (scripts/bench-scale.ts).
  */
 import { writeFileSync } from "node:fs"
 import { cpus } from "node:os"
@@ -101,6 +103,7 @@ const main = Effect.gen(function* () {
   const file = fileURLToPath(new URL("../bench-results.json", import.meta.url))
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
   log(`results written to ${file}`)
+  log("the server with many calendars: npm run bench:scale (ALMANAC_BENCH_CALENDARS, default 1000)")
 })
 
 const program = main.pipe(

@@ -106,6 +106,11 @@ export const make = (options: {
   readonly config: ActorConfig
   readonly poll: (reconcile: boolean) => Effect.Effect<CycleReport, PollError | StoreError>
   readonly onOutcome?: (outcome: PollOutcome, wait: Wait) => Effect.Effect<void>
+  /**
+   * How long the loop waits before its first poll (none: it polls at once). A wake cuts it short.
+   * Many actors started together spread their first polls this way instead of polling at once.
+   */
+  readonly firstDelay?: Duration.Duration | undefined
 }): Effect.Effect<{ readonly actor: Actor; readonly loop: Effect.Effect<never> }> =>
   Effect.gen(function* () {
     const { calendarId, config } = options
@@ -149,7 +154,13 @@ export const make = (options: {
     const waitFor = (wait: Wait) =>
       wait._tag === "Park" ? Queue.take(wakes) : Effect.race(Effect.sleep(wait.delay), Queue.take(wakes))
 
-    const loop: Effect.Effect<never> = pollOnce.pipe(Effect.flatMap(waitFor), Effect.forever)
+    const polling: Effect.Effect<never> = pollOnce.pipe(Effect.flatMap(waitFor), Effect.forever)
+    // A wake that came before the first poll is answered by it, not by a second poll right after.
+    const beforeFirst =
+      options.firstDelay === undefined || Duration.toMillis(options.firstDelay) <= 0
+        ? Queue.takeAll(wakes)
+        : Effect.zipRight(waitFor({ _tag: "Sleep", delay: options.firstDelay }), Queue.takeAll(wakes))
+    const loop: Effect.Effect<never> = Effect.zipRight(beforeFirst, polling)
 
     return {
       actor: {

@@ -93,6 +93,57 @@ describe("the actor loop under TestClock", () => {
     })
   )
 
+  it.effect("waits out its first delay, and a wake in it is answered by one poll, not two", () =>
+    Effect.gen(function* () {
+      const times = yield* Ref.make<Array<number>>([])
+      const poll = () =>
+        Effect.gen(function* () {
+          const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+          yield* Ref.update(times, (p) => [...p, now])
+          return report
+        })
+      const late = yield* CalendarActor.make({
+        calendarId: "A",
+        config,
+        poll,
+        firstDelay: Duration.minutes(3)
+      })
+      const lateFiber = yield* Effect.fork(late.loop.pipe(Effect.withRandom(Random.make("fixed-seed"))))
+      yield* TestClock.adjust(Duration.seconds(179))
+      expect(yield* Ref.get(times)).toEqual([])
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(yield* Ref.get(times)).toEqual([180_000])
+      yield* Fiber.interrupt(lateFiber)
+
+      // Woken a minute into its first delay: it polls then, once.
+      yield* Ref.set(times, [])
+      const now = Effect.clockWith((c) => c.currentTimeMillis)
+      const bStart = yield* now
+      const woken = yield* CalendarActor.make({
+        calendarId: "B",
+        config,
+        poll,
+        firstDelay: Duration.minutes(3)
+      })
+      const wokenFiber = yield* Effect.fork(woken.loop.pipe(Effect.withRandom(Random.make("fixed-seed"))))
+      yield* TestClock.adjust(Duration.minutes(1))
+      yield* woken.actor.wake
+      yield* TestClock.adjust(Duration.minutes(5))
+      expect(yield* Ref.get(times)).toEqual([bStart + 60_000])
+      yield* Fiber.interrupt(wokenFiber)
+
+      // Without a first delay, a wake before the loop runs is answered by its first poll, not by a second one.
+      yield* Ref.set(times, [])
+      const cStart = yield* now
+      const eager = yield* CalendarActor.make({ calendarId: "C", config, poll })
+      yield* eager.actor.wake
+      const eagerFiber = yield* Effect.fork(eager.loop.pipe(Effect.withRandom(Random.make("fixed-seed"))))
+      yield* TestClock.adjust(Duration.minutes(5))
+      expect(yield* Ref.get(times)).toEqual([cStart])
+      yield* Fiber.interrupt(eagerFiber)
+    })
+  )
+
   it.effect("honours Retry-After, then resumes the cadence", () =>
     Effect.gen(function* () {
       const polls = yield* Ref.make<Array<number>>([])

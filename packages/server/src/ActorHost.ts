@@ -21,9 +21,9 @@
  * are interrupted, so no new poll starts. The `onOutcome` of that last poll may not run.
  */
 import { CalendarActor, type ProviderError, type SyncCycle, type SyncStore } from "@almanac/core"
-import { Entity, RunnerAddress, type Sharding, SingleRunner } from "@effect/cluster"
+import { Entity, RunnerAddress, Sharding, SingleRunner } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { type ConfigError, Context, Duration, Effect, FiberHandle, Layer, Option, Ref } from "effect"
 
 /** What the host needs from the rest of the server; the server provides it. */
@@ -66,6 +66,27 @@ export class ActorHost extends Context.Tag("@almanac/server/ActorHost")<ActorHos
 export interface HostOptions {
   /** How often a running entity replaces its keep-alive message; must stay well under ten minutes. */
   readonly keepAliveRefresh?: Duration.DurationInput
+  /**
+   * An actor started by `ensure` or by the cluster after a restart waits a fixed share of this
+   * (drawn from its calendar id) before its first poll, so that many calendars started together
+   * do not all poll at once. A `wake` polls at once. None: the first poll is at once.
+   */
+  readonly firstPollSpread?: Duration.Duration
+  /** How often answered keep-alive messages are deleted (also at start and at shutdown); default 10 minutes. */
+  readonly pruneEvery?: Duration.DurationInput
+}
+
+/**
+ * A number in [0, 1) fixed by the calendar id (FNV-1a): the same calendar gets the same share of a
+ * spread at every start, and calendars started together get different ones.
+ */
+export const spreadShare = (calendarId: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < calendarId.length; i++) {
+    h ^= calendarId.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h / 0x1_0000_0000
 }
 
 /** The messages of a calendar entity. None is persisted: the keep-alive is what survives. */
@@ -108,9 +129,15 @@ const behaviour = (config: CalendarActor.ActorConfig, options: HostOptions) =>
       const handle = yield* FiberHandle.make<void, never>()
       const awaitingFirstPoll = yield* Ref.make(false)
 
+      const share = spreadShare(calendarId)
+      const firstDelay =
+        options.firstPollSpread === undefined
+          ? undefined
+          : Duration.millis(Math.floor(Duration.toMillis(options.firstPollSpread) * share))
       const { actor, loop } = yield* CalendarActor.make({
         calendarId,
         config,
+        firstDelay,
         poll: (reconcile) =>
           Ref.set(awaitingFirstPoll, false).pipe(
             Effect.zipRight(poller.poll(calendarId, reconcile)),
@@ -122,16 +149,20 @@ const behaviour = (config: CalendarActor.ActorConfig, options: HostOptions) =>
             .pipe(Effect.catchAllCause((cause) => Effect.logError("onOutcome failed", cause)))
       })
 
-      const refresh = Effect.sleep(options.keepAliveRefresh ?? Duration.minutes(5)).pipe(
-        Effect.zipRight(
-          keepAlive(false).pipe(
-            Effect.zipRight(Effect.sleep(keepAliveGap)),
-            Effect.zipRight(keepAlive(true)),
-            // Cut between the two, the calendar would have no keep-alive at all.
-            Effect.uninterruptible
-          )
-        ),
-        Effect.forever
+      const every = Duration.decode(options.keepAliveRefresh ?? Duration.minutes(5))
+      const replace = keepAlive(false).pipe(
+        Effect.zipRight(Effect.sleep(keepAliveGap)),
+        Effect.zipRight(keepAlive(true)),
+        // Cut between the two, the calendar would have no keep-alive at all.
+        Effect.uninterruptible
+      )
+      // The first replacement comes after a share of the period from half to all of it, so that
+      // calendars started together do not all write their keep-alives at the same moment.
+      const refresh = Effect.sleep(
+        Duration.millis(Math.floor(Duration.toMillis(every) * (0.5 + share / 2)))
+      ).pipe(
+        Effect.zipRight(replace),
+        Effect.zipRight(Effect.forever(Effect.zipRight(Effect.sleep(every), replace)))
       )
 
       /** Starts loop and keep-alive unless running; true when this call started them. */
@@ -184,8 +215,10 @@ const behaviour = (config: CalendarActor.ActorConfig, options: HostOptions) =>
         Wake: () =>
           Effect.gen(function* () {
             const started = yield* start
-            // A loop that has not begun its first poll will poll now anyway.
-            if (!started && !(yield* Ref.get(awaitingFirstPoll))) yield* actor.wake
+            // A loop that has not begun its first poll will poll anyway: now, or, while it waits
+            // out its first delay, when woken (the loop counts that wake as its first poll's).
+            const awaiting = yield* Ref.get(awaitingFirstPoll)
+            if (awaiting ? firstDelay !== undefined : !started) yield* actor.wake
           }),
         Retire: () => stop
       })
@@ -224,12 +257,56 @@ export const layer = (
     Layer.provide(Layer.sync(Running, () => new Map()))
   )
 
+/**
+ * Deletes the Calendar keep-alive messages the cluster has answered, with their replies. Each
+ * refresh and each start leaves one behind, and the cluster never deletes a processed message:
+ * without this the tables grow by a row per calendar every few minutes. An answered keep-alive is
+ * never read again (the storage only re-reads unprocessed messages) and nobody awaits its reply.
+ */
+export const pruneAnsweredKeepAlives: Effect.Effect<void, never, SqlClient.SqlClient> = Effect.gen(
+  function* () {
+    const sql = yield* SqlClient.SqlClient
+    // The storage writes booleans as 1/0 where the dialect has none (SQLite, SQL Server).
+    const yes = sql.onDialectOrElse({
+      sqlite: () => sql.literal("1"),
+      mssql: () => sql.literal("1"),
+      orElse: () => sql.literal("TRUE")
+    })
+    const answered = sql`entity_type = ${CalendarEntity.type} AND tag = ${KeepAliveTag} AND processed = ${yes}`
+    yield* sql.withTransaction(
+      sql`DELETE FROM cluster_replies WHERE request_id IN (SELECT request_id FROM cluster_messages WHERE ${answered})`.pipe(
+        Effect.zipRight(sql`DELETE FROM cluster_messages WHERE ${answered}`)
+      )
+    )
+  }
+).pipe(
+  Effect.catchAllCause((cause) => Effect.logWarning("could not delete answered keep-alive messages", cause)),
+  Effect.annotateLogs("module", "ActorHost")
+)
+
+const KeepAliveTag = Entity.KeepAliveRpc._tag
+
+/**
+ * Prunes once the cluster's storage is there (after its migrations: a statement prepared against a
+ * missing table stays failed in the client's cache) and then every `every`.
+ */
+const pruneLoop = (every: Duration.DurationInput) =>
+  Layer.scopedDiscard(
+    Effect.zipRight(
+      Sharding.Sharding,
+      pruneAnsweredKeepAlives.pipe(Effect.zipRight(Effect.sleep(every)), Effect.forever, Effect.forkScoped)
+    )
+  )
+
+/** Prunes at shutdown: built before the runner, so it runs once the entities have stopped. */
+const pruneAtShutdown = Layer.scopedDiscard(Effect.addFinalizer(() => pruneAnsweredKeepAlives))
+
 /** Convenience: single runner with SQL storage over the SqlClient in context. */
 export const layerSingleRunner = (
   config: CalendarActor.ActorConfig,
   options: HostOptions = {}
 ): Layer.Layer<ActorHost, ConfigError.ConfigError, SqlClient.SqlClient | CalendarPoller> =>
-  layer(config, options).pipe(
+  Layer.merge(layer(config, options), pruneLoop(options.pruneEvery ?? Duration.minutes(10))).pipe(
     Layer.provide(
       // Settings in code: the environment's generic HOST and PORT belong to other programs.
       SingleRunner.layer({
@@ -239,6 +316,6 @@ export const layerSingleRunner = (
           runnerAddress: Option.some(RunnerAddress.make("localhost", 34431)),
           runnerListenAddress: Option.none()
         }
-      })
+      }).pipe(Layer.provideMerge(pruneAtShutdown))
     )
   )

@@ -14,13 +14,14 @@ import {
   SyncStore
 } from "@almanac/core"
 import { SqlClient } from "@effect/sql"
-import { Cause, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Schema } from "effect"
+import { Cause, Context, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Schema } from "effect"
 import { ActorHost, CalendarPoller, layerSingleRunner } from "./ActorHost.js"
 import { isOAuthKind, services } from "./app/OAuthService.js"
 import { Engine, EngineError } from "./Engine.js"
 import * as PollFailure from "./PollFailure.js"
 import * as Polls from "./Polls.js"
 import { Accounts } from "./store/Accounts.js"
+import * as WantedCalendars from "./WantedCalendars.js"
 
 /** Calendars that take part in an unpaused relationship, at either end. */
 const wantedCalendars = Effect.gen(function* () {
@@ -29,10 +30,29 @@ const wantedCalendars = Effect.gen(function* () {
     UNION SELECT target_calendar_id AS id FROM relationships WHERE paused = ${0}`
   return new Set(
     (yield* Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))(rows)).map((r) => r.id)
-  )
+  ) as ReadonlySet<string>
 }).pipe(
   Effect.mapError((e) => new SyncStore.StoreError({ operation: "read relationships", detail: e.message }))
 )
+
+/** The wanted set shared by the poller (asked by every entity that starts) and the engine. */
+class Wanted extends Context.Tag("@almanac/server/Actors/Wanted")<
+  Wanted,
+  WantedCalendars.WantedCalendars<SyncStore.StoreError>
+>() {}
+
+const wantedLayer = Layer.effect(
+  Wanted,
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    WantedCalendars.make(wantedCalendars.pipe(Effect.provideService(SqlClient.SqlClient, sql)))
+  )
+)
+
+/**
+ * How many calendars the start-up loop ensures before it yields to everything else (the HTTP
+ * server answers meanwhile); the loop runs in the background.
+ */
+const startupBatch = 50
 
 /**
  * The state each calendar's last poll left it in, for the `almanac_calendars` gauge. The gauge is
@@ -114,8 +134,8 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
   Layer.effect(
     CalendarPoller,
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
       const accounts = yield* Accounts
+      const wantedSet = yield* Wanted
       const context = yield* Effect.context<SyncStore.SyncStore | CalendarProvider.ProviderRegistry>()
       return {
         poll: (calendarId, reconcile) =>
@@ -222,11 +242,7 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
             Effect.catchAll((e) => Effect.logError("could not record a poll's outcome", e.message)),
             Effect.annotateLogs("calendar", calendarId)
           ),
-        wanted: (calendarId) =>
-          wantedCalendars.pipe(
-            Effect.map((set) => set.has(calendarId)),
-            Effect.provideService(SqlClient.SqlClient, sql)
-          )
+        wanted: (calendarId) => wantedSet.has(calendarId)
       }
     })
   )
@@ -236,14 +252,23 @@ const engineLayer = (confirmations: Confirmations, states: CalendarStates, polls
     Engine,
     Effect.gen(function* () {
       const host = yield* ActorHost
-      const sql = yield* SqlClient.SqlClient
-      const wanted = wantedCalendars.pipe(Effect.provideService(SqlClient.SqlClient, sql))
-      const startup = yield* wanted.pipe(Effect.orDie)
-      yield* Effect.forEach(startup, (id) => host.ensure(id), { discard: true, concurrency: 4 })
-      yield* Effect.logInfo(`watching ${startup.size} calendar(s)`)
+      const wantedSet = yield* Wanted
+      // One read of the relationships for the whole start; the entities starting ask this set.
+      const startup = [...(yield* wantedSet.reload.pipe(Effect.orDie))]
+      // In the background and in batches: the HTTP server answers while the calendars start.
+      yield* Effect.gen(function* () {
+        for (let i = 0; i < startup.length; i += startupBatch) {
+          yield* Effect.forEach(startup.slice(i, i + startupBatch), (id) => host.ensure(id), {
+            discard: true,
+            concurrency: 4
+          })
+          yield* Effect.yieldNow()
+        }
+        yield* Effect.logInfo(`watching ${startup.length} calendar(s)`)
+      }).pipe(Effect.forkScoped)
       return {
         refresh: (calendarId) =>
-          wanted.pipe(
+          wantedSet.reload.pipe(
             Effect.flatMap((set) =>
               set.has(calendarId)
                 ? host.wake(calendarId)
@@ -281,7 +306,8 @@ export const layer = (config: { readonly pollInterval: Duration.Duration }) => {
     interval: config.pollInterval
   }
   return engineLayer(confirmations, states, polls).pipe(
-    Layer.provide(layerSingleRunner(actorConfig)),
-    Layer.provide(pollerLayer(confirmations, states, polls))
+    // Calendars started together (a restart) spread their first polls over one interval.
+    Layer.provide(layerSingleRunner(actorConfig, { firstPollSpread: config.pollInterval })),
+    Layer.provide(Layer.provideMerge(pollerLayer(confirmations, states, polls), wantedLayer))
   )
 }

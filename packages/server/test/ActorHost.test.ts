@@ -320,6 +320,61 @@ describe("ActorHost", () => {
     })
   )
 
+  it.scopedLive(
+    "answered keep-alives do not pile up: only the pending one is left after refreshes and restarts",
+    () =>
+      Effect.gen(function* () {
+        const fake = new FakePoller()
+        const file = freshFile()
+        const options = { keepAliveRefresh: Duration.millis(300) }
+        // Read on a connection of its own, after a close: what the next start finds.
+        const rowsOfK = Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const rows = yield* sql<{ readonly messages: number; readonly replies: number }>`
+          SELECT
+            (SELECT count(*) FROM cluster_messages WHERE entity_id = 'K') AS messages,
+            (SELECT count(*) FROM cluster_replies WHERE request_id IN
+              (SELECT request_id FROM cluster_messages WHERE entity_id = 'K')) AS replies
+        `
+          return rows[0]
+        }).pipe(Effect.provide(SqliteClient.layer({ filename: file })), Effect.orDie)
+        const keepAlivesOfK = (sql: SqlClient.SqlClient) =>
+          sql<{ readonly n: number; readonly id: number }>`
+          SELECT count(*) AS n, coalesce(max(id), 0) AS id FROM cluster_messages
+          WHERE entity_id = 'K' AND tag = 'Cluster/Entity/keepAlive'
+        `.pipe(
+            Effect.map((rows) => rows[0] ?? { n: 0, id: 0 }),
+            Effect.orDie
+          )
+        const life = (first: boolean) =>
+          Effect.gen(function* () {
+            const opened = yield* open(file, fake, options)
+            const before = fake.started("K")
+            if (first) yield* opened.host.ensure("K")
+            yield* eventually("K polled", () => fake.started("K") > before, "10 seconds")
+            // Three refreshes in this life: three newer keep-alives written (each answers the one before).
+            const from = (yield* keepAlivesOfK(opened.sql)).id
+            yield* eventuallyEffect(
+              "three refreshes",
+              opened.sql<{ readonly n: number }>`
+              SELECT count(*) AS n FROM cluster_messages
+              WHERE entity_id = 'K' AND tag = 'Cluster/Entity/keepAlive' AND id > ${from}
+            `.pipe(
+                Effect.map((rows) => (rows[0]?.n ?? 0) >= 3),
+                Effect.orDie
+              ),
+              "10 seconds"
+            )
+            yield* opened.close
+            return yield* rowsOfK
+          })
+        for (const first of [true, false, false]) {
+          const rows = yield* life(first)
+          expect(rows).toEqual({ messages: 1, replies: 0 })
+        }
+      })
+  )
+
   describe("the keep-alive and the storage's ten-minute re-read", () => {
     // Makes the runner take the calendar's pending keep-alive for ten minutes old, as it would be
     // after ten minutes of uptime, and has it read again by starting another calendar.
