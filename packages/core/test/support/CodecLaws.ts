@@ -31,9 +31,17 @@ export const roughText: FastCheck.Arbitrary<string> = FastCheck.tuple(
 /** Registers the laws as properties (call inside a `describe`). */
 export const laws = <Wire>(
   codec: Codec<Wire>,
-  options: { readonly resources?: FastCheck.Arbitrary<EventModel.EventResource> } = {}
+  options: {
+    readonly resources?: FastCheck.Arbitrary<EventModel.EventResource>
+    /** Runs per law (default EventArbitraries.numRuns): a slow codec can ask for fewer. */
+    readonly numRuns?: number
+  } = {}
 ): void => {
   const resources = options.resources ?? EventArbitraries.resource(roughText)
+  const propOptions = () =>
+    options.numRuns === undefined
+      ? EventArbitraries.propOptions()
+      : { ...EventArbitraries.propOptions(), fastCheck: { numRuns: options.numRuns } }
   const back = (r: EventModel.EventResource) => {
     const decoded = codec.decode(codec.encode(r))
     if (Either.isLeft(decoded))
@@ -48,7 +56,7 @@ export const laws = <Wire>(
       const once = codec.normalize(r)
       expect(codec.normalize(once)).toEqual(once)
     },
-    EventArbitraries.propOptions()
+    propOptions()
   )
 
   it.prop(
@@ -58,7 +66,7 @@ export const laws = <Wire>(
       const normalized = codec.normalize(r)
       expect(ContentHash.of(back(normalized))).toBe(ContentHash.of(normalized))
     },
-    EventArbitraries.propOptions()
+    propOptions()
   )
 
   it.prop(
@@ -69,6 +77,6 @@ export const laws = <Wire>(
       expect(ContentHash.of(codec.normalize(first))).toBe(ContentHash.of(first))
       expect(ContentHash.of(back(first))).toBe(ContentHash.of(first))
     },
-    EventArbitraries.propOptions()
+    propOptions()
   )
 }
