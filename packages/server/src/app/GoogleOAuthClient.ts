@@ -6,16 +6,15 @@
  * applies. Google's endpoints are the operator's configuration, not a user's URL, so the client
  * here is not the guarded one that calendar servers get.
  */
-import { GoogleCalendarClient, GoogleOAuth, OAuthTokenSource } from "@almanac/providers"
+import { GoogleCalendarClient, GoogleOAuth } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Either, Layer, Option, Redacted } from "effect"
+import { Effect, Either, Layer, Option, type Redacted } from "effect"
 import type { ServerConfig } from "../Config.js"
 import { GoogleAuth, type GoogleAuthShape, scopes } from "./GoogleAuth.js"
-import { fromApi, fromOAuth, fromTokenSet, services, toTokenSet } from "./OAuthService.js"
+import { fromApi, oauthSide, services } from "./OAuthService.js"
 
 const info = services.google
-const tokensOf = fromTokenSet(scopes)
 
 export const make = (
   config: Pick<ServerConfig, "google" | "requestTimeout">,
@@ -38,16 +37,11 @@ export const make = (
     })
     // Config.load refuses every URL OAuth2.checkEndpoint would: a Left here is a bug.
     if (Either.isLeft(made)) return yield* Effect.die(made.left)
-    const oauth = made.right
+    const side = oauthSide("google", made.right, scopes)
 
     const calendarClient: GoogleAuthShape["calendarClient"] = ({ accountId, tokens, onRefresh }) =>
       Effect.gen(function* () {
-        const source = yield* OAuthTokenSource.make({
-          oauth,
-          initial: toTokenSet(tokens),
-          onRefresh: (next) => onRefresh(tokensOf(next)),
-          account: accountId
-        })
+        const source = yield* side.tokenSource({ accountId, tokens, onRefresh })
         return yield* GoogleCalendarClient.make({
           tokens: source,
           apiUrl: config.google.apiUrl,
@@ -65,20 +59,9 @@ export const make = (
       authorizeOrigin: new URL(config.google.authUrl).origin,
       apiUrl: config.google.apiUrl,
       calendarClient,
-      authorize: Effect.map(oauth.authorize, (p) => ({
-        url: p.url,
-        state: Redacted.make(p.state),
-        codeVerifier: p.codeVerifier
-      })),
-      exchange: (callback, pending) =>
-        oauth
-          .exchange(callback, { state: Redacted.value(pending.state), codeVerifier: pending.codeVerifier })
-          .pipe(Effect.map(tokensOf), Effect.mapError(fromOAuth("google", "exchange"))),
-      revoke: Option.map(
-        oauth.revoke,
-        (revoke) => (token: Redacted.Redacted<string>) =>
-          revoke(token).pipe(Effect.mapError(fromOAuth("google", "revoke")))
-      ),
+      authorize: side.authorize,
+      exchange: side.exchange,
+      revoke: side.revoke,
       discover: (tokens, onRefresh) =>
         Effect.gen(function* () {
           const calendar = yield* calendarClient({

@@ -5,16 +5,15 @@
  * and GraphCalendarClient (`/me` names the account, `/me/calendars` lists its calendars). Config
  * has already refused plain http:// off loopback.
  */
-import { GraphCalendarClient, MicrosoftOAuth, OAuthTokenSource } from "@almanac/providers"
+import { GraphCalendarClient, MicrosoftOAuth } from "@almanac/providers"
 import type { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Either, Layer, Option, Redacted } from "effect"
+import { Effect, Either, Layer, Option, type Redacted } from "effect"
 import type { ServerConfig } from "../Config.js"
 import { MicrosoftAuth, type MicrosoftAuthShape } from "./MicrosoftAuth.js"
-import { fromApi, fromOAuth, fromTokenSet, services, toTokenSet } from "./OAuthService.js"
+import { fromApi, oauthSide, services } from "./OAuthService.js"
 
 const info = services.microsoft
-const tokensOf = fromTokenSet(MicrosoftOAuth.SCOPES)
 
 export const make = (
   config: Pick<ServerConfig, "microsoft" | "requestTimeout">,
@@ -34,16 +33,11 @@ export const make = (
       tenant: config.microsoft.tenant
     })
     if (Either.isLeft(made)) return yield* Effect.die(made.left)
-    const oauth = made.right
+    const side = oauthSide("microsoft", made.right, MicrosoftOAuth.SCOPES)
 
     const graphClient: MicrosoftAuthShape["graphClient"] = ({ accountId, tokens, onRefresh }) =>
       Effect.gen(function* () {
-        const source = yield* OAuthTokenSource.make({
-          oauth,
-          initial: toTokenSet(tokens),
-          onRefresh: (next) => onRefresh(tokensOf(next)),
-          account: accountId
-        })
+        const source = yield* side.tokenSource({ accountId, tokens, onRefresh })
         return yield* GraphCalendarClient.make({
           tokens: source,
           apiUrl: config.microsoft.graphUrl,
@@ -60,17 +54,10 @@ export const make = (
       authorizeOrigin: new URL(config.microsoft.authority).origin,
       apiUrl: config.microsoft.graphUrl,
       graphClient,
-      authorize: Effect.map(oauth.authorize, (p) => ({
-        url: p.url,
-        state: Redacted.make(p.state),
-        codeVerifier: p.codeVerifier
-      })),
-      exchange: (callback, pending) =>
-        oauth
-          .exchange(callback, { state: Redacted.value(pending.state), codeVerifier: pending.codeVerifier })
-          .pipe(Effect.map(tokensOf), Effect.mapError(fromOAuth("microsoft", "exchange"))),
-      // The identity platform has no endpoint for an app to revoke its grant.
-      revoke: Option.none(),
+      authorize: side.authorize,
+      exchange: side.exchange,
+      // None: the identity platform has no endpoint for an app to revoke its grant.
+      revoke: side.revoke,
       discover: (tokens, onRefresh) =>
         Effect.gen(function* () {
           const graph = yield* graphClient({ accountId: "the account being connected", tokens, onRefresh })

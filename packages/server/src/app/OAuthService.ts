@@ -11,9 +11,8 @@
  * README say the same.
  */
 import type { SyncStore } from "@almanac/core"
-import type { OAuth2 } from "@almanac/providers"
-import type { Effect, Option, Redacted } from "effect"
-import { Schema } from "effect"
+import { type OAuth2, OAuthTokenSource } from "@almanac/providers"
+import { Effect, Option, Redacted, Schema } from "effect"
 import type { OAuthTokens } from "../store/Credential.js"
 
 export const OAuthKind = Schema.Literal("google", "microsoft")
@@ -186,3 +185,45 @@ export const fromTokenSet =
     expiresAt: t.expiresAt,
     scope: t.scope ?? grantedScopes.join(" ")
   })
+
+/**
+ * What every OAuth service's adapter does alike over the providers' `OAuth2` client: the
+ * authorization request, the code exchange, revocation where the service has it, and a token
+ * source for one account whose refreshed sets go (as the server's tokens) to `onRefresh`.
+ */
+export const oauthSide = (
+  kind: OAuthKind,
+  oauth: OAuth2.OAuth2Shape,
+  grantedScopes: ReadonlyArray<string>
+): Pick<ServiceAuthShape, "authorize" | "exchange" | "revoke"> & {
+  readonly tokenSource: (input: {
+    readonly accountId: string
+    readonly tokens: OAuthTokens
+    readonly onRefresh: (tokens: OAuthTokens) => Effect.Effect<void, SyncStore.StoreError>
+  }) => Effect.Effect<OAuthTokenSource.TokenSourceShape>
+} => {
+  const tokensOf = fromTokenSet(grantedScopes)
+  return {
+    authorize: Effect.map(oauth.authorize, (p) => ({
+      url: p.url,
+      state: Redacted.make(p.state),
+      codeVerifier: p.codeVerifier
+    })),
+    exchange: (callback, pending) =>
+      oauth
+        .exchange(callback, { state: Redacted.value(pending.state), codeVerifier: pending.codeVerifier })
+        .pipe(Effect.map(tokensOf), Effect.mapError(fromOAuth(kind, "exchange"))),
+    revoke: Option.map(
+      oauth.revoke,
+      (revoke) => (token: Redacted.Redacted<string>) =>
+        revoke(token).pipe(Effect.mapError(fromOAuth(kind, "revoke")))
+    ),
+    tokenSource: ({ accountId, tokens, onRefresh }) =>
+      OAuthTokenSource.make({
+        oauth,
+        initial: toTokenSet(tokens),
+        onRefresh: (next) => onRefresh(tokensOf(next)),
+        account: accountId
+      })
+  }
+}
