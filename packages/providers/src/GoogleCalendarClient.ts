@@ -14,7 +14,6 @@
 
 import { ProviderError } from "@almanac/core"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -22,9 +21,9 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as GoogleCodec from "./GoogleCodec.js"
+import * as BearerExchange from "./internal/BearerExchange.js"
 import { AlreadyExists } from "./internal/google/Port.js"
 import { checkEndpoint, type EndpointRefused } from "./OAuth2.js"
 import type { TokenSourceShape } from "./OAuthTokenSource.js"
@@ -79,11 +78,7 @@ export interface FreeBusyAnswer {
   readonly errors: ReadonlyArray<string>
 }
 
-export interface ExchangeStats {
-  readonly requests: number
-  readonly bytesSent: number
-  readonly bytesReceived: number
-}
+export type ExchangeStats = BearerExchange.ExchangeStats
 
 export interface GoogleCalendarClientShape {
   /** Every calendar of the account, all pages. */
@@ -244,11 +239,7 @@ const ChannelBody = Schema.Struct({
   expiration: Schema.optional(Schema.Union(Schema.String, Schema.Number))
 })
 
-interface Answer {
-  readonly status: number
-  readonly headers: Readonly<Record<string, string | undefined>>
-  readonly body: string
-}
+type Answer = BearerExchange.Answer
 
 /** Retry-After is delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
 const retryAfterMillis = (value: string | undefined, now: number): number | undefined => {
@@ -272,70 +263,23 @@ export const make = (
     const base = yield* checkEndpoint("ALMANAC_GOOGLE_API_URL", options.apiUrl ?? DEFAULT_API_URL)
     const root = base.url.href.replace(/\/+$/, "")
     const http = yield* HttpClient.HttpClient
-    const counters = yield* Ref.make<ExchangeStats>({ requests: 0, bytesSent: 0, bytesReceived: 0 })
     const timeout = Duration.decode(options.timeout ?? Duration.seconds(30))
     const pageSize = String(Math.max(1, Math.min(2500, options.pageSize ?? 2500)))
     const account = options.account
-    const transient = (detail: string) => new ProviderError.Transient({ calendar: account, detail })
-
-    const once = (
-      method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
-      url: string,
-      token: Redacted.Redacted<string>,
-      body: unknown,
-      headers: Record<string, string>
-    ): Effect.Effect<Answer, ProviderError.Transient> => {
-      const text = body === undefined ? undefined : JSON.stringify(body)
-      let request = HttpClientRequest.make(method)(url).pipe(
-        HttpClientRequest.setHeaders({
-          ...headers,
-          accept: "application/json",
-          authorization: `Bearer ${Redacted.value(token)}`
-        })
-      )
-      if (text !== undefined)
-        request = HttpClientRequest.bodyText(request, text, "application/json; charset=utf-8")
-      return Effect.gen(function* () {
-        const res = yield* http.execute(request)
-        const answer = yield* res.text
-        yield* Ref.update(counters, (s) => ({
-          requests: s.requests + 1,
-          bytesSent: s.bytesSent + url.length + (text?.length ?? 0) + 200,
-          bytesReceived: s.bytesReceived + answer.length + 200
-        }))
-        return { status: res.status, headers: res.headers, body: answer }
-      }).pipe(
-        Effect.scoped,
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () => transient(`${method} ${url}: no answer within ${Duration.format(timeout)}`)
-        }),
-        Effect.catchTag("RequestError", "ResponseError", (e) =>
-          Effect.fail(transient(`${method} ${url}: ${e.message}`))
-        )
-      )
-    }
-
-    /** One request with a valid token; a 401 refreshes the token once and sends it again. */
+    const exchange = yield* BearerExchange.make({
+      http,
+      tokens: options.tokens,
+      timeout,
+      account,
+      service: "Google"
+    })
+    const { transient } = exchange
     const send = (
-      method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
+      method: BearerExchange.Method,
       url: string,
       body?: unknown,
       headers: Record<string, string> = {}
-    ): Effect.Effect<Answer, ProviderError.Transient | ProviderError.Unauthorized> =>
-      Effect.gen(function* () {
-        const token = yield* options.tokens.accessToken
-        const first = yield* once(method, url, token, body, headers)
-        if (first.status !== 401) return first
-        const fresh = yield* options.tokens.refreshAfterRejection(token)
-        const second = yield* once(method, url, fresh, body, headers)
-        if (second.status === 401)
-          return yield* new ProviderError.Unauthorized({
-            calendar: account,
-            detail: "Google refused a freshly refreshed access token"
-          })
-        return second
-      })
+    ) => exchange.authorized(method, url, body, headers)
 
     const classify = (kind: Kind, ref: string, a: Answer): Effect.Effect<never, ClientError> => {
       const parsed = decodeErrorBody(a.body)
@@ -546,7 +490,7 @@ export const make = (
             a.status === 404 ? Effect.void : Effect.asVoid(expect("write", channel.id, a))
           )
         ),
-      stats: Ref.get(counters)
+      stats: exchange.stats
     }
   })
 

@@ -20,17 +20,16 @@
 
 import { ProviderError } from "@almanac/core"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
-import * as Ref from "effect/Ref"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as GraphCodec from "./GraphCodec.js"
+import * as BearerExchange from "./internal/BearerExchange.js"
 import { checkEndpoint, type EndpointRefused } from "./OAuth2.js"
 
 export const DEFAULT_API_URL = "https://graph.microsoft.com/v1.0"
@@ -152,11 +151,7 @@ export interface Schedule {
   readonly error: Option.Option<string>
 }
 
-export interface ExchangeStats {
-  readonly requests: number
-  readonly bytesSent: number
-  readonly bytesReceived: number
-}
+export type ExchangeStats = BearerExchange.ExchangeStats
 
 export interface GraphCalendarClientShape {
   readonly me: Effect.Effect<Me, ClientError>
@@ -306,11 +301,7 @@ const ScheduleBody = Schema.Struct({
   )
 })
 
-interface Answer {
-  readonly status: number
-  readonly headers: Readonly<Record<string, string | undefined>>
-  readonly body: string
-}
+type Answer = BearerExchange.Answer
 
 /** Retry-After is delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
 const retryAfterMillis = (value: string | undefined, now: number): number | undefined => {
@@ -357,7 +348,6 @@ export const make = (
     const base = yield* checkEndpoint("ALMANAC_GRAPH_URL", options.apiUrl ?? DEFAULT_API_URL)
     const root = base.url.href.replace(/\/+$/, "")
     const http = yield* HttpClient.HttpClient
-    const counters = yield* Ref.make<ExchangeStats>({ requests: 0, bytesSent: 0, bytesReceived: 0 })
     // One mailbox, one client: the permits are Outlook's per-mailbox concurrency (module comment).
     const permits = yield* Effect.makeSemaphore(MAILBOX_CONCURRENCY)
     const timeout = Duration.decode(options.timeout ?? Duration.seconds(30))
@@ -365,67 +355,15 @@ export const make = (
     const attempts = Math.max(1, options.attempts ?? 3)
     const pageSize = String(Math.max(1, Math.min(1000, options.pageSize ?? 100)))
     const account = options.account
-    const transient = (detail: string) => new ProviderError.Transient({ calendar: account, detail })
-
-    const once = (
-      method: Method,
-      url: string,
-      token: Redacted.Redacted<string>,
-      body: unknown,
-      headers: Record<string, string>
-    ): Effect.Effect<Answer, ProviderError.Transient> => {
-      const text = body === undefined ? undefined : JSON.stringify(body)
-      let request = HttpClientRequest.make(method)(url).pipe(
-        HttpClientRequest.setHeaders({
-          ...headers,
-          accept: "application/json",
-          authorization: `Bearer ${Redacted.value(token)}`
-        })
-      )
-      if (text !== undefined)
-        request = HttpClientRequest.bodyText(request, text, "application/json; charset=utf-8")
-      return Effect.gen(function* () {
-        const res = yield* http.execute(request)
-        const answer = yield* res.text
-        yield* Ref.update(counters, (s) => ({
-          requests: s.requests + 1,
-          bytesSent: s.bytesSent + url.length + (text?.length ?? 0) + 200,
-          bytesReceived: s.bytesReceived + answer.length + 200
-        }))
-        return { status: res.status, headers: res.headers, body: answer }
-      }).pipe(
-        Effect.scoped,
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () => transient(`${method} ${url}: no answer within ${Duration.format(timeout)}`)
-        }),
-        Effect.catchTag("RequestError", "ResponseError", (e) =>
-          Effect.fail(transient(`${method} ${url}: ${e.message}`))
-        ),
-        permits.withPermits(1)
-      )
-    }
-
-    /** One request with a valid token; a 401 refreshes the token once and sends it again. */
-    const authorized = (
-      method: Method,
-      url: string,
-      body: unknown,
-      headers: Record<string, string>
-    ): Effect.Effect<Answer, ProviderError.Transient | ProviderError.Unauthorized> =>
-      Effect.gen(function* () {
-        const token = yield* options.tokens.accessToken
-        const first = yield* once(method, url, token, body, headers)
-        if (first.status !== 401) return first
-        const fresh = yield* options.tokens.refreshAfterRejection(token)
-        const second = yield* once(method, url, fresh, body, headers)
-        if (second.status === 401)
-          return yield* new ProviderError.Unauthorized({
-            calendar: account,
-            detail: "Microsoft Graph refused a freshly refreshed access token"
-          })
-        return second
-      })
+    const exchange = yield* BearerExchange.make({
+      http,
+      tokens: options.tokens,
+      timeout,
+      account,
+      service: "Microsoft Graph",
+      around: permits.withPermits(1)
+    })
+    const { authorized, transient } = exchange
 
     /**
      * 429 and 503 are sent again after Retry-After (or 1 s, 2 s, … without one) while the wait is
@@ -739,7 +677,7 @@ export const make = (
           }
           return out
         }),
-      stats: Ref.get(counters)
+      stats: exchange.stats
     }
   })
 
