@@ -137,9 +137,13 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
       const accounts = yield* Accounts
       const wantedSet = yield* Wanted
       const context = yield* Effect.context<SyncStore.SyncStore | CalendarProvider.ProviderRegistry>()
+      // When each calendar's current poll began: its refusal parks the account only if the account
+      // has not resumed since (see Accounts.park).
+      const pollStarts = new Map<string, number>()
       return {
         poll: (calendarId, reconcile) =>
           Effect.gen(function* () {
+            pollStarts.set(calendarId, Date.now())
             yield* measureLateness(calendarId)
             const confirmation = confirmations.get(calendarId)
             confirmations.delete(calendarId)
@@ -213,30 +217,27 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
                 }),
                 context
               )
-              if (Option.isSome(refusing)) {
-                const account = yield* accounts.byId(refusing.value.accountId)
-                // Already parked: its words stay as they are (the detail repeats them).
-                if (Option.isSome(account) && account.value.status !== "needs-reauth")
-                  yield* accounts.setStatus(
+              // Already parked, or resumed since this poll began: left as it is, and not said again.
+              const parked = Option.isSome(refusing)
+                ? yield* accounts.park(
                     refusing.value.accountId,
-                    "needs-reauth",
-                    Option.some(
-                      isOAuthKind(refusing.value.kind)
-                        ? `${services[refusing.value.kind].label} refused Almanac's access (${detail})`
-                        : refusing.value.kind === "ics"
-                          ? `the feed refused access (${detail})`
-                          : `the calendar server refused the password (${detail})`
-                    )
+                    isOAuthKind(refusing.value.kind)
+                      ? `${services[refusing.value.kind].label} refused Almanac's access (${detail})`
+                      : refusing.value.kind === "ics"
+                        ? `the feed refused access (${detail})`
+                        : `the calendar server refused the password (${detail})`,
+                    pollStarts.get(calendarId) ?? Date.now()
                   )
-              }
-              yield* Effect.logWarning(
-                "account parked: its credentials were refused; re-authenticate to resume"
-              ).pipe(
-                Effect.annotateLogs(
-                  "account",
-                  Option.match(refusing, { onNone: () => "?", onSome: (c) => c.accountId })
+                : true
+              if (parked)
+                yield* Effect.logWarning(
+                  "account parked: its credentials were refused; re-authenticate to resume"
+                ).pipe(
+                  Effect.annotateLogs(
+                    "account",
+                    Option.match(refusing, { onNone: () => "?", onSome: (c) => c.accountId })
+                  )
                 )
-              )
             }
           }).pipe(
             Effect.catchAll((e) => Effect.logError("could not record a poll's outcome", e.message)),

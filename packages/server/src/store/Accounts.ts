@@ -92,11 +92,23 @@ export interface AccountsShape {
     accountId: string,
     password: Redacted.Redacted<string>
   ) => Effect.Effect<void, SyncStore.StoreError>
+  /** "ok" also records when the account resumed, which `park` compares with a refusal's poll. */
   readonly setStatus: (
     accountId: string,
     status: AccountStatus,
     lastError: Option.Option<string>
   ) => Effect.Effect<void, SyncStore.StoreError>
+  /**
+   * Parks a healthy account on a refusal met by a poll that began at `pollStartedAt`, unless the
+   * account resumed (a new password, a new consent) at or after that: such a poll ran on the old
+   * credential or read the old status, and its refusal must not park the credential that replaced
+   * it. True when it parked the account now.
+   */
+  readonly park: (
+    accountId: string,
+    detail: string,
+    pollStartedAt: number
+  ) => Effect.Effect<boolean, SyncStore.StoreError>
   /**
    * Erases the sealed password and deletes the account row and its calendars' rows. The caller
    * removes relationships and stops actors first.
@@ -259,15 +271,28 @@ export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vau
           Option.flatMap((c) => (c._tag === "password" ? Option.some(c.password) : Option.none()))
         ),
       setPassword: (accountId, password) =>
-        sql`UPDATE accounts SET secret = ${sealed(accountId, Credential.Password.make({ password }))}, secret_format = ${Credential.jsonFormat}, status = ${"ok"}, last_error = ${null} WHERE id = ${accountId}`.pipe(
+        sql`UPDATE accounts SET secret = ${sealed(accountId, Credential.Password.make({ password }))}, secret_format = ${Credential.jsonFormat}, status = ${"ok"}, last_error = ${null}, resumed_at = ${Date.now()} WHERE id = ${accountId}`.pipe(
           Effect.asVoid,
           guard("save secret")
         ),
       setStatus: (accountId, status, lastError) =>
-        sql`UPDATE accounts SET status = ${status}, last_error = ${Option.getOrNull(lastError)} WHERE id = ${accountId}`.pipe(
-          Effect.asVoid,
-          guard("save account status")
-        ),
+        (status === "ok"
+          ? sql`UPDATE accounts SET status = ${status}, last_error = ${null}, resumed_at = ${Date.now()} WHERE id = ${accountId}`
+          : sql`UPDATE accounts SET status = ${status}, last_error = ${Option.getOrNull(lastError)} WHERE id = ${accountId}`
+        ).pipe(Effect.asVoid, guard("save account status")),
+      park: (accountId, detail, pollStartedAt) =>
+        Effect.gen(function* () {
+          const rows = yield* sql`SELECT status, resumed_at FROM accounts WHERE id = ${accountId}`.pipe(
+            Effect.flatMap(
+              Schema.decodeUnknown(Schema.Array(Schema.Struct({ status: AccountStatus, resumed_at: Num })))
+            )
+          )
+          const row = rows[0]
+          if (row === undefined || row.status !== "ok" || row.resumed_at >= pollStartedAt) return false
+          // Conditional again: a resumption between the read and this write still wins.
+          yield* sql`UPDATE accounts SET status = ${"needs-reauth"}, last_error = ${detail} WHERE id = ${accountId} AND status = ${"ok"} AND resumed_at < ${pollStartedAt}`
+          return true
+        }).pipe(guard("park account")),
       remove: (accountId) =>
         Effect.gen(function* () {
           // The secret is overwritten before the row goes, so no page of the file keeps it live.

@@ -79,6 +79,15 @@ export const sessionStatements = (t: Types): ReadonlyArray<string> => [
   `CREATE INDEX page_sessions_expiry ON page_sessions (expires_at)`
 ]
 
+/**
+ * When an account last came back to health (a new password, a new consent, a refusal that
+ * passed): a refusal met by a poll that began before then was met on the old credential, or by a
+ * poll that read the old status, and must not park the account again. 0 for existing rows.
+ */
+export const resumedStatements = (t: Types): ReadonlyArray<string> => [
+  `ALTER TABLE accounts ADD resumed_at ${t.time} NOT NULL DEFAULT 0`
+]
+
 const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -88,7 +97,8 @@ const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
 export const loader = Migrator.fromRecord({
   "1_owner": owner,
   "2_oauth": statementsOf(oauthStatements),
-  "3_page_sessions": statementsOf(sessionStatements)
+  "3_page_sessions": statementsOf(sessionStatements),
+  "4_account_resumed_at": statementsOf(resumedStatements)
 })
 
 /** Runs the server's migrations that have not run yet (after the engine's). */
