@@ -48,6 +48,11 @@ export class CalendarPoller extends Context.Tag("@almanac/server/CalendarPoller"
      * once too often is cheaper than silently dropping one.
      */
     readonly wanted: (calendarId: string) => Effect.Effect<boolean, SyncStore.StoreError>
+    /**
+     * When the calendar's previous run meant to poll next (epoch millis), if it recorded a time.
+     * An actor started again keeps that time when it is still ahead, instead of a spread share.
+     */
+    readonly scheduledAt?: (calendarId: string) => Effect.Effect<Option.Option<number>, SyncStore.StoreError>
   }
 >() {}
 
@@ -69,7 +74,9 @@ export interface HostOptions {
   /**
    * An actor started by `ensure` or by the cluster after a restart waits a fixed share of this
    * (drawn from its calendar id) before its first poll, so that many calendars started together
-   * do not all poll at once. A `wake` polls at once. None: the first poll is at once.
+   * do not all poll at once. A calendar whose recorded next poll is still ahead (a restart
+   * inside its interval) waits until then instead, at most this long. A `wake` polls at once.
+   * None: the first poll is at once.
    */
   readonly firstPollSpread?: Duration.Duration
   /** How often answered keep-alive messages are deleted (also at start and at shutdown); default 10 minutes. */
@@ -88,6 +95,38 @@ export const spreadShare = (calendarId: string): number => {
   }
   return h / 0x1_0000_0000
 }
+
+/**
+ * How long a starting actor waits before its first poll: until the next poll its previous run
+ * recorded, when that is still ahead (a restart inside the interval: no poll early, none late;
+ * recorded times are already spread), else its spread share. A recorded time that has passed
+ * (the server was down) is overdue for many calendars at once, so those keep the spread.
+ */
+const firstDelayOf = (
+  calendarId: string,
+  options: HostOptions,
+  poller: CalendarPoller["Type"]
+): Effect.Effect<Duration.Duration | undefined> =>
+  Effect.gen(function* () {
+    if (options.firstPollSpread === undefined) return undefined
+    const whole = Duration.toMillis(options.firstPollSpread)
+    const spread = Math.floor(whole * spreadShare(calendarId))
+    const scheduled =
+      poller.scheduledAt === undefined
+        ? Option.none<number>()
+        : yield* poller
+            .scheduledAt(calendarId)
+            .pipe(
+              Effect.catchAll((e) =>
+                Effect.as(
+                  Effect.logDebug("could not read the recorded next poll", e.message),
+                  Option.none<number>()
+                )
+              )
+            )
+    const ahead = Option.map(scheduled, (at) => at - Date.now())
+    return Duration.millis(Option.isSome(ahead) && ahead.value > 0 ? Math.min(ahead.value, whole) : spread)
+  })
 
 /** The messages of a calendar entity. None is persisted: the keep-alive is what survives. */
 export const CalendarEntity = Entity.make("Calendar", [
@@ -130,10 +169,7 @@ const behaviour = (config: CalendarActor.ActorConfig, options: HostOptions) =>
       const awaitingFirstPoll = yield* Ref.make(false)
 
       const share = spreadShare(calendarId)
-      const firstDelay =
-        options.firstPollSpread === undefined
-          ? undefined
-          : Duration.millis(Math.floor(Duration.toMillis(options.firstPollSpread) * share))
+      const firstDelay = yield* firstDelayOf(calendarId, options, poller)
       const { actor, loop } = yield* CalendarActor.make({
         calendarId,
         config,

@@ -243,7 +243,9 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
             Effect.catchAll((e) => Effect.logError("could not record a poll's outcome", e.message)),
             Effect.annotateLogs("calendar", calendarId)
           ),
-        wanted: (calendarId) => wantedSet.has(calendarId)
+        wanted: (calendarId) => wantedSet.has(calendarId),
+        scheduledAt: (calendarId) =>
+          Effect.flatMap(SyncStore.SyncStore, (s) => s.nextPollAt(calendarId)).pipe(Effect.provide(context))
       }
     })
   )

@@ -11,7 +11,13 @@ import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Layer, Option, Scope } from "effect"
-import { ActorHost, CalendarPoller, type HostOptions, layerSingleRunner } from "../src/ActorHost.js"
+import {
+  ActorHost,
+  CalendarPoller,
+  type HostOptions,
+  layerSingleRunner,
+  spreadShare
+} from "../src/ActorHost.js"
 
 const config: CalendarActor.ActorConfig = {
   interval: Duration.millis(200),
@@ -37,6 +43,8 @@ class FakePoller {
   readonly slow = new Map<string, number>()
   readonly refusing = new Set<string>()
   readonly unwanted = new Set<string>()
+  /** The next poll each calendar's previous run recorded, as the database's next_poll_at. */
+  readonly scheduled = new Map<string, number>()
   readonly outcomes: Array<{ calendarId: string; outcome: string; wait: string }> = []
 
   started(id: string): number {
@@ -61,7 +69,8 @@ class FakePoller {
       Effect.sync(() => {
         this.outcomes.push({ calendarId, outcome: outcome._tag, wait: wait._tag })
       }),
-    wanted: (calendarId) => Effect.sync(() => !this.unwanted.has(calendarId))
+    wanted: (calendarId) => Effect.sync(() => !this.unwanted.has(calendarId)),
+    scheduledAt: (calendarId) => Effect.sync(() => Option.fromNullable(this.scheduled.get(calendarId)))
   }
 }
 
@@ -170,6 +179,31 @@ describe("ActorHost", () => {
       // The first poll of a fresh loop already is the poll the wake asked for.
       yield* Effect.sleep("500 millis")
       expect(fake.started("W2")).toBe(1)
+    })
+  )
+
+  it.scopedLive("a started actor keeps its recorded next poll when still ahead, else its spread share", () =>
+    Effect.gen(function* () {
+      const fake = new FakePoller()
+      const spread = Duration.hours(1)
+      // Ids whose share of an hour is well over the seconds this test waits.
+      const ids = Array.from({ length: 50 }, (_, i) => `spread-${i}`).filter((id) => spreadShare(id) > 0.05)
+      const [ahead, overdue, unrecorded] = ids
+      if (ahead === undefined || overdue === undefined || unrecorded === undefined) throw new Error("no ids")
+      const started = Date.now()
+      fake.scheduled.set(ahead, started + 600)
+      fake.scheduled.set(overdue, started - 60_000)
+      const { host } = yield* open(freshFile(), fake, { firstPollSpread: spread })
+      yield* Effect.forEach([ahead, overdue, unrecorded], (id) => host.ensure(id), { discard: true })
+      yield* eventually("the first poll at its recorded time", () => fake.started(ahead) === 1, "5 seconds")
+      expect((fake.starts.get(ahead) ?? [])[0] ?? 0).toBeGreaterThanOrEqual(started + 550)
+      // Overdue (the server was down) or never recorded: the spread share, minutes away.
+      yield* Effect.sleep("1 second")
+      expect(fake.started(overdue)).toBe(0)
+      expect(fake.started(unrecorded)).toBe(0)
+      // A wake still polls at once.
+      yield* host.wake(overdue)
+      yield* eventually("the woken overdue calendar", () => fake.started(overdue) === 1, "2 seconds")
     })
   )
 
