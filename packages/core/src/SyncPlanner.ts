@@ -315,6 +315,18 @@ export const planTarget = (input: {
     }
     const original = originals.get(link.sourceRef)
     if (original === undefined || original.uid !== link.sourceUid) continue
+    // The copy already holds what the original says: our own update whose answer was lost (the
+    // poll failed after the server applied it). Recorded as written, not written again.
+    if (copy.hash === original.hash) {
+      actions.push({
+        _tag: "Track",
+        link: { ...link, contentHash: original.hash, sequence: link.sequence + 1 },
+        sourceRef: original.ref,
+        sourceVersion: original.version,
+        targetVersion: copy.version
+      })
+      continue
+    }
     actions.push({
       _tag: "Update",
       link: { ...link, targetVersion: copy.version },

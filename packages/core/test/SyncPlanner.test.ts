@@ -171,6 +171,27 @@ describe("planTarget", () => {
   })
 })
 
+describe("planTarget after a lost answer", () => {
+  it("records a copy that already holds the original's content (our update applied, its answer lost) without writing it again", () => {
+    const plan = SyncPlanner.planTarget({
+      relationshipId: "r",
+      links: [{ ...link("lost", "s/lost", "h-old"), sequence: 3 }],
+      view: view({ complete: false, listed: [], deleted: [] }),
+      observed: [{ ref: "t/lost", version: `"t3"`, hash: "h-new" }],
+      originals: new Map([["s/lost", source("lost", "s/lost", "h-new", `"2"`)]])
+    })
+    expect(plan.actions).toEqual([
+      {
+        _tag: "Track",
+        link: { ...link("lost", "s/lost", "h-new"), sequence: 4 },
+        sourceRef: "s/lost",
+        sourceVersion: `"2"`,
+        targetVersion: `"t3"`
+      }
+    ])
+  })
+})
+
 describe("scoped listings", () => {
   const window = { _tag: "Window", start: 0, end: 1 } as const
 
