@@ -308,6 +308,34 @@ describe("sync xandikos → radicale through a proxy failing 20% of requests", (
           ctx.a.proxy.setRate(0)
           ctx.b.proxy.setRate(0)
 
+          // An update whose answer is lost on every try: it landed, the poll failed, the link
+          // still holds the old version. The target's poll finds the copy already as the original
+          // says and records it; nobody writes it again.
+          const before = (yield* ctx.a.direct.listEtags(ctx.a.url))[0]
+          if (before === undefined) throw new Error("no source")
+          yield* ctx.a.direct.put(before.href, ICalCodec.serialize(event(uid, "v3", 3)), {
+            _tag: "Update",
+            etag: before.etag
+          })
+          const faultsBefore = ctx.b.proxy.injected.length
+          ctx.b.proxy.failNext("reset-before-headers", "reset-before-headers", "reset-before-headers")
+          const lost = yield* Effect.either(ctx.poll)
+          expect(ctx.b.proxy.injected.slice(faultsBefore).map((f) => `${f.method} ${f.fault}`)).toEqual([
+            "PUT reset-before-headers",
+            "PUT reset-before-headers",
+            "PUT reset-before-headers"
+          ])
+          expect(Either.isLeft(lost) || lost.right.outcome === "incomplete").toBe(true)
+          yield* checkMirror(ctx)
+          const targetPoll = yield* SyncCycle.run(
+            "B",
+            SyncCycle.defaultOptions(new Date("2026-11-21T12:00:00Z"))
+          )
+          expect(targetPoll.updated + targetPoll.created).toBe(0)
+          const sourcePoll = yield* ctx.poll
+          expect(sourcePoll.updated + sourcePoll.created).toBe(0)
+          yield* checkMirror(ctx)
+
           const now = (yield* ctx.a.direct.listEtags(ctx.a.url))[0]
           if (now === undefined) throw new Error("no source")
           yield* ctx.a.direct.remove(now.href, now.etag)
