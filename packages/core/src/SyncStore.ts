@@ -190,6 +190,8 @@ export interface SyncStoreShape {
   readonly rescan: (calendarId: string) => Effect.Effect<void, StoreError>
   /** When the calendar polls next, as its actor last said (none until it says). */
   readonly nextPollAt: (calendarId: string) => Effect.Effect<Option.Option<number>, StoreError>
+  /** Every calendar's recorded next poll, in one read (a start with many calendars). */
+  readonly nextPolls: Effect.Effect<ReadonlyMap<string, number>, StoreError>
   readonly saveLink: (link: Link) => Effect.Effect<void, StoreError>
   readonly deleteLink: (relationshipId: string, sourceUid: string) => Effect.Effect<void, StoreError>
   readonly quarantined: (calendarId: string) => Effect.Effect<ReadonlyArray<QuarantinedItem>, StoreError>
@@ -442,6 +444,13 @@ export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = E
         Effect.map((rows) => Option.fromNullable(rows[0]?.next_poll_at ?? null)),
         guard("read next poll")
       ),
+    nextPolls: sql`SELECT id, next_poll_at FROM calendars WHERE next_poll_at IS NOT NULL`.pipe(
+      Effect.flatMap(
+        Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String, next_poll_at: Num })))
+      ),
+      Effect.map((rows) => new Map(rows.map((r) => [r.id, r.next_poll_at]))),
+      guard("read next polls")
+    ),
     links: (relationshipId) =>
       sql`SELECT * FROM links WHERE relationship_id = ${relationshipId}`.pipe(
         Effect.flatMap(decodeLinks),

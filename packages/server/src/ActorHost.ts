@@ -104,13 +104,14 @@ export const spreadShare = (calendarId: string): number => {
  */
 const firstDelayOf = (
   calendarId: string,
+  share: number,
   options: HostOptions,
   poller: CalendarPoller["Type"]
 ): Effect.Effect<Duration.Duration | undefined> =>
   Effect.gen(function* () {
     if (options.firstPollSpread === undefined) return undefined
     const whole = Duration.toMillis(options.firstPollSpread)
-    const spread = Math.floor(whole * spreadShare(calendarId))
+    const spread = Math.floor(whole * share)
     const scheduled =
       poller.scheduledAt === undefined
         ? Option.none<number>()
@@ -169,7 +170,7 @@ const behaviour = (config: CalendarActor.ActorConfig, options: HostOptions) =>
       const awaitingFirstPoll = yield* Ref.make(false)
 
       const share = spreadShare(calendarId)
-      const firstDelay = yield* firstDelayOf(calendarId, options, poller)
+      const firstDelay = yield* firstDelayOf(calendarId, share, options, poller)
       const { actor, loop } = yield* CalendarActor.make({
         calendarId,
         config,

@@ -140,6 +140,14 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
       // When each calendar's current poll began: its refusal parks the account only if the account
       // has not resumed since (see Accounts.park).
       const pollStarts = new Map<string, number>()
+      // The next polls the previous run recorded, read once when the first actor starts; each
+      // calendar takes its own once, so an actor started later in this run gets the spread.
+      const recorded = yield* Effect.cached(
+        Effect.flatMap(SyncStore.SyncStore, (s) => s.nextPolls).pipe(
+          Effect.map((m) => new Map(m)),
+          Effect.provide(context)
+        )
+      )
       return {
         poll: (calendarId, reconcile) =>
           Effect.gen(function* () {
@@ -245,7 +253,11 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
           ),
         wanted: (calendarId) => wantedSet.has(calendarId),
         scheduledAt: (calendarId) =>
-          Effect.flatMap(SyncStore.SyncStore, (s) => s.nextPollAt(calendarId)).pipe(Effect.provide(context))
+          Effect.map(recorded, (m) => {
+            const at = m.get(calendarId)
+            m.delete(calendarId)
+            return Option.fromNullable(at)
+          })
       }
     })
   )
