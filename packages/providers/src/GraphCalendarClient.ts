@@ -26,7 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as GraphCodec from "./GraphCodec.js"
 import * as BearerExchange from "./internal/BearerExchange.js"
@@ -204,8 +204,36 @@ export interface GraphCalendarClientShape {
     readonly window: Window
     readonly intervalMinutes?: number | undefined
   }) => Effect.Effect<ReadonlyArray<Schedule>, ClientError>
+  /**
+   * `POST /subscriptions`: change notifications for the mailbox's events. Graph documents `me/events`
+   * as the Outlook event resource for delegated access (a calendar of its own is not one), so one
+   * subscription covers every calendar of the account. Graph checks both URLs with a validation
+   * request before it answers; `clientState` comes back with every notification.
+   */
+  readonly subscribe: (subscription: {
+    readonly notificationUrl: string
+    readonly lifecycleNotificationUrl: string
+    readonly clientState: Redacted.Redacted<string>
+    readonly expiration: Date
+  }) => Effect.Effect<Subscription, ClientError>
+  /** `PATCH /subscriptions/{id}` with a later expiration; a subscription Graph no longer has is NotFound. */
+  readonly renewSubscription: (id: string, expiration: Date) => Effect.Effect<Subscription, ClientError>
+  /** `DELETE /subscriptions/{id}`; one already gone is success. */
+  readonly deleteSubscription: (id: string) => Effect.Effect<void, ClientError>
   readonly stats: Effect.Effect<ExchangeStats>
 }
+
+export interface Subscription {
+  readonly id: string
+  /** Epoch milliseconds; renew before. */
+  readonly expiration: number
+}
+
+/**
+ * The longest an Outlook event subscription may live: 4,230 minutes in the revision the reference
+ * cites, 10,080 in newer ones. Asking for the shorter works under both.
+ */
+export const SUBSCRIPTION_MAX_MINUTES = 4230
 
 export class GraphCalendarClient extends Context.Tag("@almanac/providers/GraphCalendarClient")<
   GraphCalendarClient,
@@ -270,6 +298,8 @@ const CalendarBody = Schema.Struct({
     Schema.NullOr(Schema.Struct({ address: Schema.optional(Schema.NullOr(Schema.String)) }))
   )
 })
+
+const SubscriptionBody = Schema.Struct({ id: Schema.String, expirationDateTime: Schema.String })
 
 const ScheduleBody = Schema.Struct({
   value: Schema.optionalWith(
@@ -428,6 +458,14 @@ export const make = (
       Either.match(Schema.decodeUnknownEither(Schema.parseJson(schema))(a.body), {
         onLeft: () => Effect.fail(transient(`Microsoft Graph's answer to ${what} could not be read`)),
         onRight: Effect.succeed
+      })
+
+    const subscriptionOf = (a: Answer) =>
+      Effect.flatMap(json(SubscriptionBody, "a subscription", a), (b) => {
+        const expiration = Date.parse(b.expirationDateTime)
+        return Number.isNaN(expiration)
+          ? Effect.fail(transient("Microsoft Graph answered a subscription with no expiration time"))
+          : Effect.succeed({ id: b.id, expiration })
       })
 
     const sameProperty = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase()
@@ -677,6 +715,29 @@ export const make = (
           }
           return out
         }),
+      subscribe: (subscription) =>
+        Effect.gen(function* () {
+          const a = yield* send("POST", `${root}/subscriptions`, {
+            changeType: "created,updated,deleted",
+            notificationUrl: subscription.notificationUrl,
+            lifecycleNotificationUrl: subscription.lifecycleNotificationUrl,
+            resource: "me/events",
+            expirationDateTime: subscription.expiration.toISOString(),
+            clientState: Redacted.value(subscription.clientState)
+          }).pipe(Effect.flatMap((a) => expect("write", "subscription", a)))
+          return yield* subscriptionOf(a)
+        }),
+      renewSubscription: (id, expiration) =>
+        send("PATCH", `${root}/subscriptions/${encodeURIComponent(id)}`, {
+          expirationDateTime: expiration.toISOString()
+        }).pipe(
+          Effect.flatMap((a) => expect("write", id, a)),
+          Effect.flatMap(subscriptionOf)
+        ),
+      deleteSubscription: (id) =>
+        send("DELETE", `${root}/subscriptions/${encodeURIComponent(id)}`).pipe(
+          Effect.flatMap((a) => (a.status === 404 ? Effect.void : Effect.asVoid(expect("write", id, a))))
+        ),
       stats: exchange.stats
     }
   })

@@ -46,6 +46,12 @@ export interface ServerConfig {
    * otherwise, and then nothing that needs it (connecting Google or Microsoft) is offered.
    */
   readonly publicUrl: Option.Option<string>
+  /**
+   * Where providers post push notifications (Google channels, Graph subscriptions): the public URL
+   * when it is https (ALMANAC_PUSH=auto, the default), also an http one on loopback with
+   * ALMANAC_PUSH=on (a local TLS proxy, tests), none with ALMANAC_PUSH=off. None: polling alone.
+   */
+  readonly pushUrl: Option.Option<string>
   readonly google: GoogleConfig
   readonly microsoft: MicrosoftConfig
 }
@@ -316,6 +322,17 @@ export const load = (
       : isLoopbackHost(host) && port !== 0
         ? Option.some(`http://${host.includes(":") ? `[${host}]` : host}:${port}`)
         : Option.none()
+  const pushMode = (get("ALMANAC_PUSH") ?? "auto").trim().toLowerCase()
+  if (!["auto", "on", "off"].includes(pushMode))
+    problems.push(`ALMANAC_PUSH: ${JSON.stringify(pushMode)} is not auto, on or off`)
+  if (pushMode === "on" && Option.isNone(publicUrl))
+    problems.push(
+      "ALMANAC_PUSH: on needs ALMANAC_PUBLIC_URL, the address providers post their notifications to"
+    )
+  const pushUrl =
+    pushMode === "off"
+      ? Option.none<string>()
+      : Option.filter(publicUrl, (u) => pushMode === "on" || u.startsWith("https://"))
   const google: GoogleConfig = {
     clientId: Option.fromNullable(get("ALMANAC_GOOGLE_CLIENT_ID")?.trim()),
     clientSecret: Option.map(Option.fromNullable(get("ALMANAC_GOOGLE_CLIENT_SECRET")), (s) =>
@@ -367,6 +384,7 @@ export const load = (
     allowPrivateUrls,
     requestTimeout,
     publicUrl,
+    pushUrl,
     google,
     microsoft
   })

@@ -22,10 +22,12 @@ import * as GuardedHttpClient from "./GuardedHttpClient.js"
 import { AdminToken } from "./http/Auth.js"
 import * as Routes from "./http/Routes.js"
 import * as Starting from "./http/Starting.js"
+import * as Push from "./push/Push.js"
 import * as ServerRegistry from "./ServerRegistry.js"
 import * as Accounts from "./store/Accounts.js"
 import * as OAuthStates from "./store/OAuthStates.js"
 import * as PageSessions from "./store/PageSessions.js"
+import * as PushChannels from "./store/PushChannels.js"
 import * as Users from "./store/Users.js"
 import * as UrlGuard from "./UrlGuard.js"
 import * as Vault from "./Vault.js"
@@ -33,9 +35,13 @@ import * as Vault from "./Vault.js"
 /** The services every request and every actor may use. */
 export const services = (config: ServerConfig) => {
   const db = Database.layer(config.database)
-  const stores = Layer.mergeAll(Users.layer, Accounts.layer, OAuthStates.layer, PageSessions.layer).pipe(
-    Layer.provideMerge(Vault.layer(config))
-  )
+  const stores = Layer.mergeAll(
+    Users.layer,
+    Accounts.layer,
+    OAuthStates.layer,
+    PageSessions.layer,
+    PushChannels.layer
+  ).pipe(Layer.provideMerge(Vault.layer(config)))
   const clients = AccountClients.layer({
     timeout: config.requestTimeout,
     checkUrl: UrlGuard.make(config).checkUrl
@@ -50,6 +56,7 @@ export const services = (config: ServerConfig) => {
     // OAuth services' endpoints are the operator's configuration, not a user's URL: they are not guarded.
     Layer.provideMerge(GoogleOAuthClient.layer(config)),
     Layer.provideMerge(MicrosoftOAuthClient.layer(config)),
+    (base) => Push.layer(config).pipe(Layer.provideMerge(base)),
     (base) => AccountService.layer(config).pipe(Layer.provideMerge(base)),
     (base) => FirstRun.layer.pipe(Layer.provideMerge(base)),
     (base) => OAuthConnect.layer(config).pipe(Layer.provideMerge(base)),

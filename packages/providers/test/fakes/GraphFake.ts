@@ -31,7 +31,17 @@
  *
  * What it does not model: other users' mailboxes and shared calendars' permissions beyond canEdit,
  * `$select`, `$orderby`, other `$filter` forms (400 here), calendarView without delta, attachments,
- * open extensions, subscriptions, id tokens (no `openid` id_token is issued: the fake signs no JWT).
+ * open extensions, id tokens (no `openid` id_token is issued: the fake signs no JWT), notifications
+ * with resource data, and subscriptions to anything but the mailbox's events.
+ *
+ * Subscriptions (change-notifications-delivery-webhooks, subscription-post-subscriptions): POST
+ * `/subscriptions` for `me/events` validates the notification URL and the lifecycle URL first (a POST
+ * with `?validationToken=`, answered 200 text/plain with the token within 10 s, or the create fails
+ * with 400), refuses an expiration past 4,230 minutes (the shorter documented limit) and a URL that is
+ * not https (http on loopback is taken: tests listen there); PATCH renews, DELETE ends one, an
+ * expired one is gone (404). After every change of an event in the mailbox each live subscription
+ * gets `{value: [{subscriptionId, clientState, changeType, resource, …}]}`; lifecycle
+ * notifications (`reauthorizationRequired`, `subscriptionRemoved`, `missed`) are sent on demand.
  */
 import { createHash, randomBytes } from "node:crypto"
 import * as Http from "node:http"
@@ -166,7 +176,41 @@ export interface GraphFake {
   readonly authorizations: ReadonlyArray<Readonly<Record<string, string>>>
   /** Refresh tokens the token endpoint has issued, in order (rotation: one per grant use). */
   readonly issuedRefreshTokens: ReadonlyArray<string>
+  /** Live (unexpired) subscriptions. */
+  readonly subscriptions: () => ReadonlyArray<{
+    readonly id: string
+    readonly notificationUrl: string
+    readonly expiration: number
+  }>
+  /** Notifications and validation requests sent, in order, with the receiver's answer. */
+  readonly notifications: ReadonlyArray<Notification>
+  /** Sends a lifecycle notification; `subscriptionRemoved` ends the subscription first, as Graph does. */
+  readonly lifecycle: (subscriptionId: string, event: LifecycleEvent) => void
+  /** Resolves when every notification sent so far has been answered. */
+  readonly notificationsSettled: () => Promise<void>
 }
+
+export type LifecycleEvent = "reauthorizationRequired" | "subscriptionRemoved" | "missed"
+
+export interface Notification {
+  readonly subscriptionId: string
+  readonly kind: "validation" | "change" | "lifecycle"
+  /** The receiver's answer, or 0 when it could not be reached in time. */
+  readonly status: number
+}
+
+interface Subscription {
+  readonly id: string
+  readonly notificationUrl: string
+  readonly lifecycleNotificationUrl: string | undefined
+  readonly clientState: string | undefined
+  readonly changeTypes: ReadonlySet<string>
+  readonly resource: string
+  expiration: number
+}
+
+/** What Graph allows for an Outlook event subscription, in the revision the reference cites. */
+const SUBSCRIPTION_MAX_MINUTES = 4230
 
 // ---------------------------------------------------------------------------------------------
 // errors and small helpers
@@ -487,6 +531,9 @@ export const start = (options: GraphFakeOptions = {}): Promise<GraphFake> => {
     string,
     { redirectUri: string; challenge: string; used: boolean; scope: string; clientId: string }
   >()
+  const subscriptions = new Map<string, Subscription>()
+  const notifications: Array<Notification> = []
+  const deliveries = new Set<Promise<void>>()
 
   // -------------------------------------------------------------------------------------------
   // ids
@@ -787,9 +834,187 @@ export const start = (options: GraphFakeOptions = {}): Promise<GraphFake> => {
 
   const touch = (s: Omit<Stored, "seq" | "modified">): Stored => {
     seq += 1
+    const previous = events.get(s.core)
     const stored: Stored = { ...s, seq, modified: new Date().toISOString().replace(/\.\d+Z$/, "Z") }
     events.set(stored.core, stored)
+    notifyChange(stored, previous === undefined ? "created" : s.deleted ? "deleted" : "updated")
     return stored
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // subscriptions (module comment)
+
+  const liveSub = (sub: Subscription) => sub.expiration > Date.now()
+
+  const deliver = (subscriptionId: string, url: string, value: Json, kind: Notification["kind"]) => {
+    const p = fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ value: [value] }),
+      signal: AbortSignal.timeout(3000)
+    }).then(
+      (res) => {
+        notifications.push({ subscriptionId, kind, status: res.status })
+      },
+      () => {
+        notifications.push({ subscriptionId, kind, status: 0 })
+      }
+    )
+    deliveries.add(p)
+    void p.finally(() => deliveries.delete(p))
+  }
+
+  const notifyChange = (s: Stored, changeType: string) => {
+    const id = idOut(s.core, true)
+    for (const sub of subscriptions.values()) {
+      if (!liveSub(sub) || !sub.changeTypes.has(changeType)) continue
+      deliver(
+        sub.id,
+        sub.notificationUrl,
+        {
+          subscriptionId: sub.id,
+          subscriptionExpirationDateTime: new Date(sub.expiration).toISOString(),
+          changeType,
+          resource: `Users/${mailbox.id}/Events/${id}`,
+          resourceData: {
+            "@odata.type": "#Microsoft.Graph.Event",
+            "@odata.id": `Users/${mailbox.id}/Events/${id}`,
+            id
+          },
+          ...(sub.clientState !== undefined ? { clientState: sub.clientState } : {}),
+          tenantId: "9188040d-6c67-4c5b-b112-36a304b66dad"
+        },
+        "change"
+      )
+    }
+  }
+
+  /** Graph's check of an endpoint before a subscription exists: the token echoed, as text, in 10 s. */
+  const validates = async (subscriptionId: string, url: string): Promise<boolean> => {
+    // Real tokens hold spaces and colons: a receiver that does not URL-decode fails.
+    const token = `Validation: Testing client application reachability for subscription Request-Id: ${hex(8)}`
+    const target = new URL(url)
+    target.searchParams.set("validationToken", token)
+    try {
+      const res = await fetch(target, {
+        method: "POST",
+        headers: { "content-type": "text/plain; charset=utf-8" },
+        signal: AbortSignal.timeout(10_000)
+      })
+      const text = await res.text()
+      notifications.push({ subscriptionId, kind: "validation", status: res.status })
+      return (
+        res.status === 200 &&
+        (res.headers.get("content-type") ?? "").startsWith("text/plain") &&
+        text === token
+      )
+    } catch {
+      notifications.push({ subscriptionId, kind: "validation", status: 0 })
+      return false
+    }
+  }
+
+  const receiverUrl = (name: string, value: unknown): string => {
+    if (typeof value !== "string") throw invalid(`${name} is required.`)
+    let u: URL
+    try {
+      u = new URL(value)
+    } catch {
+      throw invalid(`${name} is not a URL.`)
+    }
+    const loopback = u.protocol === "http:" && u.hostname === "127.0.0.1"
+    if (u.protocol !== "https:" && !loopback) throw invalid(`Subscription ${name} must be an https URL.`)
+    return value
+  }
+
+  const expirationOf = (value: unknown): number => {
+    const at = typeof value === "string" ? Date.parse(value) : Number.NaN
+    if (Number.isNaN(at)) throw invalid("expirationDateTime is required.")
+    if (at <= Date.now()) throw invalid("Subscription expiration can only be in the future.")
+    if (at > Date.now() + SUBSCRIPTION_MAX_MINUTES * 60_000)
+      throw invalid(`Subscription expiration can only be ${SUBSCRIPTION_MAX_MINUTES} minutes in the future.`)
+    return at
+  }
+
+  const renderSubscription = (sub: Subscription): Json => ({
+    "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity",
+    id: sub.id,
+    resource: sub.resource,
+    changeType: [...sub.changeTypes].join(","),
+    notificationUrl: sub.notificationUrl,
+    lifecycleNotificationUrl: sub.lifecycleNotificationUrl ?? null,
+    expirationDateTime: new Date(sub.expiration).toISOString(),
+    clientState: sub.clientState ?? null
+  })
+
+  const subscriptionRoute = async (
+    method: string,
+    id: string | undefined,
+    body: () => Json
+  ): Promise<{ status: number; json?: Json }> => {
+    for (const [k, sub] of subscriptions) if (!liveSub(sub)) subscriptions.delete(k)
+    if (id === undefined) {
+      if (method === "GET")
+        return { status: 200, json: { value: [...subscriptions.values()].map(renderSubscription) } }
+      if (method !== "POST")
+        throw new GraphError(405, "ErrorInvalidRequest", "The OData request is not supported.")
+      const b = body()
+      const changeTypes = new Set(
+        (typeof b.changeType === "string" ? b.changeType : "").split(",").map((t) => t.trim())
+      )
+      if (
+        changeTypes.size === 0 ||
+        [...changeTypes].some((t) => !["created", "updated", "deleted"].includes(t))
+      )
+        throw invalid("changeType must be created, updated or deleted.")
+      const resource = typeof b.resource === "string" ? b.resource.replace(/^\//, "") : ""
+      if (!/^(me|users\/[^/]+)\/events$/i.test(resource))
+        throw new GraphError(
+          400,
+          "ExtensionError",
+          `Operation: Create; Exception: [Status Code: BadRequest; Reason: The resource '${resource}' is not supported.]`
+        )
+      const notificationUrl = receiverUrl("notificationUrl", b.notificationUrl)
+      const lifecycleNotificationUrl =
+        b.lifecycleNotificationUrl === undefined || b.lifecycleNotificationUrl === null
+          ? undefined
+          : receiverUrl("lifecycleNotificationUrl", b.lifecycleNotificationUrl)
+      const expiration = expirationOf(b.expirationDateTime)
+      if (b.clientState !== undefined && (typeof b.clientState !== "string" || b.clientState.length > 128))
+        throw invalid("clientState must be a string of at most 128 characters.")
+      const sub: Subscription = {
+        id: crypto.randomUUID(),
+        notificationUrl,
+        lifecycleNotificationUrl,
+        clientState: typeof b.clientState === "string" ? b.clientState : undefined,
+        changeTypes,
+        resource,
+        expiration
+      }
+      for (const url of [
+        notificationUrl,
+        ...(lifecycleNotificationUrl !== undefined ? [lifecycleNotificationUrl] : [])
+      ])
+        if (!(await validates(sub.id, url)))
+          throw invalid(
+            "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request."
+          )
+      subscriptions.set(sub.id, sub)
+      return { status: 201, json: renderSubscription(sub) }
+    }
+    const sub = subscriptions.get(id)
+    if (sub === undefined)
+      throw new GraphError(404, "ResourceNotFound", `The object was not found. Subscription id: ${id}`)
+    if (method === "GET") return { status: 200, json: renderSubscription(sub) }
+    if (method === "PATCH") {
+      sub.expiration = expirationOf(body().expirationDateTime)
+      return { status: 200, json: renderSubscription(sub) }
+    }
+    if (method === "DELETE") {
+      subscriptions.delete(id)
+      return { status: 204 }
+    }
+    throw new GraphError(405, "ErrorInvalidRequest", "The OData request is not supported.")
   }
 
   const recordInvitations = (s: Stored, method: Invitation["method"]) => {
@@ -1411,6 +1636,13 @@ export const start = (options: GraphFakeOptions = {}): Promise<GraphFake> => {
     }
     if (method === "POST" && path === "/me/calendar/getSchedule")
       return { status: 200, json: getSchedule(parsed(), prefs) }
+    const subscriptionPath = /^\/subscriptions(?:\/([^/]+))?$/.exec(path)
+    if (subscriptionPath !== null)
+      return await subscriptionRoute(
+        method,
+        subscriptionPath[1] === undefined ? undefined : decodeURIComponent(subscriptionPath[1]),
+        parsed
+      )
 
     const deltaMatch = /^\/me(?:\/calendars\/([^/]+))?\/calendarView\/delta$/i.exec(path)
     if (method === "GET" && deltaMatch !== null) {
@@ -1797,7 +2029,32 @@ export const start = (options: GraphFakeOptions = {}): Promise<GraphFake> => {
           requests.length = 0
         },
         authorizations,
-        issuedRefreshTokens
+        issuedRefreshTokens,
+        subscriptions: () =>
+          [...subscriptions.values()]
+            .filter(liveSub)
+            .map((sub) => ({ id: sub.id, notificationUrl: sub.notificationUrl, expiration: sub.expiration })),
+        notifications,
+        lifecycle: (subscriptionId, event) => {
+          const sub = subscriptions.get(subscriptionId)
+          if (sub === undefined) throw new Error(`no subscription ${subscriptionId}`)
+          if (event === "subscriptionRemoved") subscriptions.delete(subscriptionId)
+          deliver(
+            sub.id,
+            sub.lifecycleNotificationUrl ?? sub.notificationUrl,
+            {
+              subscriptionId: sub.id,
+              subscriptionExpirationDateTime: new Date(sub.expiration).toISOString(),
+              tenantId: "9188040d-6c67-4c5b-b112-36a304b66dad",
+              ...(sub.clientState !== undefined ? { clientState: sub.clientState } : {}),
+              lifecycleEvent: event
+            },
+            "lifecycle"
+          )
+        },
+        notificationsSettled: async () => {
+          while (deliveries.size > 0) await Promise.all([...deliveries])
+        }
       })
     })
   })

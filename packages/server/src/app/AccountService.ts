@@ -14,6 +14,7 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import { Context, Effect, Either, Layer, Option, Redacted, Ref, Schema } from "effect"
 import type { ServerConfig } from "../Config.js"
 import { Engine } from "../Engine.js"
+import { Push } from "../push/Push.js"
 import { type AccountKind, type AccountRecord, Accounts, type CalendarInfo } from "../store/Accounts.js"
 import type * as Credential from "../store/Credential.js"
 import * as UrlGuard from "../UrlGuard.js"
@@ -303,6 +304,8 @@ export const make = (
     const accounts = yield* Accounts
     const store = yield* SyncStore.SyncStore
     const engine = yield* Engine
+    // Present in the server: a removed account's push channels are stopped while its tokens still work.
+    const push = yield* Effect.serviceOption(Push)
     const sql = yield* SqlClient.SqlClient
     const http = yield* Effect.context<HttpClient.HttpClient>()
     // Present only when the service's client is configured.
@@ -550,6 +553,7 @@ export const make = (
           (id) => Effect.zipRight(engine.refresh(id), engine.syncNow(id)),
           { discard: true }
         )
+        if (Option.isSome(push)) yield* push.value.soon
       })
 
     /** An OAuth account's calendars, with an access token refreshed when it is about to expire. */
@@ -852,6 +856,7 @@ export const make = (
           )
           // Actors of both ends learn that these relationships are gone before the rows of the account go.
           for (const id of new Set([...involved, ...own.map((c) => c.id)])) yield* engine.refresh(id)
+          if (Option.isSome(push)) yield* push.value.forget(accountId)
           yield* revokeAtService(account)
           yield* sqliteOnly("PRAGMA secure_delete = ON").pipe(
             Effect.mapError(storeError("prepare the secure removal"))

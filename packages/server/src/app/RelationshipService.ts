@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto"
 import { CalendarProvider, type Policy, type ProviderError, SyncStore } from "@almanac/core"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { Engine } from "../Engine.js"
+import { Push } from "../push/Push.js"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
 
 export const Direction = Schema.Literal("one-way", "two-way")
@@ -198,6 +199,8 @@ export const make: Effect.Effect<
   const store = yield* SyncStore.SyncStore
   const accounts = yield* Accounts
   const engine = yield* Engine
+  // Present in the server; push channels follow the watched calendars.
+  const push = yield* Effect.serviceOption(Push)
   const registry = yield* CalendarProvider.ProviderRegistry
 
   const view = (rows: Rows) =>
@@ -234,7 +237,7 @@ export const make: Effect.Effect<
       new Set([rows.first.sourceCalendarId, rows.first.targetCalendarId]),
       (id) => engine.refresh(id),
       { discard: true }
-    )
+    ).pipe(Effect.zipRight(Option.match(push, { onNone: () => Effect.void, onSome: (p) => p.soon })))
 
   const nameOf = (c: CalendarInfo) => `"${Option.getOrElse(c.displayName, () => c.url)}"`
 

@@ -18,6 +18,7 @@ import { statusLayer } from "./handlers/StatusHandlers.js"
 import { meLayer, systemLayer } from "./handlers/SystemHandlers.js"
 import * as JsonBodies from "./JsonBodies.js"
 import * as MetricsRoute from "./MetricsRoute.js"
+import * as PushRoutes from "./PushRoutes.js"
 
 const handlers = Layer.mergeAll(
   systemLayer,
@@ -39,6 +40,7 @@ export const all = Layer.mergeAll(
   api,
   Docs.layer,
   MetricsRoute.layer,
+  PushRoutes.layer,
   Pages.layer,
   Fallback.layer,
   JsonBodies.layer

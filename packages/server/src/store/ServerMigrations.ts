@@ -88,6 +88,26 @@ export const resumedStatements = (t: Types): ReadonlyArray<string> => [
   `ALTER TABLE accounts ADD resumed_at ${t.time} NOT NULL DEFAULT 0`
 ]
 
+/**
+ * Push channels the server holds open at providers (Google `events.watch` channels, Microsoft
+ * Graph subscriptions): what to renew, what to stop, and the hash of the secret each provider
+ * echoes so that a notification can be checked. A Google channel watches one calendar; a Graph
+ * subscription watches the account's mailbox (calendar_id NULL).
+ */
+export const pushStatements = (t: Types): ReadonlyArray<string> => [
+  `CREATE TABLE push_channels (
+    channel_id ${t.key} NOT NULL PRIMARY KEY,
+    provider ${t.key} NOT NULL,
+    account_id ${t.key} NOT NULL,
+    calendar_id ${t.key},
+    resource_id ${t.text} NOT NULL,
+    token_hash ${t.key} NOT NULL,
+    created_at ${t.time} NOT NULL,
+    expires_at ${t.time} NOT NULL
+  )`,
+  `CREATE INDEX push_channels_account ON push_channels (account_id)`
+]
+
 const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -98,7 +118,8 @@ export const loader = Migrator.fromRecord({
   "1_owner": owner,
   "2_oauth": statementsOf(oauthStatements),
   "3_page_sessions": statementsOf(sessionStatements),
-  "4_account_resumed_at": statementsOf(resumedStatements)
+  "4_account_resumed_at": statementsOf(resumedStatements),
+  "5_push_channels": statementsOf(pushStatements)
 })
 
 /** Runs the server's migrations that have not run yet (after the engine's). */
