@@ -189,4 +189,27 @@ describe("configuration", () => {
         expect(Config.isLoopbackHost(h), h).toBe(false)
     })
   })
+
+  it("asks for push only with an https public URL, unless ALMANAC_PUSH says otherwise", () => {
+    const pushUrl = (env: Record<string, string>) => Either.map(load(env), (c) => Option.getOrNull(c.pushUrl))
+    expect(pushUrl({ ALMANAC_PUBLIC_URL: "https://almanac.example.net" })).toEqual(
+      Either.right("https://almanac.example.net")
+    )
+    // The default public URL on loopback is http: providers would refuse it, so polling alone.
+    expect(pushUrl({})).toEqual(Either.right(null))
+    expect(pushUrl({ ALMANAC_PUBLIC_URL: "https://almanac.example.net", ALMANAC_PUSH: "off" })).toEqual(
+      Either.right(null)
+    )
+    expect(pushUrl({ ALMANAC_PUBLIC_URL: "http://127.0.0.1:8080", ALMANAC_PUSH: "on" })).toEqual(
+      Either.right("http://127.0.0.1:8080")
+    )
+    const problems = (env: Record<string, string>) =>
+      Either.match(load(env), { onLeft: (e) => e.problems, onRight: () => [] })
+    expect(problems({ ALMANAC_PUSH: "sometimes" })).toEqual([
+      'ALMANAC_PUSH: "sometimes" is not auto, on or off'
+    ])
+    expect(problems({ ALMANAC_HOST: "0.0.0.0", ALMANAC_PUSH: "on" }).join(" ")).toMatch(
+      /ALMANAC_PUSH: on needs/
+    )
+  })
 })
