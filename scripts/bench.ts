@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: the CalDAV client on Xandikos and Radicale, the codec and free/busy, and the
- * sync engine next to vdirsyncer. Starts its own servers on loopback and stops them at the end.
+ * sync engine next to vdirsyncer, and the engine into the Google and Microsoft fakes (part 5, also
+ * alone as `npm run bench:providers`). Starts its own servers on loopback and stops them at the end.
  * Tables go to stdout, progress to stderr, everything to bench-results.json in the repository.
  *
  * ALMANAC_BENCH_EVENTS (default 2000, 50..5000) sets the size of the calendar.
@@ -16,6 +17,7 @@ import * as CalendarFill from "./bench/CalendarFill.js"
 import * as ClientBench from "./bench/ClientBench.js"
 import * as CodecBench from "./bench/CodecBench.js"
 import * as Corpus from "./bench/Corpus.js"
+import * as ProviderBench from "./bench/ProviderBench.js"
 import * as Report from "./bench/Report.js"
 import * as StartBench from "./bench/StartBench.js"
 import * as SyncBench from "./bench/SyncBench.js"
@@ -78,6 +80,16 @@ const main = Effect.gen(function* () {
   const sync = yield* SyncBench.run({ xandikos, radicale, sourceUrl: source, stored, log })
   print(Report.sync(sync))
 
+  // The same source into Radicale again (the baseline), the Google fake and the Graph fake.
+  const providers = yield* ProviderBench.runAll({
+    xandikos,
+    radicale,
+    sourceUrl: source,
+    events: stored.length,
+    log
+  })
+  print(Report.providers(providers.results, providers.baseline.steps))
+
   // The same source calendar, now synced by each tool from the command line.
   const start = yield* StartBench.run({
     xandikos,
@@ -98,6 +110,7 @@ const main = Effect.gen(function* () {
     client: [onXandikos.result, onRadicale.result],
     codec,
     sync,
+    providers,
     start
   }
   const file = fileURLToPath(new URL("../bench-results.json", import.meta.url))

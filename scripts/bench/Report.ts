@@ -4,6 +4,7 @@
 import type { ServerResult } from "./ClientBench.js"
 import type { CodecResult } from "./CodecBench.js"
 import type * as CountingProxy from "./CountingProxy.js"
+import type * as ProviderBench from "./ProviderBench.js"
 import type { StartResult } from "./StartBench.js"
 import type { SyncResult } from "./SyncBench.js"
 import * as Table from "./Table.js"
@@ -168,3 +169,27 @@ export const start = (r: StartResult): string =>
       ...r.warnings.map((w) => `WARNING: ${w}`)
     ]
   })
+
+/** Part 5: the Google and Microsoft columns, with part 3's Almanac run into Radicale as the baseline. */
+export const providers = (
+  results: ReadonlyArray<ProviderBench.ProviderResult>,
+  baseline: ReadonlyArray<ProviderBench.ProviderStep>
+): string => {
+  const columns = [
+    { name: "radicale (CalDAV)", steps: baseline },
+    ...results.map((r) => ({ name: `${r.provider} (fake)`, steps: r.steps }))
+  ]
+  const stepNames = baseline.map((s) => s.step.replace(/ of the \w+ calendar$/, ""))
+  const cell = (s: ProviderBench.ProviderStep | undefined) =>
+    s === undefined
+      ? "-"
+      : `${Table.ms(s.ms)} ms, ${Table.int(s.counts.requests)} req, ${Table.bytes(s.counts.bytesSent)} / ${Table.bytes(s.counts.bytesReceived)}, ${Table.int(s.targetItems)} held${s.quarantined > 0 ? `, ${Table.int(s.quarantined)} quarantined` : ""}`
+  return Table.render({
+    title:
+      "5. Almanac into each provider, one way from Xandikos (target side: time, requests, bytes sent / received, items held; " +
+      "Google and Graph hold a changed instance apart from its series). " +
+      "Google and Microsoft are the test tree's fakes: their times are Almanac's work, not the services'",
+    headers: ["step", ...columns.map((c) => c.name)],
+    rows: stepNames.map((name, i) => [name, ...columns.map((c) => cell(c.steps[i]))])
+  })
+}
