@@ -77,6 +77,23 @@ const proxied = (url: string) =>
     (p) => Effect.promise(() => p.stop())
   )
 
+/** A token source over a grant the fake issued, as if a person had just consented. */
+const tokensFor = (
+  oauth: Parameters<typeof OAuthTokenSource.make>[0]["oauth"],
+  grant: { readonly accessToken: string; readonly refreshToken: string; readonly expiresIn: number },
+  account: string
+) =>
+  OAuthTokenSource.make({
+    oauth,
+    account,
+    initial: {
+      accessToken: Redacted.make(grant.accessToken),
+      refreshToken: Redacted.make(grant.refreshToken),
+      expiresAt: Date.now() + grant.expiresIn * 1000
+    },
+    onRefresh: () => Effect.void
+  })
+
 const google: Effect.Effect<Target, unknown, HttpClient.HttpClient | Scope.Scope> = Effect.gen(function* () {
   const fake = yield* Effect.acquireRelease(
     Effect.promise(() =>
@@ -108,17 +125,7 @@ const google: Effect.Effect<Target, unknown, HttpClient.HttpClient | Scope.Scope
     }),
     (e) => new Error(e.message)
   )
-  const grant = fake.issueTokens()
-  const tokens = yield* OAuthTokenSource.make({
-    oauth,
-    account: "bench-google",
-    initial: {
-      accessToken: Redacted.make(grant.accessToken),
-      refreshToken: Redacted.make(grant.refreshToken),
-      expiresAt: Date.now() + grant.expiresIn * 1000
-    },
-    onRefresh: () => Effect.void
-  })
+  const tokens = yield* tokensFor(oauth, fake.issueTokens(), "bench-google")
   const client = yield* GoogleCalendarClient.make({
     tokens,
     apiUrl: CountingProxy.via(proxy, fake.apiUrl),
@@ -159,17 +166,7 @@ const microsoft: Effect.Effect<Target, unknown, HttpClient.HttpClient | Scope.Sc
       }),
       (e) => new Error(e.message)
     )
-    const grant = fake.issueTokens()
-    const tokens = yield* OAuthTokenSource.make({
-      oauth,
-      account: "bench-microsoft",
-      initial: {
-        accessToken: Redacted.make(grant.accessToken),
-        refreshToken: Redacted.make(grant.refreshToken),
-        expiresAt: Date.now() + grant.expiresIn * 1000
-      },
-      onRefresh: () => Effect.void
-    })
+    const tokens = yield* tokensFor(oauth, fake.issueTokens(), "bench-microsoft")
     const client = yield* GraphCalendarClient.make({
       tokens,
       apiUrl: CountingProxy.via(proxy, fake.apiUrl),
