@@ -67,9 +67,10 @@ const adapter = (r: Recorder, provider: "google" | "microsoft"): PushAdapter => 
 const setup = (
   r: Recorder,
   woken: Array<string>,
-  retryAfter: Duration.DurationInput = Duration.minutes(15)
+  retryAfter: Duration.DurationInput = Duration.minutes(15),
+  pushUrl: Option.Option<string> = Option.some("https://almanac.example"),
+  dataDir = mkdtempSync(join(tmpdir(), "almanac-push-"))
 ) => {
-  const dataDir = mkdtempSync(join(tmpdir(), "almanac-push-"))
   const db = Layer.effectDiscard(
     StoreMigrations.run.pipe(Effect.zipRight(ServerMigrations.run), Effect.orDie)
   ).pipe(Layer.provideMerge(SqliteClient.layer({ filename: join(dataDir, "almanac.db") }).pipe(Layer.orDie)))
@@ -82,7 +83,7 @@ const setup = (
   const push = Layer.scoped(
     Push.Push,
     Push.make(
-      { pushUrl: Option.some("https://almanac.example") },
+      { pushUrl },
       { google: adapter(r, "google"), microsoft: adapter(r, "microsoft") },
       // The loop's own reconciles would race the test's: a day apart.
       { every: Duration.days(1), retryAfter }
@@ -288,5 +289,29 @@ describe("push channels", () => {
       yield* settle
       expect(sorted(woken)).toEqual(["m1", "m1", "m2", "m2"])
     }).pipe(Effect.provide(setup(r, woken)))
+  })
+
+  it.scopedLive("with push turned off, the channels an earlier run opened are stopped", () => {
+    const r = recorder()
+    const dataDir = mkdtempSync(join(tmpdir(), "almanac-push-off-"))
+    return Effect.gen(function* () {
+      yield* Effect.gen(function* () {
+        yield* seed
+        yield* (yield* Push.Push).reconcile
+      }).pipe(
+        Effect.provide(setup(r, [], Duration.minutes(15), Option.some("https://almanac.example"), dataDir))
+      )
+      expect(r.calls.filter((c) => c.startsWith("open")).length).toBe(3)
+      r.calls.length = 0
+      yield* Effect.gen(function* () {
+        const push = yield* Push.Push
+        expect(push.enabled).toBe(false)
+        const channels = yield* PushChannels.PushChannels
+        // The stop runs in the background at start.
+        for (let i = 0; i < 100 && (yield* channels.all).length > 0; i++) yield* Effect.sleep("20 millis")
+        expect((yield* channels.all).length).toBe(0)
+        expect(sorted(r.calls)).toEqual(["close google-1", "close google-2", "close microsoft-1"])
+      }).pipe(Effect.provide(setup(r, [], Duration.minutes(15), Option.none(), dataDir)))
+    })
   })
 })

@@ -9,7 +9,7 @@
  * Microsoft accounts: it opens what is missing, renews what expires within a third of its life
  * (at most 12 hours), and stops what is no longer wanted. A channel that could not be opened is
  * tried again after `retryAfter`, so a provider refusing the address is asked four times an hour,
- * not sixty. One runner reconciles (the single-runner server); several would each open channels.
+ * not sixty. With push off, the channels an earlier run opened are stopped at start. One runner reconciles (the single-runner server); several would each open channels.
  *
  * A notification is believed only with the channel's secret (Google's channel token, Graph's
  * clientState), compared with the stored hash.
@@ -217,6 +217,16 @@ export const make = (
       // Run by the schedule or by `soon`, whichever comes first.
       const tick = Effect.race(Effect.sleep(options.every ?? Duration.minutes(1)), Queue.take(soonQueue))
       yield* reconcile.pipe(Effect.zipRight(tick), Effect.forever, Effect.forkScoped)
+    } else {
+      // Push turned off (ALMANAC_PUSH=off, no https address any more): channels a run with push
+      // opened are stopped once, so the providers stop posting; until then notifications still
+      // carry their secrets and are answered as before.
+      yield* lock
+        .withPermits(1)(Effect.flatMap(channels.all, (all) => Effect.forEach(all, close, { discard: true })))
+        .pipe(
+          Effect.catchAll((e) => Effect.logWarning("could not stop the push channels", e.message)),
+          Effect.forkScoped
+        )
     }
 
     const wakeAccount = (accountId: string) =>
