@@ -6,8 +6,9 @@
  * D.7), so listings are window-scoped: an item not listed is gone only inside the window. The
  * cursor is the whole `@odata.deltaLink` with the window it was made for (and which member ids
  * belong to which series, see below), JSON-wrapped like GoogleProvider's. When the window this
- * provider wants has moved on by more than a day, the cursor is refused as TokenInvalid, so that
- * the engine resyncs (by merge) over the new window.
+ * provider wants has moved on by a day or more (the default window turns with the UTC day), the
+ * cursor is refused as TokenInvalid, so that the engine resyncs (by merge) over the new window,
+ * once a day: what entered the window at its far end is then copied.
  *
  * A delta lists occurrences, exceptions and single events, never series masters, and occurrences
  * come as stubs (id, type, seriesMasterId, start, end). A series is its master's id (the ref) and
@@ -285,7 +286,7 @@ export const make = (
         })
       const wanted = yield* currentWindow
       const window = { start: state.value.start, end: state.value.end }
-      if (Math.abs(wanted.start - window.start) > DAY_MS || Math.abs(wanted.end - window.end) > DAY_MS)
+      if (Math.abs(wanted.start - window.start) >= DAY_MS || Math.abs(wanted.end - window.end) >= DAY_MS)
         return yield* new ProviderError.TokenInvalid({
           calendar: cal,
           detail: "the sync window has moved on; the calendar is read again over the new one"
