@@ -9,9 +9,17 @@ import { type CalendarProvider, type EventModel, ProviderError } from "@almanac/
 import { Duration, Effect, Option, Schema } from "effect"
 import * as ICalCodec from "./ICalCodec.js"
 
-/** What we remember of a calendar between polls. Stored as JSON text by the engine. */
+/**
+ * What we remember of a calendar between polls. Stored as JSON text by the engine. `ctag` is the
+ * collection's getctag, or its sync-token property where it has no ctag. `recheck`: the last poll
+ * saw the calendar change, so the next one lists it in full (see `changes`).
+ */
 const CursorState = Schema.parseJson(
-  Schema.Struct({ ctag: Schema.NullOr(Schema.String), token: Schema.NullOr(Schema.String) })
+  Schema.Struct({
+    ctag: Schema.NullOr(Schema.String),
+    token: Schema.NullOr(Schema.String),
+    recheck: Schema.optional(Schema.Boolean)
+  })
 )
 type CursorState = typeof CursorState.Type
 
@@ -92,23 +100,42 @@ export const make = (
   const asPoll = pollError(calendarUrl)
   const base = calendarUrl.endsWith("/") ? calendarUrl : `${calendarUrl}/`
 
-  /** A complete listing: sync-collection without a token, or PROPFIND Depth 1 where that is refused. */
-  const snapshot = Effect.gen(function* () {
-    const state = yield* client.collectionState(calendarUrl)
-    const listing = yield* client.syncCollection(calendarUrl, Option.none()).pipe(
-      Effect.map((d) => ({ items: d.changed, token: d.token as string | null })),
-      Effect.catchTag("Rejected", () =>
-        client.listEtags(calendarUrl).pipe(Effect.map((items) => ({ items, token: null })))
-      )
+  /** What a poll compares with the cursor: the ctag, or the sync-token property where there is none. */
+  const stampOf = (state: CalDavClient.CollectionState): string | null =>
+    Option.getOrNull(Option.orElse(state.ctag, () => state.syncToken))
+
+  /** Every member with its etag: sync-collection without a token, or PROPFIND Depth 1 where that is refused. */
+  const fullListing = Effect.suspend(() => client.syncCollection(calendarUrl, Option.none())).pipe(
+    Effect.map((d) => ({ items: d.changed, token: d.token as string | null })),
+    Effect.catchTag("Rejected", () =>
+      client.listEtags(calendarUrl).pipe(Effect.map((items) => ({ items, token: null })))
     )
-    return {
+  )
+
+  const listed = (stamp: string | null, recheck: boolean) =>
+    Effect.map(fullListing, (listing) => ({
       _tag: "Snapshot" as const,
       items: listing.items.map(toVersion),
-      cursor: encodeCursor({ ctag: Option.getOrNull(state.ctag), token: listing.token }),
+      cursor: encodeCursor({ ctag: stamp, token: listing.token, ...(recheck ? { recheck } : {}) }),
       scope: whole
-    }
+    }))
+
+  /** A complete listing. */
+  const snapshot = Effect.gen(function* () {
+    const state = yield* client.collectionState(calendarUrl)
+    return yield* listed(stampOf(state), false)
   }).pipe(Effect.mapError(asPoll))
 
+  /**
+   * ctag → sync-collection, with one more step for servers whose ctag and sync token have
+   * one-second granularity ("changed since" meaning strictly later, docs/caldav-servers.md): an
+   * edit made in the same second as the poll that saw the previous one moves neither the ctag nor
+   * the token that poll took, and only an etag listing finds it. So a poll that saw the calendar
+   * change asks the next poll to list it in full (one REPORT beside the PROPFIND; the engine
+   * fetches only versions it does not know); that listing settles it when the ctag has not moved
+   * since, else the poll after lists again. A quiet calendar still costs one PROPFIND a poll. An
+   * edit after a full listing's read in that same second is found at the next reconcile.
+   */
   const changes = (cursor: Option.Option<string>) =>
     Effect.gen(function* () {
       if (Option.isNone(cursor)) return yield* snapshot
@@ -121,20 +148,24 @@ export const make = (
         })
       }
       const state = yield* client.collectionState(calendarUrl).pipe(Effect.mapError(asPoll))
+      const stamp = stampOf(state)
+      const moved = stamp === null || stamp !== previous.value.ctag
+      if (previous.value.recheck === true)
+        return yield* listed(stamp, stamp !== null && moved).pipe(Effect.mapError(asPoll))
       // One PROPFIND for an idle calendar: the whole point of polling cheaply.
-      if (Option.isSome(state.ctag) && state.ctag.value === previous.value.ctag) {
-        return { _tag: "Unchanged" as const }
-      }
+      if (!moved) return { _tag: "Unchanged" as const }
       const token = previous.value.token
       if (token === null) return yield* snapshot
       const delta = yield* client
         .syncCollection(calendarUrl, Option.some(token))
         .pipe(Effect.mapError(asPoll))
+      // A moved ctag with an empty delta is the same-second case too (the token missed an edit).
+      const recheck = stamp !== null || delta.changed.length + delta.deleted.length > 0
       return {
         _tag: "Delta" as const,
         changed: delta.changed.map(toVersion),
         deleted: delta.deleted,
-        cursor: encodeCursor({ ctag: Option.getOrNull(state.ctag), token: delta.token }),
+        cursor: encodeCursor({ ctag: stamp, token: delta.token, ...(recheck ? { recheck } : {}) }),
         scope: whole
       }
     })
