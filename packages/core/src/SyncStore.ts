@@ -240,320 +240,335 @@ export const conflictsKept = 200
 export const historyDays = 30
 const DAY = 86_400_000
 
-export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
+export interface Options {
+  /**
+   * "owned": relationships without a user (made by `almanac sync` on a database a server also
+   * opens) are not read as anyone's, so a server never syncs what it did not create.
+   */
+  readonly relationships?: "all" | "owned"
+}
 
-  const guard =
-    (operation: string) =>
-    <A, E extends SqlError.SqlError | ParseResult.ParseError, R>(effect: Effect.Effect<A, E, R>) =>
-      effect.pipe(Effect.mapError((e) => new StoreError({ operation, detail: e.message })))
+export const makeWith = (options: Options): Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const owned = options.relationships === "owned" ? sql` AND user_id IS NOT NULL` : sql``
 
-  /** The newest `limit` rows of `select` by `column`, in SQL: the log is never read whole. */
-  const newest = (select: Statement.Fragment, column: string, limit: number) =>
-    sql.onDialectOrElse({
-      mssql: () => sql`${select} ORDER BY ${sql(column)} DESC OFFSET 0 ROWS FETCH NEXT ${limit} ROWS ONLY`,
-      orElse: () => sql`${select} ORDER BY ${sql(column)} DESC LIMIT ${limit}`
+    const guard =
+      (operation: string) =>
+      <A, E extends SqlError.SqlError | ParseResult.ParseError, R>(effect: Effect.Effect<A, E, R>) =>
+        effect.pipe(Effect.mapError((e) => new StoreError({ operation, detail: e.message })))
+
+    /** The newest `limit` rows of `select` by `column`, in SQL: the log is never read whole. */
+    const newest = (select: Statement.Fragment, column: string, limit: number) =>
+      sql.onDialectOrElse({
+        mssql: () => sql`${select} ORDER BY ${sql(column)} DESC OFFSET 0 ROWS FETCH NEXT ${limit} ROWS ONLY`,
+        orElse: () => sql`${select} ORDER BY ${sql(column)} DESC LIMIT ${limit}`
+      })
+
+    /** Deletes the rows of `table` for `key` beyond the newest `kept` by `column` (ties kept or not, the count is exact). */
+    const keepNewest = (table: string, column: string, keyColumn: string, key: string, kept: number) =>
+      sql.onDialectOrElse({
+        mssql: () =>
+          sql`DELETE FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} AND id NOT IN (SELECT TOP (${kept}) id FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} ORDER BY ${sql(column)} DESC)`,
+        orElse: () =>
+          sql`DELETE FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} AND id NOT IN (SELECT id FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} ORDER BY ${sql(column)} DESC LIMIT ${kept})`
+      })
+
+    const decodeCalendar = Schema.decodeUnknown(CalendarRow)
+    const toCalendar = (row: typeof CalendarRow.Type): CalendarRecord => ({
+      id: row.id,
+      accountId: row.account_id,
+      ref: row.url,
+      kind: row.account_kind,
+      cursor: some(row.cursor_value),
+      polls: row.polls,
+      lastPollAt: some(row.last_poll_at),
+      lastSuccessAt: some(row.last_success_at),
+      lastReconcileAt: some(row.last_reconcile_at),
+      lastError: some(row.last_error),
+      lastErrorAt: some(row.last_error_at),
+      failures: row.failures,
+      halted: some(row.halted)
     })
 
-  /** Deletes the rows of `table` for `key` beyond the newest `kept` by `column` (ties kept or not, the count is exact). */
-  const keepNewest = (table: string, column: string, keyColumn: string, key: string, kept: number) =>
-    sql.onDialectOrElse({
-      mssql: () =>
-        sql`DELETE FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} AND id NOT IN (SELECT TOP (${kept}) id FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} ORDER BY ${sql(column)} DESC)`,
-      orElse: () =>
-        sql`DELETE FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} AND id NOT IN (SELECT id FROM ${sql(table)} WHERE ${sql(keyColumn)} = ${key} ORDER BY ${sql(column)} DESC LIMIT ${kept})`
-    })
-
-  const decodeCalendar = Schema.decodeUnknown(CalendarRow)
-  const toCalendar = (row: typeof CalendarRow.Type): CalendarRecord => ({
-    id: row.id,
-    accountId: row.account_id,
-    ref: row.url,
-    kind: row.account_kind,
-    cursor: some(row.cursor_value),
-    polls: row.polls,
-    lastPollAt: some(row.last_poll_at),
-    lastSuccessAt: some(row.last_success_at),
-    lastReconcileAt: some(row.last_reconcile_at),
-    lastError: some(row.last_error),
-    lastErrorAt: some(row.last_error_at),
-    failures: row.failures,
-    halted: some(row.halted)
-  })
-
-  const calendar = (id: string) =>
-    sql`SELECT c.*, a.kind AS account_kind FROM calendars c JOIN accounts a ON a.id = c.account_id WHERE c.id = ${id}`.pipe(
-      Effect.flatMap((rows) =>
-        rows[0] === undefined
-          ? Effect.succeed(Option.none())
-          : Effect.map(decodeCalendar(rows[0]), (r) => Option.some(toCalendar(r)))
-      ),
-      guard("read calendar")
-    )
-
-  const decodeRelationships = Schema.decodeUnknown(Schema.Array(RelationshipRow))
-  const toRelationship = (row: typeof RelationshipRow.Type): Relationship => ({
-    id: row.id,
-    sourceCalendarId: row.source_calendar_id,
-    targetCalendarId: row.target_calendar_id,
-    pairId: some(row.pair_id),
-    policy: row.policy,
-    window:
-      row.window_past_days === null || row.window_future_days === null
-        ? Option.none()
-        : Option.some({ pastDays: row.window_past_days, futureDays: row.window_future_days }),
-    paused: row.paused !== 0
-  })
-
-  const decodeLinks = Schema.decodeUnknown(Schema.Array(LinkRow))
-  const decodeQuarantine = Schema.decodeUnknown(Schema.Array(QuarantineRow))
-  const encodePolicy = Schema.encode(Schema.parseJson(SyncPolicy))
-
-  const decodeOwned = Schema.decodeUnknown(Schema.Array(OwnedRelationshipRow))
-  const saveOne = (userId: string, r: Relationship) =>
-    Effect.gen(function* () {
-      const policy = yield* encodePolicy(r.policy)
-      const existing = yield* sql`SELECT created_at FROM relationships WHERE id = ${r.id}`.pipe(
-        Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ created_at: Num }))))
+    const calendar = (id: string) =>
+      sql`SELECT c.*, a.kind AS account_kind FROM calendars c JOIN accounts a ON a.id = c.account_id WHERE c.id = ${id}`.pipe(
+        Effect.flatMap((rows) =>
+          rows[0] === undefined
+            ? Effect.succeed(Option.none())
+            : Effect.map(decodeCalendar(rows[0]), (r) => Option.some(toCalendar(r)))
+        ),
+        guard("read calendar")
       )
-      const createdAt = existing[0]?.created_at ?? Date.now()
-      yield* sql`DELETE FROM relationships WHERE id = ${r.id}`
-      yield* sql`INSERT INTO relationships (id, user_id, source_calendar_id, target_calendar_id, pair_id, policy, window_past_days, window_future_days, paused, created_at)
+
+    const decodeRelationships = Schema.decodeUnknown(Schema.Array(RelationshipRow))
+    const toRelationship = (row: typeof RelationshipRow.Type): Relationship => ({
+      id: row.id,
+      sourceCalendarId: row.source_calendar_id,
+      targetCalendarId: row.target_calendar_id,
+      pairId: some(row.pair_id),
+      policy: row.policy,
+      window:
+        row.window_past_days === null || row.window_future_days === null
+          ? Option.none()
+          : Option.some({ pastDays: row.window_past_days, futureDays: row.window_future_days }),
+      paused: row.paused !== 0
+    })
+
+    const decodeLinks = Schema.decodeUnknown(Schema.Array(LinkRow))
+    const decodeQuarantine = Schema.decodeUnknown(Schema.Array(QuarantineRow))
+    const encodePolicy = Schema.encode(Schema.parseJson(SyncPolicy))
+
+    const decodeOwned = Schema.decodeUnknown(Schema.Array(OwnedRelationshipRow))
+    const saveOne = (userId: string, r: Relationship) =>
+      Effect.gen(function* () {
+        const policy = yield* encodePolicy(r.policy)
+        const existing = yield* sql`SELECT created_at FROM relationships WHERE id = ${r.id}`.pipe(
+          Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ created_at: Num }))))
+        )
+        const createdAt = existing[0]?.created_at ?? Date.now()
+        yield* sql`DELETE FROM relationships WHERE id = ${r.id}`
+        yield* sql`INSERT INTO relationships (id, user_id, source_calendar_id, target_calendar_id, pair_id, policy, window_past_days, window_future_days, paused, created_at)
           VALUES (${r.id}, ${userId}, ${r.sourceCalendarId}, ${r.targetCalendarId}, ${Option.getOrNull(r.pairId)}, ${policy},
                   ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.pastDays })},
                   ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.futureDays })},
                   ${r.paused ? 1 : 0}, ${createdAt})`
-    })
+      })
 
-  return {
-    ensureAccount: (account) =>
-      sql`SELECT id FROM accounts WHERE id = ${account.id}`.pipe(
-        Effect.flatMap((rows) =>
-          rows.length > 0
-            ? Effect.void
-            : Effect.asVoid(sql`INSERT INTO accounts (id, kind, url, username, secret, status, created_at)
+    return {
+      ensureAccount: (account) =>
+        sql`SELECT id FROM accounts WHERE id = ${account.id}`.pipe(
+          Effect.flatMap((rows) =>
+            rows.length > 0
+              ? Effect.void
+              : Effect.asVoid(sql`INSERT INTO accounts (id, kind, url, username, secret, status, created_at)
                   VALUES (${account.id}, ${account.kind}, ${account.url}, ${Option.getOrNull(account.username)}, ${null}, ${"ok"}, ${Date.now()})`)
+          ),
+          Effect.asVoid,
+          guard("save account")
         ),
-        Effect.asVoid,
-        guard("save account")
-      ),
-    ensureCalendar: (c) =>
-      Effect.gen(function* () {
-        const existing = yield* calendar(c.id)
-        if (Option.isSome(existing)) return existing.value
-        yield* sql`INSERT INTO calendars (id, account_id, url, polls) VALUES (${c.id}, ${c.accountId}, ${c.ref}, ${0})`.pipe(
-          guard("save calendar")
-        )
-        const created = yield* calendar(c.id)
-        return yield* Option.match(created, {
-          onNone: () => Effect.fail(new StoreError({ operation: "save calendar", detail: "row vanished" })),
-          onSome: Effect.succeed
-        })
-      }),
-    calendar,
-    saveCursor: (calendarId, cursor) =>
-      sql`UPDATE calendars SET cursor_value = ${Option.getOrNull(cursor)} WHERE id = ${calendarId}`.pipe(
-        Effect.asVoid,
-        guard("save cursor")
-      ),
-    recordPoll: (calendarId, poll) =>
-      (Option.isNone(poll.error)
-        ? poll.reconciled
-          ? sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_reconcile_at = ${poll.at}, last_error = ${null}, failures = ${0} WHERE id = ${calendarId}`
-          : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_error = ${null}, failures = ${0} WHERE id = ${calendarId}`
-        : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_error = ${poll.error.value}, last_error_at = ${poll.at}, failures = failures + 1 WHERE id = ${calendarId}`
-      ).pipe(Effect.asVoid, guard("record poll")),
-    recordFailure: (calendarId, failure) =>
-      sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${failure.at}, last_error = ${failure.error}, last_error_at = ${failure.at}, failures = failures + 1 WHERE id = ${calendarId}`.pipe(
-        Effect.asVoid,
-        guard("record a failed poll")
-      ),
-    setNextPoll: (calendarId, at) =>
-      sql`UPDATE calendars SET next_poll_at = ${Option.getOrNull(at)} WHERE id = ${calendarId}`.pipe(
-        Effect.asVoid,
-        guard("record next poll")
-      ),
-    setHalted: (calendarId, reason) =>
-      sql`UPDATE calendars SET halted = ${Option.getOrNull(reason)} WHERE id = ${calendarId}`.pipe(
-        Effect.asVoid,
-        guard("record halt")
-      ),
-    saveRelationship: (r) =>
-      Effect.gen(function* () {
-        const policy = yield* encodePolicy(r.policy)
-        yield* sql`DELETE FROM relationships WHERE id = ${r.id}`
-        yield* sql`INSERT INTO relationships (id, source_calendar_id, target_calendar_id, pair_id, policy, window_past_days, window_future_days, paused, created_at)
+      ensureCalendar: (c) =>
+        Effect.gen(function* () {
+          const existing = yield* calendar(c.id)
+          if (Option.isSome(existing)) return existing.value
+          yield* sql`INSERT INTO calendars (id, account_id, url, polls) VALUES (${c.id}, ${c.accountId}, ${c.ref}, ${0})`.pipe(
+            guard("save calendar")
+          )
+          const created = yield* calendar(c.id)
+          return yield* Option.match(created, {
+            onNone: () => Effect.fail(new StoreError({ operation: "save calendar", detail: "row vanished" })),
+            onSome: Effect.succeed
+          })
+        }),
+      calendar,
+      saveCursor: (calendarId, cursor) =>
+        sql`UPDATE calendars SET cursor_value = ${Option.getOrNull(cursor)} WHERE id = ${calendarId}`.pipe(
+          Effect.asVoid,
+          guard("save cursor")
+        ),
+      recordPoll: (calendarId, poll) =>
+        (Option.isNone(poll.error)
+          ? poll.reconciled
+            ? sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_reconcile_at = ${poll.at}, last_error = ${null}, failures = ${0} WHERE id = ${calendarId}`
+            : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_error = ${null}, failures = ${0} WHERE id = ${calendarId}`
+          : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_error = ${poll.error.value}, last_error_at = ${poll.at}, failures = failures + 1 WHERE id = ${calendarId}`
+        ).pipe(Effect.asVoid, guard("record poll")),
+      recordFailure: (calendarId, failure) =>
+        sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${failure.at}, last_error = ${failure.error}, last_error_at = ${failure.at}, failures = failures + 1 WHERE id = ${calendarId}`.pipe(
+          Effect.asVoid,
+          guard("record a failed poll")
+        ),
+      setNextPoll: (calendarId, at) =>
+        sql`UPDATE calendars SET next_poll_at = ${Option.getOrNull(at)} WHERE id = ${calendarId}`.pipe(
+          Effect.asVoid,
+          guard("record next poll")
+        ),
+      setHalted: (calendarId, reason) =>
+        sql`UPDATE calendars SET halted = ${Option.getOrNull(reason)} WHERE id = ${calendarId}`.pipe(
+          Effect.asVoid,
+          guard("record halt")
+        ),
+      saveRelationship: (r) =>
+        Effect.gen(function* () {
+          const policy = yield* encodePolicy(r.policy)
+          yield* sql`DELETE FROM relationships WHERE id = ${r.id}`
+          yield* sql`INSERT INTO relationships (id, source_calendar_id, target_calendar_id, pair_id, policy, window_past_days, window_future_days, paused, created_at)
           VALUES (${r.id}, ${r.sourceCalendarId}, ${r.targetCalendarId}, ${Option.getOrNull(r.pairId)}, ${policy},
                   ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.pastDays })},
                   ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.futureDays })},
                   ${r.paused ? 1 : 0}, ${Date.now()})`
-      }).pipe(sql.withTransaction, guard("save relationship")),
-    relationshipsOf: (calendarId) =>
-      Effect.gen(function* () {
-        const asSource =
-          yield* sql`SELECT * FROM relationships WHERE source_calendar_id = ${calendarId} ORDER BY id`.pipe(
-            Effect.flatMap(decodeRelationships)
-          )
-        const asTarget =
-          yield* sql`SELECT * FROM relationships WHERE target_calendar_id = ${calendarId} ORDER BY id`.pipe(
-            Effect.flatMap(decodeRelationships)
-          )
-        return { asSource: asSource.map(toRelationship), asTarget: asTarget.map(toRelationship) }
-      }).pipe(guard("read relationships")),
-    saveOwnedRelationships: (userId, relationships) =>
-      Effect.forEach(relationships, (r) => saveOne(userId, r), { discard: true }).pipe(
-        sql.withTransaction,
-        guard("save relationship")
-      ),
-    relationshipsOfUser: (userId) =>
-      sql`SELECT * FROM relationships WHERE user_id = ${userId} ORDER BY created_at, id`.pipe(
-        Effect.flatMap(decodeOwned),
-        Effect.map((rows) =>
-          rows.map(
-            (row): OwnedRelationship => ({
-              ...toRelationship(row),
-              userId: row.user_id,
-              createdAt: row.created_at
-            })
-          )
-        ),
-        guard("read relationships")
-      ),
-    deleteRelationship: (relationshipId) =>
-      Effect.gen(function* () {
-        yield* sql`DELETE FROM links WHERE relationship_id = ${relationshipId}`
-        yield* sql`DELETE FROM conflicts WHERE relationship_id = ${relationshipId}`
-        yield* sql`DELETE FROM relationships WHERE id = ${relationshipId}`
-      }).pipe(sql.withTransaction, guard("delete relationship")),
-    countLinks: (relationshipId) =>
-      sql`SELECT COUNT(*) AS n FROM links WHERE relationship_id = ${relationshipId}`.pipe(
-        Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: Num })))),
-        Effect.map((rows) => rows[0]?.n ?? 0),
-        guard("count links")
-      ),
-    rescan: (calendarId) =>
-      Effect.gen(function* () {
-        // An empty etag matches no server's version, so every linked original is fetched again.
-        yield* sql`UPDATE links SET source_etag = ${""}
-          WHERE relationship_id IN (SELECT id FROM relationships WHERE source_calendar_id = ${calendarId})`
-        yield* sql`UPDATE calendars SET cursor_value = ${null} WHERE id = ${calendarId}`
-      }).pipe(sql.withTransaction, guard("schedule a rescan")),
-    nextPollAt: (calendarId) =>
-      sql`SELECT next_poll_at FROM calendars WHERE id = ${calendarId}`.pipe(
-        Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ next_poll_at: OptNum })))),
-        Effect.map((rows) => Option.fromNullable(rows[0]?.next_poll_at ?? null)),
-        guard("read next poll")
-      ),
-    nextPolls: sql`SELECT id, next_poll_at FROM calendars WHERE next_poll_at IS NOT NULL`.pipe(
-      Effect.flatMap(
-        Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String, next_poll_at: Num })))
-      ),
-      Effect.map((rows) => new Map(rows.map((r) => [r.id, r.next_poll_at]))),
-      guard("read next polls")
-    ),
-    links: (relationshipId) =>
-      sql`SELECT * FROM links WHERE relationship_id = ${relationshipId}`.pipe(
-        Effect.flatMap(decodeLinks),
-        Effect.map((rows) =>
-          rows.map(
-            (r): Link => ({
-              relationshipId: r.relationship_id,
-              sourceUid: r.source_uid,
-              // Links written before the key was stored were created under today's key.
-              key: r.copy_key ?? copyKey(r.relationship_id, r.source_uid),
-              sourceRef: r.source_href,
-              sourceVersion: r.source_etag,
-              targetRef: r.target_href,
-              targetVersion: r.target_etag,
-              contentHash: r.content_hash,
-              sequence: r.sequence_number
-            })
-          )
-        ),
-        guard("read links")
-      ),
-    saveLink: (l) => {
-      const key = keyOf(l.sourceUid)
-      return Effect.gen(function* () {
-        yield* sql`DELETE FROM links WHERE relationship_id = ${l.relationshipId} AND source_key = ${key}`
-        yield* sql`INSERT INTO links (relationship_id, source_key, source_uid, copy_key, source_href, source_etag, target_href, target_etag, content_hash, sequence_number, updated_at)
-          VALUES (${l.relationshipId}, ${key}, ${l.sourceUid}, ${l.key}, ${l.sourceRef}, ${l.sourceVersion}, ${l.targetRef}, ${l.targetVersion}, ${l.contentHash}, ${l.sequence}, ${Date.now()})`
-      }).pipe(sql.withTransaction, guard("save link"))
-    },
-    deleteLink: (relationshipId, sourceUid) =>
-      sql`DELETE FROM links WHERE relationship_id = ${relationshipId} AND source_key = ${keyOf(sourceUid)}`.pipe(
-        Effect.asVoid,
-        guard("delete link")
-      ),
-    quarantined: (calendarId) =>
-      sql`SELECT href, etag, reason FROM quarantine WHERE calendar_id = ${calendarId}`.pipe(
-        Effect.flatMap(decodeQuarantine),
-        Effect.map((rows) =>
-          rows.map((r): QuarantinedItem => ({ ref: r.href, version: r.etag, reason: r.reason }))
-        ),
-        guard("read quarantine")
-      ),
-    quarantine: (calendarId, item) => {
-      const key = keyOf(item.ref)
-      return Effect.gen(function* () {
-        yield* sql`DELETE FROM quarantine WHERE calendar_id = ${calendarId} AND href_key = ${key}`
-        yield* sql`INSERT INTO quarantine (calendar_id, href_key, href, etag, reason, seen_at)
-          VALUES (${calendarId}, ${key}, ${item.ref}, ${item.version}, ${item.reason}, ${Date.now()})`
-      }).pipe(sql.withTransaction, guard("quarantine item"))
-    },
-    release: (calendarId, ref) =>
-      sql`DELETE FROM quarantine WHERE calendar_id = ${calendarId} AND href_key = ${keyOf(ref)}`.pipe(
-        Effect.asVoid,
-        guard("release item")
-      ),
-    recordConflict: (c) =>
-      Effect.gen(function* () {
-        const now = Date.now()
-        yield* sql`INSERT INTO conflicts (id, relationship_id, source_uid, target_href, detail, at)
-          VALUES (${randomUUID()}, ${c.relationshipId}, ${c.sourceUid}, ${c.targetRef}, ${c.detail}, ${now})`
-        yield* sql`DELETE FROM conflicts WHERE relationship_id = ${c.relationshipId} AND at < ${now - historyDays * DAY}`
-        yield* keepNewest("conflicts", "at", "relationship_id", c.relationshipId, conflictsKept)
-      }).pipe(sql.withTransaction, guard("record conflict")),
-    conflicts: (relationshipId, limit) =>
-      newest(
-        sql`SELECT source_uid, detail, at FROM conflicts WHERE relationship_id = ${relationshipId}`,
-        "at",
-        limit
-      ).pipe(
-        Effect.flatMap(
-          Schema.decodeUnknown(
-            Schema.Array(Schema.Struct({ source_uid: Schema.String, detail: Schema.String }))
-          )
-        ),
-        Effect.map((rows) => rows.map((r) => ({ sourceUid: r.source_uid, detail: r.detail })).reverse()),
-        guard("read conflicts")
-      ),
-    runs: (calendarId, limit) =>
-      newest(
-        sql`SELECT outcome, summary, finished_at FROM sync_runs WHERE calendar_id = ${calendarId}`,
-        "finished_at",
-        limit
-      ).pipe(
-        Effect.flatMap(
-          Schema.decodeUnknown(
-            Schema.Array(
-              Schema.Struct({ outcome: Schema.String, summary: Schema.parseJson(), finished_at: Num })
+        }).pipe(sql.withTransaction, guard("save relationship")),
+      relationshipsOf: (calendarId) =>
+        Effect.gen(function* () {
+          const asSource =
+            yield* sql`SELECT * FROM relationships WHERE source_calendar_id = ${calendarId}${owned} ORDER BY id`.pipe(
+              Effect.flatMap(decodeRelationships)
             )
-          )
+          const asTarget =
+            yield* sql`SELECT * FROM relationships WHERE target_calendar_id = ${calendarId}${owned} ORDER BY id`.pipe(
+              Effect.flatMap(decodeRelationships)
+            )
+          return { asSource: asSource.map(toRelationship), asTarget: asTarget.map(toRelationship) }
+        }).pipe(guard("read relationships")),
+      saveOwnedRelationships: (userId, relationships) =>
+        Effect.forEach(relationships, (r) => saveOne(userId, r), { discard: true }).pipe(
+          sql.withTransaction,
+          guard("save relationship")
         ),
-        Effect.map((rows) =>
-          rows.map((r) => ({ outcome: r.outcome, summary: r.summary, finishedAt: r.finished_at }))
+      relationshipsOfUser: (userId) =>
+        sql`SELECT * FROM relationships WHERE user_id = ${userId} ORDER BY created_at, id`.pipe(
+          Effect.flatMap(decodeOwned),
+          Effect.map((rows) =>
+            rows.map(
+              (row): OwnedRelationship => ({
+                ...toRelationship(row),
+                userId: row.user_id,
+                createdAt: row.created_at
+              })
+            )
+          ),
+          guard("read relationships")
         ),
-        guard("read runs")
+      deleteRelationship: (relationshipId) =>
+        Effect.gen(function* () {
+          yield* sql`DELETE FROM links WHERE relationship_id = ${relationshipId}`
+          yield* sql`DELETE FROM conflicts WHERE relationship_id = ${relationshipId}`
+          yield* sql`DELETE FROM relationships WHERE id = ${relationshipId}`
+        }).pipe(sql.withTransaction, guard("delete relationship")),
+      countLinks: (relationshipId) =>
+        sql`SELECT COUNT(*) AS n FROM links WHERE relationship_id = ${relationshipId}`.pipe(
+          Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: Num })))),
+          Effect.map((rows) => rows[0]?.n ?? 0),
+          guard("count links")
+        ),
+      rescan: (calendarId) =>
+        Effect.gen(function* () {
+          // An empty etag matches no server's version, so every linked original is fetched again.
+          yield* sql`UPDATE links SET source_etag = ${""}
+          WHERE relationship_id IN (SELECT id FROM relationships WHERE source_calendar_id = ${calendarId})`
+          yield* sql`UPDATE calendars SET cursor_value = ${null} WHERE id = ${calendarId}`
+        }).pipe(sql.withTransaction, guard("schedule a rescan")),
+      nextPollAt: (calendarId) =>
+        sql`SELECT next_poll_at FROM calendars WHERE id = ${calendarId}`.pipe(
+          Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ next_poll_at: OptNum })))),
+          Effect.map((rows) => Option.fromNullable(rows[0]?.next_poll_at ?? null)),
+          guard("read next poll")
+        ),
+      nextPolls: sql`SELECT id, next_poll_at FROM calendars WHERE next_poll_at IS NOT NULL`.pipe(
+        Effect.flatMap(
+          Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String, next_poll_at: Num })))
+        ),
+        Effect.map((rows) => new Map(rows.map((r) => [r.id, r.next_poll_at]))),
+        guard("read next polls")
       ),
-    recordRun: (run) =>
-      Effect.gen(function* () {
-        yield* sql`INSERT INTO sync_runs (id, calendar_id, started_at, finished_at, outcome, summary)
+      links: (relationshipId) =>
+        sql`SELECT * FROM links WHERE relationship_id = ${relationshipId}`.pipe(
+          Effect.flatMap(decodeLinks),
+          Effect.map((rows) =>
+            rows.map(
+              (r): Link => ({
+                relationshipId: r.relationship_id,
+                sourceUid: r.source_uid,
+                // Links written before the key was stored were created under today's key.
+                key: r.copy_key ?? copyKey(r.relationship_id, r.source_uid),
+                sourceRef: r.source_href,
+                sourceVersion: r.source_etag,
+                targetRef: r.target_href,
+                targetVersion: r.target_etag,
+                contentHash: r.content_hash,
+                sequence: r.sequence_number
+              })
+            )
+          ),
+          guard("read links")
+        ),
+      saveLink: (l) => {
+        const key = keyOf(l.sourceUid)
+        return Effect.gen(function* () {
+          yield* sql`DELETE FROM links WHERE relationship_id = ${l.relationshipId} AND source_key = ${key}`
+          yield* sql`INSERT INTO links (relationship_id, source_key, source_uid, copy_key, source_href, source_etag, target_href, target_etag, content_hash, sequence_number, updated_at)
+          VALUES (${l.relationshipId}, ${key}, ${l.sourceUid}, ${l.key}, ${l.sourceRef}, ${l.sourceVersion}, ${l.targetRef}, ${l.targetVersion}, ${l.contentHash}, ${l.sequence}, ${Date.now()})`
+        }).pipe(sql.withTransaction, guard("save link"))
+      },
+      deleteLink: (relationshipId, sourceUid) =>
+        sql`DELETE FROM links WHERE relationship_id = ${relationshipId} AND source_key = ${keyOf(sourceUid)}`.pipe(
+          Effect.asVoid,
+          guard("delete link")
+        ),
+      quarantined: (calendarId) =>
+        sql`SELECT href, etag, reason FROM quarantine WHERE calendar_id = ${calendarId}`.pipe(
+          Effect.flatMap(decodeQuarantine),
+          Effect.map((rows) =>
+            rows.map((r): QuarantinedItem => ({ ref: r.href, version: r.etag, reason: r.reason }))
+          ),
+          guard("read quarantine")
+        ),
+      quarantine: (calendarId, item) => {
+        const key = keyOf(item.ref)
+        return Effect.gen(function* () {
+          yield* sql`DELETE FROM quarantine WHERE calendar_id = ${calendarId} AND href_key = ${key}`
+          yield* sql`INSERT INTO quarantine (calendar_id, href_key, href, etag, reason, seen_at)
+          VALUES (${calendarId}, ${key}, ${item.ref}, ${item.version}, ${item.reason}, ${Date.now()})`
+        }).pipe(sql.withTransaction, guard("quarantine item"))
+      },
+      release: (calendarId, ref) =>
+        sql`DELETE FROM quarantine WHERE calendar_id = ${calendarId} AND href_key = ${keyOf(ref)}`.pipe(
+          Effect.asVoid,
+          guard("release item")
+        ),
+      recordConflict: (c) =>
+        Effect.gen(function* () {
+          const now = Date.now()
+          yield* sql`INSERT INTO conflicts (id, relationship_id, source_uid, target_href, detail, at)
+          VALUES (${randomUUID()}, ${c.relationshipId}, ${c.sourceUid}, ${c.targetRef}, ${c.detail}, ${now})`
+          yield* sql`DELETE FROM conflicts WHERE relationship_id = ${c.relationshipId} AND at < ${now - historyDays * DAY}`
+          yield* keepNewest("conflicts", "at", "relationship_id", c.relationshipId, conflictsKept)
+        }).pipe(sql.withTransaction, guard("record conflict")),
+      conflicts: (relationshipId, limit) =>
+        newest(
+          sql`SELECT source_uid, detail, at FROM conflicts WHERE relationship_id = ${relationshipId}`,
+          "at",
+          limit
+        ).pipe(
+          Effect.flatMap(
+            Schema.decodeUnknown(
+              Schema.Array(Schema.Struct({ source_uid: Schema.String, detail: Schema.String }))
+            )
+          ),
+          Effect.map((rows) => rows.map((r) => ({ sourceUid: r.source_uid, detail: r.detail })).reverse()),
+          guard("read conflicts")
+        ),
+      runs: (calendarId, limit) =>
+        newest(
+          sql`SELECT outcome, summary, finished_at FROM sync_runs WHERE calendar_id = ${calendarId}`,
+          "finished_at",
+          limit
+        ).pipe(
+          Effect.flatMap(
+            Schema.decodeUnknown(
+              Schema.Array(
+                Schema.Struct({ outcome: Schema.String, summary: Schema.parseJson(), finished_at: Num })
+              )
+            )
+          ),
+          Effect.map((rows) =>
+            rows.map((r) => ({ outcome: r.outcome, summary: r.summary, finishedAt: r.finished_at }))
+          ),
+          guard("read runs")
+        ),
+      recordRun: (run) =>
+        Effect.gen(function* () {
+          yield* sql`INSERT INTO sync_runs (id, calendar_id, started_at, finished_at, outcome, summary)
           VALUES (${randomUUID()}, ${run.calendarId}, ${run.startedAt}, ${run.finishedAt}, ${run.outcome}, ${JSON.stringify(run.summary)})`
-        yield* sql`DELETE FROM sync_runs WHERE calendar_id = ${run.calendarId} AND started_at < ${run.startedAt - historyDays * DAY}`
-        yield* keepNewest("sync_runs", "started_at", "calendar_id", run.calendarId, runsKept)
-      }).pipe(sql.withTransaction, guard("record run"))
-  }
-})
+          yield* sql`DELETE FROM sync_runs WHERE calendar_id = ${run.calendarId} AND started_at < ${run.startedAt - historyDays * DAY}`
+          yield* keepNewest("sync_runs", "started_at", "calendar_id", run.calendarId, runsKept)
+        }).pipe(sql.withTransaction, guard("record run"))
+    }
+  })
+
+export const make: Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> = makeWith({})
 
 export const layer: Layer.Layer<SyncStore, never, SqlClient.SqlClient> = Layer.effect(SyncStore, make)
+
+export const layerWith = (options: Options): Layer.Layer<SyncStore, never, SqlClient.SqlClient> =>
+  Layer.effect(SyncStore, makeWith(options))

@@ -23,16 +23,30 @@ import * as Polls from "./Polls.js"
 import { Accounts } from "./store/Accounts.js"
 import * as WantedCalendars from "./WantedCalendars.js"
 
-/** Calendars that take part in an unpaused relationship, at either end. */
+/**
+ * Calendars that take part in an unpaused relationship of a user, at either end. A relationship
+ * with no user was not made through this server (`almanac sync` on its database): never synced
+ * here, and said so once at start (`unowned`).
+ */
 const wantedCalendars = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const rows = yield* sql`SELECT source_calendar_id AS id FROM relationships WHERE paused = ${0}
-    UNION SELECT target_calendar_id AS id FROM relationships WHERE paused = ${0}`
+  const rows =
+    yield* sql`SELECT source_calendar_id AS id FROM relationships WHERE paused = ${0} AND user_id IS NOT NULL
+    UNION SELECT target_calendar_id AS id FROM relationships WHERE paused = ${0} AND user_id IS NOT NULL`
   return new Set(
     (yield* Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))(rows)).map((r) => r.id)
   ) as ReadonlySet<string>
 }).pipe(
   Effect.mapError((e) => new SyncStore.StoreError({ operation: "read relationships", detail: e.message }))
+)
+
+const unownedRelationships = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql`SELECT COUNT(*) AS n FROM relationships WHERE user_id IS NULL`
+  const [row] = yield* Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: Schema.Number })))(rows)
+  return row?.n ?? 0
+}).pipe(
+  Effect.mapError((e) => new SyncStore.StoreError({ operation: "count relationships", detail: e.message }))
 )
 
 /** The wanted set shared by the poller (asked by every entity that starts) and the engine. */
@@ -270,6 +284,11 @@ const engineLayer = (confirmations: Confirmations, states: CalendarStates, polls
       const wantedSet = yield* Wanted
       // One read of the relationships for the whole start; the entities starting ask this set.
       const startup = [...(yield* wantedSet.reload.pipe(Effect.orDie))]
+      const unowned = yield* unownedRelationships.pipe(Effect.orDie)
+      if (unowned > 0)
+        yield* Effect.logWarning(
+          `ignoring ${unowned} relationship(s) this server did not create (no user: made by \`almanac sync\` on this database?); they are never synced here`
+        )
       // In the background and in batches: the HTTP server answers while the calendars start.
       yield* Effect.gen(function* () {
         for (let i = 0; i < startup.length; i += startupBatch) {

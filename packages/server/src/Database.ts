@@ -113,9 +113,12 @@ export const migrated: Layer.Layer<never, DatabaseError, SqlClient.SqlClient> = 
   )
 )
 
-/** The configured database, migrated, with the sync store on top. */
-export const layer = (database: Config.Database) =>
-  SyncStore.layer.pipe(Layer.provideMerge(migrated), Layer.provideMerge(client(database)))
+/**
+ * The configured database, migrated, with the sync store on top. The server reads only the
+ * relationships it made (a user's); the CLI's state has no users.
+ */
+export const layer = (database: Config.Database, options: SyncStore.Options = { relationships: "owned" }) =>
+  SyncStore.layerWith(options).pipe(Layer.provideMerge(migrated), Layer.provideMerge(client(database)))
 
 /** SQLite at `filename` (its folder created), migrated, with the sync store on top (the CLI's state file). */
-export const sqliteStore = (filename: string) => layer({ _tag: "Sqlite", filename })
+export const sqliteStore = (filename: string) => layer({ _tag: "Sqlite", filename }, { relationships: "all" })
