@@ -7,7 +7,7 @@
  * calendar actor runs this on a cadence.
  */
 import { Effect, Either, Metric, Option } from "effect"
-import type { CalendarProvider, Changes, Fetched } from "./CalendarProvider.js"
+import type { CalendarProvider, Changes, Fetched, ItemVersion } from "./CalendarProvider.js"
 import { ProviderRegistry } from "./CalendarProvider.js"
 import * as ConditionalWrite from "./ConditionalWrite.js"
 import * as ContentHash from "./ContentHash.js"
@@ -154,6 +154,27 @@ const observe = (
   )
 }
 
+/** What the links say we hold of this calendar, on either side of its relationships. */
+const heldIn = (subject: Subject): ReadonlyArray<ItemVersion> => [
+  ...subject.asSource.flatMap((s) => s.links.map((l) => ({ ref: l.sourceRef, version: l.sourceVersion }))),
+  ...subject.asTarget.flatMap((s) => s.links.map((l) => ({ ref: l.targetRef, version: l.targetVersion })))
+]
+
+/**
+ * A delta that reads like a complete listing (`SyncPlanner.looksComplete`: a server that answered
+ * a stale token with everything) is replaced by a complete listing, the only kind that can say
+ * that what it leaves out is gone.
+ */
+const completeIfDisguised = (subject: Subject, listing: Listing): Effect.Effect<Listing, PollError> =>
+  listing._tag === "Delta" && SyncPlanner.looksComplete(listing, heldIn(subject))
+    ? Effect.logInfo(
+        "the change feed listed what we hold, unchanged, and no deletion: taking a complete listing"
+      ).pipe(
+        Effect.annotateLogs({ listed: listing.changed.length }),
+        Effect.zipRight(subject.provider.snapshot)
+      )
+    : Effect.succeed(listing)
+
 // ---- 2. fetch unknown ------------------------------------------------------------------------
 
 interface Fetch {
@@ -179,16 +200,11 @@ const fetchUnknown = (
     const { calendar, provider } = subject
     const first = SyncPlanner.viewOf(listing)
     const quarantined = yield* store.quarantined(calendar.id)
-    const sourceSide = subject.asSource.flatMap((s) =>
-      s.links.map((l) => ({ ref: l.sourceRef, version: l.sourceVersion }))
-    )
-    const targetSide = subject.asTarget.flatMap((s) =>
-      s.links.map((l) => ({ ref: l.targetRef, version: l.targetVersion }))
-    )
-    const unknown = SyncPlanner.toFetch(first, [...sourceSide, ...targetSide, ...quarantined])
+    const held = heldIn(subject)
+    const unknown = SyncPlanner.toFetch(first, [...held, ...quarantined])
     const confirm = SyncPlanner.toConfirm(
       first,
-      [...sourceSide, ...targetSide].map((k) => k.ref)
+      held.map((k) => k.ref)
     ).filter((ref) => !unknown.includes(ref))
     const refs = [...unknown, ...confirm]
     const progress = yield* SyncProgress
@@ -439,7 +455,8 @@ export const run = (
       return { ...unchangedReport(calendarId), fullResync: observed.fullResync }
     }
     const subject = yield* subjectOf(calendarId, opened)
-    const fetched = yield* fetchUnknown(subject, observed.listing, options.dryRun)
+    const listing = yield* completeIfDisguised(subject, observed.listing)
+    const fetched = yield* fetchUnknown(subject, listing, options.dryRun)
     const plans = yield* plan(subject, fetched, options)
     const halted = plans.flatMap((p) => (p.plan.halted === undefined ? [] : [p.plan.halted.reason]))
     const planned = {
@@ -476,7 +493,7 @@ export const run = (
       quarantined: planned.quarantined + written.refused,
       outcome: complete ? "synced" : "incomplete"
     }
-    yield* commit(subject, observed.listing, report, options)
+    yield* commit(subject, listing, report, options)
     return report
   })
 

@@ -88,18 +88,40 @@ export const toConfirm = (view: CalendarView, refs: Iterable<string>): ReadonlyA
   return [...new Set(refs)].filter((ref) => absent(view, listed, deleted, ref))
 }
 
-/**
- * The listed items whose version we do not already know (as an original, a copy, or a
- * quarantined bad item): the only ones a poll fetches.
- */
-export const toFetch = (view: CalendarView, known: ReadonlyArray<ItemVersion>): ReadonlyArray<string> => {
+const versionsByRef = (known: ReadonlyArray<ItemVersion>): ReadonlyMap<string, ReadonlySet<string>> => {
   const versions = new Map<string, Set<string>>()
   for (const k of known) {
     const set = versions.get(k.ref) ?? new Set<string>()
     set.add(k.version)
     versions.set(k.ref, set)
   }
+  return versions
+}
+
+/**
+ * The listed items whose version we do not already know (as an original, a copy, or a
+ * quarantined bad item): the only ones a poll fetches.
+ */
+export const toFetch = (view: CalendarView, known: ReadonlyArray<ItemVersion>): ReadonlyArray<string> => {
+  const versions = versionsByRef(known)
   return view.listed.filter((i) => !(versions.get(i.ref)?.has(i.version) ?? false)).map((i) => i.ref)
+}
+
+/**
+ * Whether a delta reads like a complete listing in disguise: it reports no deletion and lists, at
+ * the versions we already hold, at least half of the items we hold. Some servers answer a stale or
+ * bogus sync token with 207 and every item instead of an error (docs/caldav-servers.md); what such
+ * an answer leaves out is gone, and a delta cannot say so. The same shape is a target's feed right
+ * after we wrote much of it: there a complete listing costs one listing and finds nothing more.
+ */
+export const looksComplete = (
+  delta: Extract<Changes, { _tag: "Delta" }>,
+  known: ReadonlyArray<ItemVersion>
+): boolean => {
+  if (delta.deleted.length > 0) return false
+  const versions = versionsByRef(known)
+  const held = delta.changed.filter((i) => versions.get(i.ref)?.has(i.version) ?? false).length
+  return held > 0 && held * 2 >= versions.size
 }
 
 export interface MassDeleteGuard {

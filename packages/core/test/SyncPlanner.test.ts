@@ -300,3 +300,26 @@ describe("scoped listings", () => {
     expect(plan.actions).toEqual([{ _tag: "Skip", ref: "s/new", reason: "read-only-target" }])
   })
 })
+
+describe("looksComplete", () => {
+  const held = Array.from({ length: 10 }, (_, i) => ({ ref: `/c/${i}.ics`, version: `"${i}"` }))
+  const delta = (
+    changed: ReadonlyArray<{ ref: string; version: string }>,
+    deleted: ReadonlyArray<string> = []
+  ) => ({ _tag: "Delta" as const, changed, deleted, cursor: "c", scope: whole })
+
+  it("takes a delta listing half or more of what we hold, unchanged, and deleting nothing, for a full listing", () => {
+    expect(SyncPlanner.looksComplete(delta(held.slice(0, 9)), held)).toBe(true)
+    expect(SyncPlanner.looksComplete(delta(held.slice(0, 5)), held)).toBe(true)
+  })
+
+  it("leaves real deltas alone: a few changes, new versions, or any deletion", () => {
+    // a change or two among many: the common poll, which must not cost a full listing
+    expect(SyncPlanner.looksComplete(delta(held.slice(0, 2)), held)).toBe(false)
+    expect(
+      SyncPlanner.looksComplete(delta(held.map((h) => ({ ...h, version: `${h.version}x` }))), held)
+    ).toBe(false)
+    expect(SyncPlanner.looksComplete(delta(held.slice(0, 9), ["/c/9.ics"]), held)).toBe(false)
+    expect(SyncPlanner.looksComplete(delta([]), [])).toBe(false)
+  })
+})

@@ -7,26 +7,15 @@
  */
 import { randomUUID } from "node:crypto"
 import { CalDavClient } from "@almanac/caldav"
-import { CalendarProvider, EventModel, Policy, StoreMigrations, SyncCycle, SyncStore } from "@almanac/core"
 import { NodeHttpClient } from "@effect/platform-node"
-import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import { caldavServer } from "../../../scripts/test-servers/context.js"
-import { CalDavProvider, ICalCodec } from "../src/index.js"
+import { ICalCodec } from "../src/index.js"
 import * as CoarseServer from "./support/CoarseServer.js"
+import { event, withPair } from "./support/EngineOnRadicale.js"
 
 const server = caldavServer("radicale")
-
-const event = (uid: string, summary: string): EventModel.EventResource =>
-  EventModel.makeResource(
-    EventModel.makeEvent({
-      uid,
-      start: EventModel.zoned("Europe/Berlin", 2026, 12, 14, 9),
-      end: EventModel.zoned("Europe/Berlin", 2026, 12, 14, 10),
-      summary: Option.some(summary)
-    })
-  )
 
 describe("coarse change tokens", () => {
   it.live("an edit in the same second as the poll that saw the last one is copied within two polls", () =>
@@ -34,101 +23,60 @@ describe("coarse change tokens", () => {
       const real = yield* CalDavClient.make({
         auth: { user: server.user, password: Redacted.make("test-password") }
       })
-      const source = `${server.home}coarse-${randomUUID()}/`
-      const target = `${server.home}coarse-copies-${randomUUID()}/`
-      yield* real.mkcalendar(source, { displayName: "coarse source" })
-      yield* real.mkcalendar(target, { displayName: "coarse copies" })
       const coarse = CoarseServer.wrap(real)
-      const registry: CalendarProvider.ProviderRegistry["Type"] = {
-        open: (calendar) =>
-          Effect.succeed(
-            calendar.ref === source
-              ? CalDavProvider.make(coarse.client, source)
-              : CalDavProvider.make(real, target)
-          )
-      }
-      const layer = Layer.merge(
-        SyncStore.layer.pipe(
-          Layer.provideMerge(Layer.effectDiscard(StoreMigrations.run.pipe(Effect.orDie))),
-          Layer.provideMerge(SqliteClient.layer({ filename: ":memory:" }).pipe(Layer.orDie))
-        ),
-        Layer.succeed(CalendarProvider.ProviderRegistry, registry)
-      )
-      yield* Effect.gen(function* () {
-        const store = yield* SyncStore.SyncStore
-        yield* store.ensureAccount({
-          id: "r",
-          kind: "caldav",
-          url: server.url,
-          username: Option.some(server.user)
-        })
-        yield* store.ensureCalendar({ id: "A", accountId: "r", ref: source })
-        yield* store.ensureCalendar({ id: "B", accountId: "r", ref: target })
-        yield* store.saveRelationship({
-          id: "a-to-b",
-          sourceCalendarId: "A",
-          targetCalendarId: "B",
-          pairId: Option.none(),
-          policy: Policy.SyncPolicy.make({ markPrivate: false, transp: "keep", attendees: false }),
-          window: Option.none(),
-          paused: false
-        })
-        const poll = () => SyncCycle.run("A", SyncCycle.defaultOptions(new Date()))
-        const summaries = Effect.gen(function* () {
-          const listing = yield* real.listEtags(target)
-          const got = yield* real.multiget(
-            target,
-            listing.map((i) => i.href)
-          )
-          const parsed = yield* Effect.forEach(got.found, (i) => ICalCodec.parse(i.data, { href: i.href }))
-          return parsed.flatMap((r) => Option.toArray(Option.flatMap(r.master, (m) => m.summary))).sort()
-        })
-        const href = `${source}meeting.ics`
-        const uid = `coarse-${randomUUID()}`
-        const edit = (summary: string) =>
+      yield* withPair(
+        server,
+        real,
+        () => coarse.client,
+        ({ source, poll, summaries }) =>
           Effect.gen(function* () {
-            const now = yield* real.get(href)
-            yield* coarse.client.put(href, ICalCodec.serialize(event(uid, summary)), {
-              _tag: "Update",
-              etag: now.etag
-            })
+            const href = `${source}meeting.ics`
+            const uid = `coarse-${randomUUID()}`
+            const edit = (summary: string) =>
+              Effect.gen(function* () {
+                const now = yield* real.get(href)
+                yield* coarse.client.put(href, ICalCodec.serialize(event(uid, summary)), {
+                  _tag: "Update",
+                  etag: now.etag
+                })
+              })
+
+            // A first sync, then a quiet minute.
+            yield* coarse.client.put(href, ICalCodec.serialize(event(uid, "v1")), { _tag: "Create" })
+            coarse.tick(1)
+            yield* poll()
+            expect(yield* summaries).toEqual(["v1"])
+            coarse.tick(60)
+
+            // An edit; the poll that copies it runs in the same second as the next edit.
+            yield* edit("v2")
+            yield* poll()
+            expect(yield* summaries).toEqual(["v2"])
+            yield* edit("v3")
+            coarse.tick(60)
+            // The next poll lists the calendar in full: v3 is found there.
+            yield* poll()
+            expect(yield* summaries).toEqual(["v3"])
+
+            // And an edit in the same second as that listing, which settled the calendar: the ctag
+            // moves but the listing's token does not show it, so the poll after lists again.
+            yield* edit("v4")
+            coarse.tick(60)
+            yield* poll()
+            coarse.tick(60)
+            yield* poll()
+            expect(yield* summaries).toEqual(["v4"])
+
+            // Settled: a quiet calendar costs one request a poll.
+            coarse.tick(60)
+            yield* poll()
+            coarse.tick(60)
+            const before = coarse.requests()
+            const idle = yield* poll()
+            expect(idle.outcome).toBe("unchanged")
+            expect(coarse.requests() - before).toBe(1)
           })
-
-        // A first sync, then a quiet minute.
-        yield* coarse.client.put(href, ICalCodec.serialize(event(uid, "v1")), { _tag: "Create" })
-        coarse.tick(1)
-        yield* poll()
-        expect(yield* summaries).toEqual(["v1"])
-        coarse.tick(60)
-
-        // An edit; the poll that copies it runs in the same second as the next edit.
-        yield* edit("v2")
-        yield* poll()
-        expect(yield* summaries).toEqual(["v2"])
-        yield* edit("v3")
-        coarse.tick(60)
-        // The next poll lists the calendar in full: v3 is found there.
-        yield* poll()
-        expect(yield* summaries).toEqual(["v3"])
-
-        // And an edit in the same second as that listing, which settled the calendar: the ctag
-        // moves but the listing's token does not show it, so the poll after lists again.
-        yield* edit("v4")
-        coarse.tick(60)
-        yield* poll()
-        coarse.tick(60)
-        yield* poll()
-        expect(yield* summaries).toEqual(["v4"])
-
-        // Settled: a quiet calendar costs one request a poll.
-        coarse.tick(60)
-        yield* poll()
-        coarse.tick(60)
-        const before = coarse.requests()
-        const idle = yield* poll()
-        expect(idle.outcome).toBe("unchanged")
-        expect(coarse.requests() - before).toBe(1)
-      }).pipe(Effect.provide(layer))
+      )
     }).pipe(Effect.provide(NodeHttpClient.layerUndici))
   )
 })
