@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 command -v xandikos >/dev/null 2>&1 || need+=(xandikos)
 command -v radicale >/dev/null 2>&1 || need+=(radicale)
+# The multi-runner tests start a throwaway PostgreSQL cluster of their own (initdb, on loopback).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 # The settings-page tests drive Debian's Chromium through playwright-core (never a downloaded browser);
 # Liberation gives its screenshots real fonts.
 if [ "${ALMANAC_NEED_CHROMIUM:-0}" = 1 ]; then
@@ -15,6 +17,7 @@ if [ "${ALMANAC_NEED_VDIRSYNCER:-0}" = 1 ]; then
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 why="Xandikos and Radicale are the real CalDAV servers the tests sync against"
+case " ${need[*]} " in *" postgresql "*) why="$why; PostgreSQL is the database several runners share in the multi-runner tests" ;; esac
 case " ${need[*]} " in *" chromium "*) why="$why; Chromium drives the settings pages (about 350 MB with it)" ;; esac
 case " ${need[*]} " in *" vdirsyncer "*) why="$why; vdirsyncer is the benchmark's baseline" ;; esac
 if [ "$(id -u)" != 0 ]; then

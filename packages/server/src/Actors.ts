@@ -43,7 +43,10 @@ const wantedCalendars = Effect.gen(function* () {
 const unownedRelationships = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql`SELECT COUNT(*) AS n FROM relationships WHERE user_id IS NULL`
-  const [row] = yield* Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: Schema.Number })))(rows)
+  // PostgreSQL answers a COUNT as a string (a bigint).
+  const [row] = yield* Schema.decodeUnknown(
+    Schema.Array(Schema.Struct({ n: Schema.Union(Schema.Number, Schema.NumberFromString) }))
+  )(rows)
   return row?.n ?? 0
 }).pipe(
   Effect.mapError((e) => new SyncStore.StoreError({ operation: "count relationships", detail: e.message }))

@@ -1,0 +1,49 @@
+/**
+ * The server's database on PostgreSQL: a throwaway cluster started by this file (Debian's
+ * postgresql, initdb into a temporary folder, loopback only; see scripts/test-servers/postgres.ts),
+ * the engine's and the server's migrations run on it, twice (the second run finds nothing to do),
+ * and the store answers. The multi-runner tests build on the same cluster helper.
+ */
+import { SyncStore } from "@almanac/core"
+import { SqlClient } from "@effect/sql"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Redacted } from "effect"
+import { type RunningPostgres, startPostgres } from "../../../scripts/test-servers/postgres.js"
+import * as Database from "../src/Database.js"
+
+let pg: RunningPostgres | undefined
+beforeAll(async () => {
+  pg = await startPostgres()
+})
+afterAll(async () => {
+  await pg?.stop()
+})
+
+describe("the server's database on PostgreSQL", () => {
+  it.live("migrates an empty database, again without change, and the store reads it", () =>
+    Effect.gen(function* () {
+      if (pg === undefined) return expect.fail("no PostgreSQL")
+      const url = pg.createDatabase("almanac_migrations")
+      const database = { _tag: "Postgres", url: Redacted.make(url) } as const
+      const tables = Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) =>
+          sql<{
+            name: string
+          }>`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'`
+      )
+      const first = yield* Effect.provide(tables, Database.layer(database))
+      const names = first.map((r) => r.name)
+      for (const t of ["calendars", "relationships", "links", "users", "accounts"]) expect(names).toContain(t)
+      const again = yield* Effect.provide(
+        Effect.zip(
+          tables,
+          Effect.flatMap(SyncStore.SyncStore, (s) => s.nextPolls)
+        ),
+        Layer.fresh(Database.layer(database))
+      )
+      expect(again[0].map((r) => r.name).sort()).toEqual([...names].sort())
+      expect(again[1].size).toBe(0)
+    })
+  )
+})
