@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { type CalDavError, ProtocolError } from "./CalDavError.js"
+import { type CalDavError, NotFound, ProtocolError } from "./CalDavError.js"
 import type { DiscoveryResult } from "./Discovery.js"
 import * as Calendars from "./internal/calendars.js"
 import { type Call, classify, conditionElements, ok, protocolError } from "./internal/classify.js"
@@ -639,7 +639,18 @@ export const make = (
           headers,
           body: data,
           contentType: "text/calendar; charset=utf-8"
-        }).pipe(Effect.flatMap((r) => checkWrapped(call, r)))
+        }).pipe(
+          Effect.flatMap((r) => checkWrapped(call, r)),
+          // Some servers answer a PUT with If-Match on a missing item 409, not 412 or 404
+          // (docs/caldav-servers.md): the item is gone, as a caller must hear to write it again.
+          Effect.catchTag(
+            "Rejected",
+            (e): Effect.Effect<never, CalDavError> =>
+              precondition._tag === "Update" && e.status === 409 && e.conditions.length === 0
+                ? Effect.fail(new NotFound({ method: e.method, url: e.url, status: e.status }))
+                : Effect.fail(e)
+          )
+        )
         const etag = res.headers.etag
         // Servers that altered the data on store (RFC 4791 §5.3.4), and iCloud at times, send no ETag.
         return { etag: etag ?? (yield* etagByPropfind(href)) }

@@ -24,58 +24,54 @@ describe("coarse change tokens", () => {
         auth: { user: server.user, password: Redacted.make("test-password") }
       })
       const coarse = CoarseServer.wrap(real)
-      yield* withPair(
-        server,
-        real,
-        () => coarse.client,
-        ({ source, poll, summaries }) =>
-          Effect.gen(function* () {
-            const href = `${source}meeting.ics`
-            const uid = `coarse-${randomUUID()}`
-            const edit = (summary: string) =>
-              Effect.gen(function* () {
-                const now = yield* real.get(href)
-                yield* coarse.client.put(href, ICalCodec.serialize(event(uid, summary)), {
-                  _tag: "Update",
-                  etag: now.etag
-                })
+      yield* withPair(server, real, { source: () => coarse.client }, ({ source, poll, summaries }) =>
+        Effect.gen(function* () {
+          const href = `${source}meeting.ics`
+          const uid = `coarse-${randomUUID()}`
+          const edit = (summary: string) =>
+            Effect.gen(function* () {
+              const now = yield* real.get(href)
+              yield* coarse.client.put(href, ICalCodec.serialize(event(uid, summary)), {
+                _tag: "Update",
+                etag: now.etag
               })
+            })
 
-            // A first sync, then a quiet minute.
-            yield* coarse.client.put(href, ICalCodec.serialize(event(uid, "v1")), { _tag: "Create" })
-            coarse.tick(1)
-            yield* poll()
-            expect(yield* summaries).toEqual(["v1"])
-            coarse.tick(60)
+          // A first sync, then a quiet minute.
+          yield* coarse.client.put(href, ICalCodec.serialize(event(uid, "v1")), { _tag: "Create" })
+          coarse.tick(1)
+          yield* poll()
+          expect(yield* summaries).toEqual(["v1"])
+          coarse.tick(60)
 
-            // An edit; the poll that copies it runs in the same second as the next edit.
-            yield* edit("v2")
-            yield* poll()
-            expect(yield* summaries).toEqual(["v2"])
-            yield* edit("v3")
-            coarse.tick(60)
-            // The next poll lists the calendar in full: v3 is found there.
-            yield* poll()
-            expect(yield* summaries).toEqual(["v3"])
+          // An edit; the poll that copies it runs in the same second as the next edit.
+          yield* edit("v2")
+          yield* poll()
+          expect(yield* summaries).toEqual(["v2"])
+          yield* edit("v3")
+          coarse.tick(60)
+          // The next poll lists the calendar in full: v3 is found there.
+          yield* poll()
+          expect(yield* summaries).toEqual(["v3"])
 
-            // And an edit in the same second as that listing, which settled the calendar: the ctag
-            // moves but the listing's token does not show it, so the poll after lists again.
-            yield* edit("v4")
-            coarse.tick(60)
-            yield* poll()
-            coarse.tick(60)
-            yield* poll()
-            expect(yield* summaries).toEqual(["v4"])
+          // And an edit in the same second as that listing, which settled the calendar: the ctag
+          // moves but the listing's token does not show it, so the poll after lists again.
+          yield* edit("v4")
+          coarse.tick(60)
+          yield* poll()
+          coarse.tick(60)
+          yield* poll()
+          expect(yield* summaries).toEqual(["v4"])
 
-            // Settled: a quiet calendar costs one request a poll.
-            coarse.tick(60)
-            yield* poll()
-            coarse.tick(60)
-            const before = coarse.requests()
-            const idle = yield* poll()
-            expect(idle.outcome).toBe("unchanged")
-            expect(coarse.requests() - before).toBe(1)
-          })
+          // Settled: a quiet calendar costs one request a poll.
+          coarse.tick(60)
+          yield* poll()
+          coarse.tick(60)
+          const before = coarse.requests()
+          const idle = yield* poll()
+          expect(idle.outcome).toBe("unchanged")
+          expect(coarse.requests() - before).toBe(1)
+        })
       )
     }).pipe(Effect.provide(NodeHttpClient.layerUndici))
   )

@@ -31,7 +31,7 @@ describe("a server that answers any sync token with everything", () => {
       const real = yield* CalDavClient.make({
         auth: { user: server.user, password: Redacted.make("test-password") }
       })
-      yield* withPair(server, real, everythingForAnyToken, ({ source, poll, summaries }) =>
+      yield* withPair(server, real, { source: everythingForAnyToken }, ({ source, poll, summaries }) =>
         Effect.gen(function* () {
           const names = ["one", "two", "three", "four"]
           for (const name of names)

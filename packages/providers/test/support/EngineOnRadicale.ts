@@ -1,8 +1,8 @@
 /**
  * The engine, the real SQL store (SQLite in memory) and the CalDAV provider over two new calendars
- * on the real Radicale: a source seen through a client the test gives (a fake of some server's
- * change log, for behaviours Radicale does not have) and a target seen as it is. One relationship,
- * source → target, copying everything as it is.
+ * on the real Radicale, each seen through a client the test may give (a fake of some server's
+ * behaviour that Radicale does not have) or as it is. One relationship, source → target, copying
+ * everything as it is.
  */
 import { randomUUID } from "node:crypto"
 import type { CalDavClient, CalDavError } from "@almanac/caldav"
@@ -25,6 +25,8 @@ export interface Pair {
   readonly target: string
   /** One poll of the source calendar. */
   readonly poll: () => Effect.Effect<SyncCycle.CycleReport, ProviderError.PollError | SyncStore.StoreError>
+  /** One poll of the target calendar (copies people edited or deleted there are put back). */
+  readonly pollTarget: () => Effect.Effect<SyncCycle.CycleReport, ProviderError.PollError | SyncStore.StoreError>
   /** The summaries of the target's events, sorted. */
   readonly summaries: Effect.Effect<ReadonlyArray<string>, CalDavError.CalDavError | ICalCodec.BadItem>
 }
@@ -43,7 +45,10 @@ export const event = (uid: string, summary: string): EventModel.EventResource =>
 export const withPair = <A, E>(
   server: ReturnType<typeof caldavServer>,
   real: CalDavClient.CalDavClientShape,
-  sourceClient: (real: CalDavClient.CalDavClientShape) => CalDavClient.CalDavClientShape,
+  seenAs: {
+    readonly source?: (real: CalDavClient.CalDavClientShape) => CalDavClient.CalDavClientShape
+    readonly target?: (real: CalDavClient.CalDavClientShape) => CalDavClient.CalDavClientShape
+  },
   body: (pair: Pair) => Effect.Effect<A, E>
 ): Effect.Effect<A, E | CalDavError.CalDavError | SyncStore.StoreError> =>
   Effect.gen(function* () {
@@ -51,11 +56,14 @@ export const withPair = <A, E>(
     const target = `${server.home}copies-${randomUUID()}/`
     yield* real.mkcalendar(source, { displayName: "source" })
     yield* real.mkcalendar(target, { displayName: "copies" })
-    const seen = sourceClient(real)
+    const atSource = seenAs.source?.(real) ?? real
+    const atTarget = seenAs.target?.(real) ?? real
     const registry: CalendarProvider.ProviderRegistry["Type"] = {
       open: (calendar) =>
         Effect.succeed(
-          calendar.ref === source ? CalDavProvider.make(seen, source) : CalDavProvider.make(real, target)
+          calendar.ref === source
+            ? CalDavProvider.make(atSource, source)
+            : CalDavProvider.make(atTarget, target)
         )
     }
     const layer = Layer.merge(
@@ -99,6 +107,8 @@ export const withPair = <A, E>(
         target,
         poll: () =>
           SyncCycle.run("A", SyncCycle.defaultOptions(new Date())).pipe(Effect.provide(layerContext)),
+        pollTarget: () =>
+          SyncCycle.run("B", SyncCycle.defaultOptions(new Date())).pipe(Effect.provide(layerContext)),
         summaries
       })
     }).pipe(Effect.provide(layer))
