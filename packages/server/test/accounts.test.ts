@@ -76,7 +76,7 @@ const users = (server: TestServer.TestServer) =>
   Effect.promise(async () => {
     const ann = await server.createUser("Ann")
     const bob = await server.createUser("Bob")
-    return { ann: new Api(server, ann.token), bob: new Api(server, bob.token) }
+    return { ann: new Api(server, ann.token), annId: ann.id, bob: new Api(server, bob.token) }
   })
 
 /** A calendar home of its own where the server allows it (Radicale: one user per test), else the shared one. */
@@ -276,7 +276,7 @@ describe("accounts", () => {
   it.live("removing an account removes the relationships touching its calendars, and only those", () =>
     Effect.gen(function* () {
       const server = yield* TestServer.start()
-      const { ann } = yield* users(server)
+      const { ann, annId } = yield* users(server)
       const r = homeOn("radicale")
       const x = homeOn("xandikos")
       const [rCal = ""] = yield* makeCalendars({ user: r.user, password: "p" }, r.home, [{ name: "R" }])
@@ -316,9 +316,11 @@ describe("accounts", () => {
       })
       yield* Effect.gen(function* () {
         const store = yield* SyncStore.make
-        yield* store.saveRelationship(relationship("a-to-b", aCal, bCal1))
-        yield* store.saveRelationship(relationship("b-to-a", bCal2, aCal))
-        yield* store.saveRelationship(relationship("b-to-b", bCal1, bCal2))
+        yield* store.saveOwnedRelationships(annId, [
+          relationship("a-to-b", aCal, bCal1),
+          relationship("b-to-a", bCal2, aCal),
+          relationship("b-to-b", bCal1, bCal2)
+        ])
         for (const rel of ["a-to-b", "b-to-a", "b-to-b"])
           yield* store.saveLink({
             relationshipId: rel,
@@ -638,7 +640,7 @@ describe("accounts", () => {
         [{ name: "Source" }, { name: "Target" }]
       )
       const server = yield* TestServer.start()
-      const { ann } = yield* users(server)
+      const { ann, annId } = yield* users(server)
       const connected = yield* ann.expect(201, Connected, "POST", "/api/accounts/caldav", {
         url: radicale.home,
         username: "ann",
@@ -649,15 +651,17 @@ describe("accounts", () => {
       // A relationship written straight to the store: no actor has been asked to watch either calendar.
       yield* Effect.gen(function* () {
         const store = yield* SyncStore.make
-        yield* store.saveRelationship({
-          id: "source-to-target",
-          sourceCalendarId: idOf(source),
-          targetCalendarId: idOf(target),
-          pairId: Option.none(),
-          policy: Policy.defaultPolicy,
-          window: Option.none(),
-          paused: false
-        })
+        yield* store.saveOwnedRelationships(annId, [
+          {
+            id: "source-to-target",
+            sourceCalendarId: idOf(source),
+            targetCalendarId: idOf(target),
+            pairId: Option.none(),
+            policy: Policy.defaultPolicy,
+            window: Option.none(),
+            paused: false
+          }
+        ])
       }).pipe(
         Effect.provide(SqliteClient.layer({ filename: join(server.dataDir, "almanac.db") })),
         Effect.orDie
@@ -689,7 +693,7 @@ describe("accounts", () => {
   it.live("a refresh drops a calendar the server no longer lists, unless a relationship uses it", () =>
     Effect.gen(function* () {
       const server = yield* TestServer.start()
-      const { ann } = yield* users(server)
+      const { ann, annId } = yield* users(server)
       const { home, user } = homeOn("radicale")
       const [gone = "", used = "", kept = ""] = yield* makeCalendars({ user, password: "p" }, home, [
         { name: "Gone" },
@@ -704,15 +708,17 @@ describe("accounts", () => {
       const idOf = (url: string) => connected.calendars.find((c) => c.url === url)?.id ?? ""
       yield* Effect.gen(function* () {
         const store = yield* SyncStore.make
-        yield* store.saveRelationship({
-          id: "used-to-kept",
-          sourceCalendarId: idOf(used),
-          targetCalendarId: idOf(kept),
-          pairId: Option.none(),
-          policy: Policy.defaultPolicy,
-          window: Option.none(),
-          paused: true
-        })
+        yield* store.saveOwnedRelationships(annId, [
+          {
+            id: "used-to-kept",
+            sourceCalendarId: idOf(used),
+            targetCalendarId: idOf(kept),
+            pairId: Option.none(),
+            policy: Policy.defaultPolicy,
+            window: Option.none(),
+            paused: true
+          }
+        ])
       }).pipe(
         Effect.provide(SqliteClient.layer({ filename: join(server.dataDir, "almanac.db") })),
         Effect.orDie
