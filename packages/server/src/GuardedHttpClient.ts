@@ -51,25 +51,43 @@ const counted = (client: HttpClient.HttpClient): HttpClient.HttpClient =>
   )
 
 /**
- * With private addresses allowed, the plain undici client; otherwise one whose connections
- * resolve through `guardedLookup`. Either way, requests are counted.
+ * Sockets kept open to one origin at most. Calendars of one service share an origin (every
+ * iCloud partition, Google, Graph), and a poll per calendar at once would otherwise open a socket
+ * per poll: at 19,000 calendars, 18–19k open files. Requests beyond the cap wait for a socket
+ * (keep-alive makes one quickly free again); the engine's own limits (writes per calendar,
+ * requests per mailbox) stay below it.
  */
-export const layer = (options: { readonly allowPrivateUrls: boolean }): Layer.Layer<HttpClient.HttpClient> =>
+export const defaultConnectionsPerOrigin = 32
+
+export interface Options {
+  readonly allowPrivateUrls: boolean
+  readonly connectionsPerOrigin?: number | undefined
+}
+
+/**
+ * An undici client over an Agent with a socket cap per origin; unless private addresses are
+ * allowed, its connections resolve through `guardedLookup`. Either way, requests are counted.
+ */
+export const layer = (options: Options): Layer.Layer<HttpClient.HttpClient> =>
   Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, counted)).pipe(
     Layer.provide(uncounted(options))
   )
 
-const uncounted = (options: { readonly allowPrivateUrls: boolean }): Layer.Layer<HttpClient.HttpClient> =>
-  options.allowPrivateUrls
-    ? NodeHttpClient.layerUndici
-    : NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
-        Layer.provide(
-          Layer.scoped(
-            NodeHttpClient.Dispatcher,
-            Effect.acquireRelease(
-              Effect.sync(() => new Agent({ connect: { lookup: guardedLookup } })),
-              (agent) => Effect.promise(() => agent.destroy())
-            )
-          )
+const uncounted = (options: Options): Layer.Layer<HttpClient.HttpClient> =>
+  NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
+    Layer.provide(
+      Layer.scoped(
+        NodeHttpClient.Dispatcher,
+        Effect.acquireRelease(
+          Effect.sync(
+            () =>
+              new Agent({
+                connections: options.connectionsPerOrigin ?? defaultConnectionsPerOrigin,
+                ...(options.allowPrivateUrls ? {} : { connect: { lookup: guardedLookup } })
+              })
+          ),
+          (agent) => Effect.promise(() => agent.destroy())
         )
       )
+    )
+  )

@@ -54,4 +54,43 @@ describe("the guarded HTTP client", () => {
       )
     }).pipe(Effect.map((addresses) => expect(addresses).toEqual(["93.184.216.34"])))
   )
+
+  it.scoped("keeps at most the cap of sockets open to one origin, and answers every request", () =>
+    Effect.gen(function* () {
+      let open = 0
+      let most = 0
+      const slow = yield* Effect.acquireRelease(
+        Effect.async<{ server: Server; port: number }>((resume) => {
+          const server = createServer((_, res) => setTimeout(() => res.end("late"), 100))
+          server.on("connection", (socket) => {
+            open++
+            most = Math.max(most, open)
+            socket.on("close", () => open--)
+          })
+          server.listen(0, "127.0.0.1", () => {
+            const address = server.address()
+            resume(
+              Effect.succeed({
+                server,
+                port: typeof address === "object" && address !== null ? address.port : 0
+              })
+            )
+          })
+        }),
+        ({ server }) =>
+          Effect.async<void>((resume) => {
+            server.closeAllConnections()
+            server.close(() => resume(Effect.void))
+          })
+      )
+      const answers = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        (i) => get(`http://127.0.0.1:${slow.port}/${i}`),
+        { concurrency: "unbounded" }
+      ).pipe(Effect.provide(GuardedHttpClient.layer({ allowPrivateUrls: true, connectionsPerOrigin: 4 })))
+      expect(answers.every((a) => a._tag === "Right" && a.right === "late")).toBe(true)
+      expect(most).toBeLessThanOrEqual(4)
+      expect(most).toBeGreaterThan(1)
+    })
+  )
 })
