@@ -144,12 +144,31 @@ interface Transition {
   readonly offset: number
 }
 
+const EVALUATED_LIMIT = 512
+const evaluated = new Map<string, Zone | null>()
+
 /**
  * Evaluates a VTIMEZONE: every observance's onsets (DTSTART, RDATE, RRULE expanded in the
  * observance's local time) become transitions on the UTC line. Returns undefined when the
- * component has no usable observance.
+ * component has no usable observance. Expanding the rules to 2200 was a fifth of a first sync's
+ * CPU when done for every event (each object carries its zones, mostly the same few), so zones
+ * are kept by their content, never by TZID alone: two documents that define one TZID differently
+ * each get their own.
  */
 export const fromVTimezone = (component: Ical.JCalComponent): Zone | undefined => {
+  const key = JSON.stringify(component)
+  const known = evaluated.get(key)
+  if (known !== undefined) return known ?? undefined
+  const zone = evaluate(component)
+  if (evaluated.size >= EVALUATED_LIMIT) {
+    const oldest = evaluated.keys().next()
+    if (oldest.done !== true) evaluated.delete(oldest.value)
+  }
+  evaluated.set(key, zone ?? null)
+  return zone
+}
+
+const evaluate = (component: Ical.JCalComponent): Zone | undefined => {
   const tzid = firstValue(component, "tzid")
   if (typeof tzid !== "string") return undefined
   const transitions: Array<Transition> = []
