@@ -8,8 +8,8 @@ import * as ContentHash from "./ContentHash.js"
 import type { EventResource } from "./EventModel.js"
 import * as FreeBusy from "./FreeBusy.js"
 import * as Policy from "./Policy.js"
+import type { SyncWindow } from "./Relationship.js"
 import { copyUid, type SourceEvent } from "./SyncPlanner.js"
-import type { SyncWindow } from "./SyncStore.js"
 
 const DAY = 86_400_000
 

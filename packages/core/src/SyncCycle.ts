@@ -15,12 +15,13 @@ import * as CopyMapping from "./CopyMapping.js"
 import type { EventResource } from "./EventModel.js"
 import * as Policy from "./Policy.js"
 import { type PollError, Transient } from "./ProviderError.js"
+import type { Relationship } from "./Relationship.js"
 import * as SyncMetrics from "./SyncMetrics.js"
 import type { Action, Link, Plan } from "./SyncPlan.js"
 import * as SyncPlan from "./SyncPlan.js"
 import * as SyncPlanner from "./SyncPlanner.js"
 import { fetchBatch, SyncProgress } from "./SyncProgress.js"
-import { type CalendarRecord, type Relationship, type StoreError, SyncStore } from "./SyncStore.js"
+import { type CalendarRecord, type StoreError, SyncStore } from "./SyncStore.js"
 
 export interface CycleOptions {
   /** Plan only; write nothing, move no cursor. */

@@ -9,6 +9,7 @@ import { createHash, randomUUID } from "node:crypto"
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
 import { Context, Effect, Layer, Option, type ParseResult, Schema } from "effect"
 import { SyncPolicy } from "./Policy.js"
+import type { Relationship } from "./Relationship.js"
 import type { Link } from "./SyncPlan.js"
 import { copyKey } from "./SyncPlanner.js"
 
@@ -35,22 +36,6 @@ export interface CalendarRecord {
   /** Polls in a row that failed, this one included; 0 after a poll that worked. */
   readonly failures: number
   readonly halted: Option.Option<string>
-}
-
-export interface SyncWindow {
-  readonly pastDays: number
-  readonly futureDays: number
-}
-
-export interface Relationship {
-  readonly id: string
-  readonly sourceCalendarId: string
-  readonly targetCalendarId: string
-  /** Set on both halves of a two-way mirror. */
-  readonly pairId: Option.Option<string>
-  readonly policy: SyncPolicy
-  readonly window: Option.Option<SyncWindow>
-  readonly paused: boolean
 }
 
 /** A relationship as the server keeps it: owned by one user. */
@@ -177,6 +162,12 @@ export interface SyncStoreShape {
    * stay on the target; removing them first is the caller's choice.
    */
   readonly deleteRelationship: (relationshipId: string) => Effect.Effect<void, StoreError>
+  /**
+   * Forgets calendars: their quarantined items, their run log and their rows (cursor and poll
+   * state), in one transaction (inside the caller's when there is one). Relationships, and so links
+   * and conflicts, are not touched: the caller removes those that use the calendars first.
+   */
+  readonly forgetCalendars: (calendarIds: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
   readonly links: (relationshipId: string) => Effect.Effect<ReadonlyArray<Link>, StoreError>
   /** How many copies a relationship keeps (its links), without reading them. */
   readonly countLinks: (relationshipId: string) => Effect.Effect<number, StoreError>
@@ -435,6 +426,14 @@ export const makeWith = (options: Options): Effect.Effect<SyncStoreShape, never,
           yield* sql`DELETE FROM conflicts WHERE relationship_id = ${relationshipId}`
           yield* sql`DELETE FROM relationships WHERE id = ${relationshipId}`
         }).pipe(sql.withTransaction, guard("delete relationship")),
+      forgetCalendars: (calendarIds) =>
+        calendarIds.length === 0
+          ? Effect.void
+          : Effect.gen(function* () {
+              yield* sql`DELETE FROM quarantine WHERE ${sql.in("calendar_id", calendarIds)}`
+              yield* sql`DELETE FROM sync_runs WHERE ${sql.in("calendar_id", calendarIds)}`
+              yield* sql`DELETE FROM calendars WHERE ${sql.in("id", calendarIds)}`
+            }).pipe(sql.withTransaction, guard("forget calendars")),
       countLinks: (relationshipId) =>
         sql`SELECT COUNT(*) AS n FROM links WHERE relationship_id = ${relationshipId}`.pipe(
           Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: Num })))),

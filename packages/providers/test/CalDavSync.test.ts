@@ -10,6 +10,7 @@ import {
   ContentHash,
   EventModel,
   Policy,
+  type Relationship,
   StoreMigrations,
   SyncCycle,
   SyncStore
@@ -98,7 +99,7 @@ const engine = (a: Side, b: Side, options: { twoWay?: boolean; markPrivate?: boo
       })
       yield* store.ensureCalendar({ id: "A", accountId: "a", ref: a.url })
       yield* store.ensureCalendar({ id: "B", accountId: "b", ref: b.url })
-      const forward: SyncStore.Relationship = {
+      const forward: Relationship.Relationship = {
         id: "a-to-b",
         sourceCalendarId: "A",
         targetCalendarId: "B",

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { CalDavClient } from "@almanac/caldav"
-import { Policy, SyncStore } from "@almanac/core"
+import { Policy, type Relationship, SyncStore } from "@almanac/core"
 import { Reactivity } from "@effect/experimental"
 import { NodeHttpClient } from "@effect/platform-node"
 import { SqliteClient } from "@effect/sql-sqlite-node"
@@ -305,7 +305,7 @@ describe("accounts", () => {
       expect([aCal, bCal1, bCal2].every((k) => k !== "")).toBe(true)
 
       // Relationships as the engine stores them (paused, so no actor starts syncing real events).
-      const relationship = (id: string, source: string, target: string): SyncStore.Relationship => ({
+      const relationship = (id: string, source: string, target: string): Relationship.Relationship => ({
         id,
         sourceCalendarId: source,
         targetCalendarId: target,

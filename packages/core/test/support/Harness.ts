@@ -4,7 +4,15 @@
  */
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer, Option } from "effect"
-import { EventModel, MemoryProvider, Policy, StoreMigrations, SyncCycle, SyncStore } from "../../src/index.js"
+import {
+  EventModel,
+  MemoryProvider,
+  Policy,
+  type Relationship,
+  StoreMigrations,
+  SyncCycle,
+  SyncStore
+} from "../../src/index.js"
 
 export type InMemoryCalendar = MemoryProvider.MemoryCalendar
 export const Calendars = MemoryProvider.MemoryCalendars
@@ -27,14 +35,14 @@ export const connect = (options: {
   readonly b: InMemoryCalendar
   readonly policy?: Policy.SyncPolicy
   readonly twoWay?: boolean
-  readonly window?: SyncStore.SyncWindow
+  readonly window?: Relationship.SyncWindow
 }) =>
   Effect.gen(function* () {
     const store = yield* SyncStore.SyncStore
     yield* store.ensureAccount({ id: "acct", kind: "memory", url: "memory:", username: Option.none() })
     yield* store.ensureCalendar({ id: "A", accountId: "acct", ref: options.a.ref })
     yield* store.ensureCalendar({ id: "B", accountId: "acct", ref: options.b.ref })
-    const forward: SyncStore.Relationship = {
+    const forward: Relationship.Relationship = {
       id: "a-to-b",
       sourceCalendarId: "A",
       targetCalendarId: "B",

@@ -11,6 +11,7 @@ import {
   EventModel,
   MemoryProvider,
   Policy,
+  type Relationship,
   StoreMigrations,
   SyncCycle,
   SyncStore
@@ -79,7 +80,7 @@ describe("Graph's window moving forward a day", () => {
           yield* store.ensureCalendar({ id: "F", accountId: "mem", ref: fromOutlook.ref })
           yield* store.ensureCalendar({ id: "H", accountId: "mem", ref: home.ref })
           const policy = Policy.SyncPolicy.make({ markPrivate: false, transp: "keep", attendees: false })
-          const relationship = (id: string, source: string, target: string): SyncStore.Relationship => ({
+          const relationship = (id: string, source: string, target: string): Relationship.Relationship => ({
             id,
             sourceCalendarId: source,
             targetCalendarId: target,

@@ -7,7 +7,13 @@
  * take away the copies the relationship wrote (a clean unsync).
  */
 import { randomUUID } from "node:crypto"
-import { CalendarProvider, type Policy, type ProviderError, SyncStore } from "@almanac/core"
+import {
+  CalendarProvider,
+  type Policy,
+  type ProviderError,
+  type Relationship,
+  SyncStore
+} from "@almanac/core"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { Engine } from "../Engine.js"
 import { Push } from "../push/Push.js"
@@ -45,7 +51,7 @@ export interface SyncRelationship {
   readonly targetCalendarId: string
   readonly direction: Direction
   readonly policy: Policy.SyncPolicy
-  readonly window: Option.Option<SyncStore.SyncWindow>
+  readonly window: Option.Option<Relationship.SyncWindow>
   readonly paused: boolean
   /** Copies the relationship keeps on its target(s), both directions together. */
   readonly copies: number
@@ -57,7 +63,7 @@ export interface NewRelationship {
   readonly targetCalendarId: string
   readonly direction: Direction
   readonly policy: Policy.SyncPolicy
-  readonly window: Option.Option<SyncStore.SyncWindow>
+  readonly window: Option.Option<Relationship.SyncWindow>
 }
 
 /** What to change; an absent field stays as it is. `window: none` removes the window. */
@@ -66,7 +72,7 @@ export interface RelationshipChange {
   readonly markPrivate?: boolean | undefined
   readonly transp?: Policy.SyncPolicy["transp"] | undefined
   readonly attendees?: boolean | undefined
-  readonly window?: Option.Option<SyncStore.SyncWindow> | undefined
+  readonly window?: Option.Option<Relationship.SyncWindow> | undefined
   readonly paused?: boolean | undefined
 }
 
@@ -257,7 +263,7 @@ export const make: Effect.Effect<
       const { asSource, asTarget } = yield* store.relationshipsOf(input.sourceCalendarId)
       const same = asSource.find((r) => r.targetCalendarId === input.targetCalendarId)
       const reverse = asTarget.find((r) => r.sourceCalendarId === input.targetCalendarId)
-      const idOf = (r: SyncStore.Relationship) => Option.getOrElse(r.pairId, () => r.id)
+      const idOf = (r: Relationship.Relationship) => Option.getOrElse(r.pairId, () => r.id)
       const mirror = [same, reverse].find((r) => r !== undefined && Option.isSome(r.pairId))
       if (mirror !== undefined)
         return Option.some(
@@ -306,7 +312,7 @@ export const make: Effect.Effect<
 
       const id = randomUUID()
       const twoWay = input.direction === "two-way"
-      const first: SyncStore.Relationship = {
+      const first: Relationship.Relationship = {
         id,
         sourceCalendarId: input.sourceCalendarId,
         targetCalendarId: input.targetCalendarId,
@@ -315,7 +321,7 @@ export const make: Effect.Effect<
         window: input.window,
         paused: false
       }
-      const back: Option.Option<SyncStore.Relationship> = twoWay
+      const back: Option.Option<Relationship.Relationship> = twoWay
         ? Option.some({
             ...first,
             id: randomUUID(),
@@ -368,7 +374,7 @@ export const make: Effect.Effect<
         policy.markPrivate === current.policy.markPrivate &&
         policy.transp === current.policy.transp &&
         policy.attendees === current.policy.attendees
-      const sameWindow = Option.getEquivalence<SyncStore.SyncWindow>(
+      const sameWindow = Option.getEquivalence<Relationship.SyncWindow>(
         (a, b) => a.pastDays === b.pastDays && a.futureDays === b.futureDays
       )(window, current.window)
       const updated = rowsOf(rows).map((r) => ({ ...r, policy, window, paused }))

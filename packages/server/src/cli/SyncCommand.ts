@@ -5,6 +5,7 @@ import {
   CalendarProvider,
   Policy,
   ProviderError,
+  type Relationship,
   SyncCycle,
   SyncPlan,
   SyncProgress,
@@ -62,7 +63,7 @@ const setup = (args: SyncArgs) =>
     const forward = hash("relationship", from.calendarId, to.calendarId)
     const backward = hash("relationship", to.calendarId, from.calendarId)
     const pairId = args.twoWay ? Option.some(hash("pair", forward, backward)) : Option.none<string>()
-    const first: SyncStore.Relationship = {
+    const first: Relationship.Relationship = {
       id: forward,
       sourceCalendarId: from.calendarId,
       targetCalendarId: to.calendarId,

@@ -3,7 +3,7 @@
  * override, a window of days), and pausing, resuming or removing one, optionally with the copies
  * it wrote (a clean unsync). The form picks calendars from the person's own accounts only.
  */
-import type { Policy, SyncStore } from "@almanac/core"
+import type { Policy, Relationship } from "@almanac/core"
 import { HttpLayerRouter } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { maxWindowDays, RelationshipService, type SyncRelationship } from "../app/RelationshipService.js"
@@ -42,7 +42,7 @@ const transpWords: Record<Policy.SyncPolicy["transp"], string> = {
   transparent: "always free"
 }
 
-const windowWords = (window: Option.Option<SyncStore.SyncWindow>) =>
+const windowWords = (window: Option.Option<Relationship.SyncWindow>) =>
   Option.match(window, {
     onNone: () => "all events",
     onSome: (w) => `from ${w.pastDays} days ago to ${w.futureDays} days ahead`
@@ -166,7 +166,7 @@ const days = (text: string): Option.Option<number> =>
 /** The window the form asks for, or what is wrong with it. */
 const windowOf = (values: SyncForm) => {
   if (values.pastDays === "" && values.futureDays === "")
-    return { ok: true, window: Option.none<SyncStore.SyncWindow>() } as const
+    return { ok: true, window: Option.none<Relationship.SyncWindow>() } as const
   const past = days(values.pastDays)
   const future = days(values.futureDays)
   if (Option.isNone(past) || Option.isNone(future))
