@@ -4,15 +4,20 @@
  * refusal that passed) was met on the old credential or the old status, and parks nothing.
  * Seen in a fresh-clone run: a poll queued while the account was parked failed without a request,
  * its outcome landed just after the new password, and the account parked again for good.
+ * The request path (free/busy, bookings: AccountClients) parks by the same rule, from the moment
+ * the request began; its calendar server here is a fake HTTP client that answers 401.
  */
 import { randomUUID } from "node:crypto"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { StoreMigrations } from "@almanac/core"
+import { CalendarProvider, StoreMigrations, SyncStore } from "@almanac/core"
+import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted } from "effect"
+import * as AccountClients from "../src/app/AccountClients.js"
+import * as FreeBusyService from "../src/app/FreeBusyService.js"
 import * as Accounts from "../src/store/Accounts.js"
 import * as ServerMigrations from "../src/store/ServerMigrations.js"
 import * as Vault from "../src/Vault.js"
@@ -26,9 +31,36 @@ const stores = () => {
     Layer.provideMerge(
       Vault.layer({ dataDir, masterKey: Option.none(), previousMasterKeys: [] }).pipe(Layer.orDie)
     ),
+    Layer.provideMerge(SyncStore.layer),
     Layer.provideMerge(db)
   )
 }
+
+/** What the fake calendar server does while a request is in flight, before it answers 401. */
+const duringRequest: { effect: Effect.Effect<void, SyncStore.StoreError> } = { effect: Effect.void }
+
+const refusingServer = Layer.succeed(
+  HttpClient.HttpClient,
+  HttpClient.make((request) =>
+    duringRequest.effect.pipe(
+      Effect.orDie,
+      Effect.as(HttpClientResponse.fromWeb(request, new Response("", { status: 401 })))
+    )
+  )
+)
+
+/** Free/busy over CalDAV accounts only: the provider registry is never asked. */
+const requestPath = () =>
+  FreeBusyService.layer.pipe(
+    Layer.provideMerge(AccountClients.layer({ timeout: "5 seconds" })),
+    Layer.provideMerge(
+      Layer.succeed(CalendarProvider.ProviderRegistry, {
+        open: () => Effect.die("no provider is opened for CalDAV free/busy")
+      })
+    ),
+    Layer.provideMerge(refusingServer),
+    Layer.provideMerge(stores())
+  )
 
 /** A millisecond later than `t`, by the clock `park` and `setPassword` read. */
 const after = (t: number) =>
@@ -85,5 +117,49 @@ describe("parking an account", () => {
       expect(yield* accounts.park(id, "refused (stale)", resumed)).toBe(false)
       expect(yield* status).toEqual(Option.some(["ok", null]))
     }).pipe(Effect.provide(stores()))
+  )
+
+  it.effect("a refused request that began before a re-authentication does not park the account", () =>
+    Effect.gen(function* () {
+      const accounts = yield* Accounts.Accounts
+      const freeBusy = yield* FreeBusyService.FreeBusyService
+      const id = randomUUID()
+      yield* accounts.insert(
+        {
+          id,
+          userId: "u",
+          kind: "caldav",
+          url: "https://dav.example.net/",
+          username: "ann",
+          displayName: Option.none()
+        },
+        Redacted.make("old password")
+      )
+      yield* accounts.saveCalendars(id, [
+        { url: "https://dav.example.net/ann/work/", displayName: Option.none(), color: Option.none() }
+      ])
+      const status = Effect.map(
+        accounts.byId(id),
+        Option.map((a) => [a.status, Option.getOrNull(a.lastError)])
+      )
+      const ask = freeBusy
+        .forAccount("u", id, { start: "2026-03-02T00:00:00Z", end: "2026-03-03T00:00:00Z" })
+        .pipe(Effect.flip)
+
+      // The person gives a new password while a free/busy question is on its way on the old one:
+      // the old one's refusal answers that question, and parks nothing.
+      // (Suspended: setPassword reads the clock when it is made, and this one is made now.)
+      duringRequest.effect = Effect.suspend(() => accounts.setPassword(id, Redacted.make("new password")))
+      expect((yield* ask)._tag).toBe("NeedsReauth")
+      expect(yield* status).toEqual(Option.some(["ok", null]))
+
+      // A question that begins after the new password and is refused parks the account.
+      duringRequest.effect = Effect.void
+      yield* after(Date.now())
+      expect((yield* ask)._tag).toBe("NeedsReauth")
+      expect(yield* status).toEqual(
+        Option.some(["needs-reauth", "the calendar server refused the password (status 401)"])
+      )
+    }).pipe(Effect.provide(requestPath()))
   )
 })

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { StoreMigrations } from "@almanac/core"
+import { StoreMigrations, SyncStore } from "@almanac/core"
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
@@ -28,6 +28,7 @@ const setup = () => {
   ).pipe(Layer.provideMerge(SqliteClient.layer({ filename: file }).pipe(Layer.orDie)))
   const stores = Layer.mergeAll(Accounts.layer, OAuthStates.layer).pipe(
     Layer.provideMerge(Vault.layer(config).pipe(Layer.orDie)),
+    Layer.provideMerge(SyncStore.layer),
     Layer.provideMerge(db)
   )
   return { config, file, stores }

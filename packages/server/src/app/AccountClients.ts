@@ -2,8 +2,9 @@
  * A CalDAV client that speaks for one account, built from the account's stored credentials, for
  * the requests the API makes itself (free/busy, bookings) and for the engine's providers
  * (ServerRegistry). It refuses an account that needs re-authentication, so a refused password is
- * not sent again and again. A 401 on the way marks the account, exactly as the
- * engine's actors do.
+ * not sent again and again. A 401 on the way parks the account as the engine's actors do
+ * (Accounts.park): only when it did not resume (a new password, a new consent) after the request
+ * began, since such a request was refused on the old credential.
  */
 
 import { createHash } from "node:crypto"
@@ -60,17 +61,21 @@ export interface AccountClientsShape {
     NeedsReauth | SecretUnreadable | Unsupported | SyncStore.StoreError
   >
   /**
-   * What a CalDAV failure on `calendar` means for the caller: a 401 marks the account as needing
-   * re-authentication; anything else is that calendar's failure, named.
+   * What a CalDAV failure on `calendar` means for the caller: a 401 parks the account (needs
+   * re-authentication) unless it resumed at or after `startedAt`, when the request began (before
+   * its client was made: `Date.now()`, the clock resumptions are recorded by); anything else is
+   * that calendar's failure, named.
    */
   readonly failure: (
-    calendar: CalendarInfo
+    calendar: CalendarInfo,
+    startedAt: number
   ) => (
     e: CalDavError.CalDavError
   ) => Effect.Effect<never, NeedsReauth | CalendarFailed | SyncStore.StoreError>
   /** The same for a Google or Graph client's failure: Unauthorized (a refused grant) parks the account. */
   readonly providerFailure: (
-    calendar: CalendarInfo
+    calendar: CalendarInfo,
+    startedAt: number
   ) => (e: ProviderFailure) => Effect.Effect<never, NeedsReauth | CalendarFailed | SyncStore.StoreError>
 }
 
@@ -104,16 +109,21 @@ export const make = (
     const google = yield* Effect.serviceOption(GoogleAuth)
     const microsoft = yield* Effect.serviceOption(MicrosoftAuth)
 
-    const refused = (accountId: string, detail: string) =>
-      accounts
-        .setStatus(accountId, "needs-reauth", Option.some(detail))
-        .pipe(
-          Effect.zipRight(Effect.logWarning("account needs re-authentication", accountId)),
-          Effect.zipRight(Effect.fail(new NeedsReauth({ accountId, detail })))
-        )
+    /**
+     * A refusal met by a request that began at `startedAt`: parks the account as a poll's refusal
+     * does, so a request that read the old credential never parks the one that replaced it.
+     */
+    const refused = (accountId: string, detail: string, startedAt: number) =>
+      accounts.park(accountId, detail, startedAt).pipe(
+        Effect.tap((parked) =>
+          parked ? Effect.logWarning("account needs re-authentication", accountId) : Effect.void
+        ),
+        Effect.zipRight(Effect.fail(new NeedsReauth({ accountId, detail })))
+      )
 
     const clientFor = (accountId: string) =>
       Effect.gen(function* () {
+        const startedAt = Date.now()
         const account = yield* accounts.byId(accountId)
         if (Option.isNone(account))
           return yield* new NeedsReauth({ accountId, detail: "the account was removed" })
@@ -142,7 +152,8 @@ export const make = (
             CredentialUnreadable: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message }))
           })
         )
-        if (Option.isNone(password)) return yield* refused(accountId, "no password is stored for it")
+        if (Option.isNone(password))
+          return yield* refused(accountId, "no password is stored for it", startedAt)
         return yield* CalDavClient.make({
           auth: { user: account.value.username, password: password.value },
           timeout: options.timeout,
@@ -151,12 +162,16 @@ export const make = (
       })
 
     const failure =
-      (calendar: CalendarInfo) =>
+      (calendar: CalendarInfo, startedAt: number) =>
       (
         e: CalDavError.CalDavError
       ): Effect.Effect<never, NeedsReauth | CalendarFailed | SyncStore.StoreError> =>
         e._tag === "Unauthorized"
-          ? refused(calendar.accountId, `the calendar server refused the password (status ${e.status})`)
+          ? refused(
+              calendar.accountId,
+              `the calendar server refused the password (status ${e.status})`,
+              startedAt
+            )
           : Effect.fail(
               new CalendarFailed({
                 calendarId: calendar.id,
@@ -166,10 +181,10 @@ export const make = (
             )
 
     const providerFailure =
-      (calendar: CalendarInfo) =>
+      (calendar: CalendarInfo, startedAt: number) =>
       (e: ProviderFailure): Effect.Effect<never, NeedsReauth | CalendarFailed | SyncStore.StoreError> =>
         e._tag === "Unauthorized"
-          ? refused(calendar.accountId, e.message)
+          ? refused(calendar.accountId, e.message, startedAt)
           : Effect.fail(
               new CalendarFailed({
                 calendarId: calendar.id,
@@ -181,6 +196,7 @@ export const make = (
     /** The stored tokens of an OAuth account of `kind`, or why none can be used. */
     const oauthTokens = (accountId: string, kind: OAuthKind) =>
       Effect.gen(function* () {
+        const startedAt = Date.now()
         const info = services[kind]
         const account = yield* accounts.byId(accountId)
         if (Option.isNone(account))
@@ -199,7 +215,7 @@ export const make = (
           })
         )
         if (Option.isNone(credential) || credential.value._tag !== "oauth")
-          return yield* refused(accountId, `no ${info.label} tokens are stored for it`)
+          return yield* refused(accountId, `no ${info.label} tokens are stored for it`, startedAt)
         return credential.value
       })
 
@@ -257,6 +273,7 @@ export const make = (
 
     const feedFor = (accountId: string) =>
       Effect.gen(function* () {
+        const startedAt = Date.now()
         const account = yield* accounts.byId(accountId)
         if (Option.isNone(account))
           return yield* new NeedsReauth({ accountId, detail: "the account was removed" })
@@ -275,7 +292,8 @@ export const make = (
               CredentialUnreadable: (e) => Effect.fail(new SecretUnreadable({ accountId, detail: e.message }))
             })
           )
-          if (Option.isNone(password)) return yield* refused(accountId, "no password is stored for it")
+          if (Option.isNone(password))
+            return yield* refused(accountId, "no password is stored for it", startedAt)
           auth = { user: account.value.username, password: password.value }
         }
         return yield* IcsFeedProvider.make({

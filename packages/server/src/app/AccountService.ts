@@ -456,16 +456,16 @@ export const make = (
         const listed = new Set(found.map((c) => c.url))
         const kept: Array<CalendarState> = []
         for (const calendar of yield* states(saved)) {
+          // Dropped: its id is this account's (made from account and URL); the engine forgets its rows.
           if (listed.has(calendar.url) || calendar.inRelationship) kept.push(calendar)
           else
-            yield* Effect.gen(function* () {
-              yield* sql`DELETE FROM quarantine WHERE calendar_id = ${calendar.id}`
-              yield* sql`DELETE FROM sync_runs WHERE calendar_id = ${calendar.id}`
-              yield* sql`DELETE FROM calendars WHERE id = ${calendar.id} AND account_id = ${accountId}`
-            }).pipe(
-              sql.withTransaction,
-              Effect.mapError(storeError("drop a calendar the server no longer lists"))
-            )
+            yield* store
+              .forgetCalendars([calendar.id])
+              .pipe(
+                Effect.mapError((e) =>
+                  storeError("drop a calendar the server no longer lists")({ message: e.detail })
+                )
+              )
         }
         return kept
       })

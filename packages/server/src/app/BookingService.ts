@@ -241,7 +241,11 @@ export const make: Effect.Effect<
 
   const session = (calendar: CalendarInfo) =>
     Effect.gen(function* () {
-      const upstream = (e: { readonly _tag: string }) => clients.providerFailure(calendar)(failureOf(e))
+      // Before the provider reads the credential: its refusals park the account only if it did not
+      // resume since (the session's requests all go out on the credential read now).
+      const startedAt = Date.now()
+      const upstream = (e: { readonly _tag: string }) =>
+        clients.providerFailure(calendar, startedAt)(failureOf(e))
       const account = yield* accounts.byId(calendar.accountId)
       if (Option.isNone(account)) return yield* new Missing({ what: `calendar ${calendar.id}` })
       const provider = yield* registry

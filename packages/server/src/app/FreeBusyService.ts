@@ -104,7 +104,7 @@ export const make: Effect.Effect<
   const registry = yield* CalendarProvider.ProviderRegistry
 
   /** Google's own answer for its calendars, account by account. */
-  const googleBusy = (calendars: ReadonlyArray<CalendarInfo>, window: Input.Window) =>
+  const googleBusy = (calendars: ReadonlyArray<CalendarInfo>, window: Input.Window, startedAt: number) =>
     Effect.gen(function* () {
       const byAccount = new Map<string, Array<CalendarInfo>>()
       for (const c of calendars) byAccount.set(c.accountId, [...(byAccount.get(c.accountId) ?? []), c])
@@ -115,7 +115,7 @@ export const make: Effect.Effect<
         const client = yield* clients.googleClientFor(accountId)
         const answers = yield* client
           .freeBusy({ timeMin: window.start, timeMax: window.end, calendars: mine.map((c) => c.url) })
-          .pipe(Effect.catchAll(clients.providerFailure(first)))
+          .pipe(Effect.catchAll(clients.providerFailure(first, startedAt)))
         for (const calendar of mine) {
           const answer = answers.get(calendar.url)
           // "Free" from a calendar Google would not answer for would be a lie.
@@ -132,10 +132,10 @@ export const make: Effect.Effect<
     })
 
   /** The events of a calendar read through its provider: every item its listing holds. */
-  const throughProvider = (calendar: CalendarInfo, kind: string) =>
+  const throughProvider = (calendar: CalendarInfo, kind: string, startedAt: number) =>
     Effect.gen(function* () {
       const upstream = (e: { readonly _tag: string; readonly detail?: string }) =>
-        clients.providerFailure(calendar)({ _tag: e._tag, message: e.detail ?? e._tag })
+        clients.providerFailure(calendar, startedAt)({ _tag: e._tag, message: e.detail ?? e._tag })
       const provider = yield* registry
         .open({ ref: calendar.url, accountId: calendar.accountId, kind })
         .pipe(Effect.catchAll(upstream))
@@ -149,13 +149,15 @@ export const make: Effect.Effect<
 
   const compute = (chosen: ReadonlyArray<CalendarInfo>, window: Input.Window, zone: string) =>
     Effect.gen(function* () {
+      // Before any credential is read: a refusal parks an account only if it did not resume since.
+      const startedAt = Date.now()
       const kinds = new Map<string, string>()
       for (const id of new Set(chosen.map((c) => c.accountId))) {
         const account = yield* accounts.byId(id)
         kinds.set(id, Option.match(account, { onNone: () => "caldav", onSome: (a) => a.kind }))
       }
       const isGoogle = (c: CalendarInfo) => kinds.get(c.accountId) === "google"
-      const fromGoogle = yield* googleBusy(chosen.filter(isGoogle), window)
+      const fromGoogle = yield* googleBusy(chosen.filter(isGoogle), window, startedAt)
       const viaProvider = (c: CalendarInfo) => {
         const kind = kinds.get(c.accountId)
         return kind === "microsoft" || kind === "ics"
@@ -163,10 +165,13 @@ export const make: Effect.Effect<
       const fromProviders = yield* Effect.forEach(
         chosen.filter(viaProvider),
         (calendar) =>
-          Effect.map(throughProvider(calendar, kinds.get(calendar.accountId) ?? ""), (fetched) => ({
-            calendar,
-            fetched
-          })),
+          Effect.map(
+            throughProvider(calendar, kinds.get(calendar.accountId) ?? "", startedAt),
+            (fetched) => ({
+              calendar,
+              fetched
+            })
+          ),
         { concurrency: 2 }
       )
       const calendars = chosen.filter((c) => !isGoogle(c) && !viaProvider(c))
@@ -183,7 +188,7 @@ export const make: Effect.Effect<
           const client = byAccount.get(calendar.accountId)
           if (client === undefined) return Effect.die(`no client for account ${calendar.accountId}`)
           return client.query(calendar.url, range).pipe(
-            Effect.catchAll(clients.failure(calendar)),
+            Effect.catchAll(clients.failure(calendar, startedAt)),
             Effect.map((items) => ({ calendar, items }))
           )
         },

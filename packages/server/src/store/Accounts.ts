@@ -110,8 +110,9 @@ export interface AccountsShape {
     pollStartedAt: number
   ) => Effect.Effect<boolean, SyncStore.StoreError>
   /**
-   * Erases the sealed password and deletes the account row and its calendars' rows. The caller
-   * removes relationships and stops actors first.
+   * Erases the sealed password and deletes the account row, and has the engine forget its
+   * calendars (SyncStore.forgetCalendars), in one transaction. The caller removes relationships
+   * and stops actors first.
    */
   readonly remove: (accountId: string) => Effect.Effect<void, SyncStore.StoreError>
   /** Records the calendars discovery found (new ones added, names and colours refreshed). */
@@ -184,14 +185,17 @@ const toCalendar = (r: typeof CalendarRow.Type): CalendarInfo => ({
   timeZone: Option.fromNullable(r.time_zone)
 })
 
-export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vault> = Effect.gen(
-  function* () {
+export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | SyncStore.SyncStore | Vault> =
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const store = yield* SyncStore.SyncStore
     const vault = yield* Vault
     const guard =
       (operation: string) =>
       <A, E extends { readonly message: string }, R>(effect: Effect.Effect<A, E, R>) =>
         effect.pipe(Effect.mapError((e) => new SyncStore.StoreError({ operation, detail: e.message })))
+    const guardFailed = (operation: string) => (e: { readonly message: string }) =>
+      Effect.fail(new SyncStore.StoreError({ operation, detail: e.message }))
     const decodeAccounts = Schema.decodeUnknown(Schema.Array(AccountRow))
     const decodeCalendars = Schema.decodeUnknown(Schema.Array(CalendarRow))
     const columns = sql`id, user_id, kind, url, username, display_name, status, last_error, created_at`
@@ -296,12 +300,17 @@ export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vau
       remove: (accountId) =>
         Effect.gen(function* () {
           // The secret is overwritten before the row goes, so no page of the file keeps it live.
-          yield* sql`UPDATE accounts SET secret = ${null} WHERE id = ${accountId}`
-          yield* sql`DELETE FROM quarantine WHERE calendar_id IN (SELECT id FROM calendars WHERE account_id = ${accountId})`
-          yield* sql`DELETE FROM sync_runs WHERE calendar_id IN (SELECT id FROM calendars WHERE account_id = ${accountId})`
-          yield* sql`DELETE FROM calendars WHERE account_id = ${accountId}`
-          yield* sql`DELETE FROM accounts WHERE id = ${accountId}`
-        }).pipe(sql.withTransaction, guard("remove account")),
+          yield* sql`UPDATE accounts SET secret = ${null} WHERE id = ${accountId}`.pipe(
+            guard("remove account")
+          )
+          const calendarIds = yield* sql`SELECT id FROM calendars WHERE account_id = ${accountId}`.pipe(
+            Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))),
+            guard("remove account")
+          )
+          // The engine's rows of its calendars go in the same transaction (the same client).
+          yield* store.forgetCalendars(calendarIds.map((c) => c.id))
+          yield* sql`DELETE FROM accounts WHERE id = ${accountId}`.pipe(guard("remove account"))
+        }).pipe(sql.withTransaction, Effect.catchTag("SqlError", guardFailed("remove account"))),
       saveCalendars: (accountId, found) =>
         Effect.gen(function* () {
           for (const c of found) {
@@ -325,7 +334,7 @@ export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Vau
           guard("read calendar")
         )
     }
-  }
-)
+  })
 
-export const layer: Layer.Layer<Accounts, never, SqlClient.SqlClient | Vault> = Layer.effect(Accounts, make)
+export const layer: Layer.Layer<Accounts, never, SqlClient.SqlClient | SyncStore.SyncStore | Vault> =
+  Layer.effect(Accounts, make)
