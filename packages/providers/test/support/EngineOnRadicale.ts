@@ -26,7 +26,10 @@ export interface Pair {
   /** One poll of the source calendar. */
   readonly poll: () => Effect.Effect<SyncCycle.CycleReport, ProviderError.PollError | SyncStore.StoreError>
   /** One poll of the target calendar (copies people edited or deleted there are put back). */
-  readonly pollTarget: () => Effect.Effect<SyncCycle.CycleReport, ProviderError.PollError | SyncStore.StoreError>
+  readonly pollTarget: () => Effect.Effect<
+    SyncCycle.CycleReport,
+    ProviderError.PollError | SyncStore.StoreError
+  >
   /** The summaries of the target's events, sorted. */
   readonly summaries: Effect.Effect<ReadonlyArray<string>, CalDavError.CalDavError | ICalCodec.BadItem>
 }
