@@ -15,6 +15,7 @@ import {
   SyncStore
 } from "@almanac/core"
 import { Context, Effect, Layer, Option, Schema } from "effect"
+import { isNonEmptyArray } from "effect/Array"
 import { Engine } from "../Engine.js"
 import { Push } from "../push/Push.js"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
@@ -94,6 +95,8 @@ export interface Removal {
 }
 
 // --- errors ------------------------------------------------------------------------------------
+// Data only: the words for a person are written at the edges (http/ApiWords.ts, pages/Problems.ts).
+// Each `message` is a short neutral sentence for logs.
 
 export class RelationshipNotFound extends Schema.TaggedError<RelationshipNotFound>()("RelationshipNotFound", {
   relationshipId: Schema.String
@@ -104,30 +107,77 @@ export class RelationshipNotFound extends Schema.TaggedError<RelationshipNotFoun
 }
 
 export class CalendarNotFound extends Schema.TaggedError<CalendarNotFound>()("CalendarNotFound", {
+  /** The request field that named the calendar. */
   field: Schema.String,
   calendarId: Schema.String
 }) {
   override get message() {
-    return `${this.field}: no calendar ${this.calendarId} among your accounts' calendars (GET /api/accounts/{id}/calendars lists them)`
+    return `${this.field}: no calendar ${this.calendarId} among the user's calendars`
   }
 }
 
-/** The relationship cannot be made or changed as asked; each problem says what to send instead. */
+const CalendarRef = { calendarId: Schema.String, calendarName: Schema.String }
+
+/** One reason why a relationship cannot be made or changed as asked. */
+export const RelationshipProblem = Schema.Union(
+  /** The source and the target are the same calendar. */
+  Schema.Struct({ reason: Schema.Literal("SameCalendar") }),
+  /** The target is read-only for its account: no copy can be written there. */
+  Schema.Struct({ reason: Schema.Literal("ReadOnlyTarget"), ...CalendarRef }),
+  /** A two-way sync was asked from a source that is read-only for its account. */
+  Schema.Struct({ reason: Schema.Literal("ReadOnlySource"), ...CalendarRef }),
+  /** The two calendars are already mirrored both ways by `relationshipId`. */
+  Schema.Struct({ reason: Schema.Literal("AlreadyMirrored"), relationshipId: Schema.String }),
+  /** A relationship from this source to this target exists: `relationshipId`. */
+  Schema.Struct({ reason: Schema.Literal("AlreadyExists"), relationshipId: Schema.String }),
+  /** A two-way sync was asked where a one-way relationship from the target to the source exists. */
+  Schema.Struct({ reason: Schema.Literal("ReverseExists"), relationshipId: Schema.String }),
+  /** A one-way relationship was asked opposite to an existing one-way one: together a loop. */
+  Schema.Struct({ reason: Schema.Literal("WouldLoop"), relationshipId: Schema.String }),
+  /** A change that names no field to change. */
+  Schema.Struct({ reason: Schema.Literal("NothingToChange") }),
+  /** A change of direction, which a relationship cannot have. */
+  Schema.Struct({ reason: Schema.Literal("DirectionFixed"), current: Direction, wanted: Direction })
+)
+export type RelationshipProblem = typeof RelationshipProblem.Type
+
+const problemLog = (p: RelationshipProblem): string => {
+  switch (p.reason) {
+    case "SameCalendar":
+    case "NothingToChange":
+      return p.reason
+    case "ReadOnlyTarget":
+    case "ReadOnlySource":
+      return `${p.reason} ${p.calendarId}`
+    case "AlreadyMirrored":
+    case "AlreadyExists":
+    case "ReverseExists":
+    case "WouldLoop":
+      return `${p.reason} ${p.relationshipId}`
+    case "DirectionFixed":
+      return `${p.reason} ${p.current} -> ${p.wanted}`
+  }
+}
+
+/** The relationship cannot be made or changed as asked; each problem is one reason. */
 export class InvalidRelationship extends Schema.TaggedError<InvalidRelationship>()("InvalidRelationship", {
-  problems: Schema.Array(Schema.String)
+  problems: Schema.NonEmptyArray(RelationshipProblem)
 }) {
   override get message() {
-    return this.problems.join("; ")
+    return `invalid relationship: ${this.problems.map(problemLog).join(", ")}`
   }
 }
 
 /** A clean unsync stopped because the target's server could not be asked to delete the copies. */
 export class CleanupFailed extends Schema.TaggedError<CleanupFailed>()("CleanupFailed", {
-  detail: Schema.String,
+  /** How the target's server failed (the provider's poll error). */
+  reason: Schema.Literal("Unauthorized", "RateLimited", "Transient", "TokenInvalid"),
+  /** The server's own detail, where it gave one. */
+  detail: Schema.optional(Schema.String),
   removedSoFar: Schema.Number
 }) {
   override get message() {
-    return `the copies could not all be removed: ${this.detail}. ${this.removedSoFar} were removed; the relationship is paused and kept so that removing it again (with clean=true) finishes the job, or remove it without clean to leave the remaining copies`
+    return `clean unsync stopped after ${this.removedSoFar} removed: ${this.reason}${this.detail === undefined ? "" : ` (${this.detail})`}`
   }
 }
 
@@ -184,18 +234,12 @@ const group = (rows: ReadonlyArray<SyncStore.OwnedRelationship>): ReadonlyArray<
   })
 }
 
-const describePollError = (e: ProviderError.PollError): string => {
-  switch (e._tag) {
-    case "Unauthorized":
-      return `the target's server refused the stored password (${e.detail}); re-authenticate its account first`
-    case "RateLimited":
-      return "the target's server asked us to slow down; try again in a minute"
-    case "Transient":
-      return `the target's server could not be reached (${e.detail}); try again later`
-    case "TokenInvalid":
-      return `the target's server rejected the request (${e.detail})`
-  }
-}
+const cleanupFailed = (e: ProviderError.PollError, removedSoFar: number): CleanupFailed =>
+  new CleanupFailed({
+    reason: e._tag,
+    ...(e._tag === "RateLimited" ? {} : { detail: e.detail }),
+    removedSoFar
+  })
 
 export const make: Effect.Effect<
   RelationshipServiceShape,
@@ -245,7 +289,10 @@ export const make: Effect.Effect<
       { discard: true }
     ).pipe(Effect.zipRight(Option.match(push, { onNone: () => Effect.void, onSome: (p) => p.soon })))
 
-  const nameOf = (c: CalendarInfo) => `"${Option.getOrElse(c.displayName, () => c.url)}"`
+  const refOf = (c: CalendarInfo) => ({
+    calendarId: c.id,
+    calendarName: Option.getOrElse(c.displayName, () => c.url)
+  })
 
   const ownCalendar = (userId: string, field: string, calendarId: string) =>
     accounts.calendarOf(userId, calendarId).pipe(
@@ -266,47 +313,32 @@ export const make: Effect.Effect<
       const idOf = (r: Relationship.Relationship) => Option.getOrElse(r.pairId, () => r.id)
       const mirror = [same, reverse].find((r) => r !== undefined && Option.isSome(r.pairId))
       if (mirror !== undefined)
-        return Option.some(
-          `these two calendars are already mirrored both ways (${idOf(mirror)}); change it with PATCH /api/relationships/${idOf(mirror)} instead`
-        )
+        return Option.some<RelationshipProblem>({ reason: "AlreadyMirrored", relationshipId: idOf(mirror) })
       if (same !== undefined)
-        return Option.some(
-          `a relationship from this source to this target already exists (${same.id}); change it with PATCH /api/relationships/${same.id} instead`
-        )
+        return Option.some<RelationshipProblem>({ reason: "AlreadyExists", relationshipId: same.id })
       if (reverse !== undefined)
-        return Option.some(
-          input.direction === "two-way"
-            ? `a one-way relationship from the target to the source already exists (${reverse.id}); remove it first, then create the two-way one`
-            : `a one-way relationship from the target back to the source already exists (${reverse.id}): two one-way relationships in opposite directions make a loop; remove it and create one relationship with direction "two-way"`
-        )
-      return Option.none<string>()
+        return Option.some<RelationshipProblem>({
+          reason: input.direction === "two-way" ? "ReverseExists" : "WouldLoop",
+          relationshipId: reverse.id
+        })
+      return Option.none<RelationshipProblem>()
     })
 
   const create: RelationshipServiceShape["create"] = (userId, input) =>
     Effect.gen(function* () {
       if (input.sourceCalendarId === input.targetCalendarId)
-        return yield* new InvalidRelationship({
-          problems: [
-            "targetCalendarId: the same calendar as sourceCalendarId; a calendar cannot sync into itself, choose another target"
-          ]
-        })
+        return yield* new InvalidRelationship({ problems: [{ reason: "SameCalendar" }] })
       const source = yield* ownCalendar(userId, "sourceCalendarId", input.sourceCalendarId)
       const target = yield* ownCalendar(userId, "targetCalendarId", input.targetCalendarId)
       // Copies are written where the account may write: a calendar it may only read (a shared or
       // subscribed one) can be a source, never a target, and so never part of a two-way sync.
-      const readOnly = [
-        ...(target.writable
-          ? []
-          : [
-              `targetCalendarId: ${nameOf(target)} is read-only for its account, so no copy can be written there; choose a calendar you can edit`
-            ]),
+      const readOnly: Array<RelationshipProblem> = [
+        ...(target.writable ? [] : [{ reason: "ReadOnlyTarget" as const, ...refOf(target) }]),
         ...(input.direction === "two-way" && !source.writable
-          ? [
-              `direction: ${nameOf(source)} is read-only for its account, so a two-way sync cannot write back to it; sync one way from it`
-            ]
+          ? [{ reason: "ReadOnlySource" as const, ...refOf(source) }]
           : [])
       ]
-      if (readOnly.length > 0) return yield* new InvalidRelationship({ problems: readOnly })
+      if (isNonEmptyArray(readOnly)) return yield* new InvalidRelationship({ problems: readOnly })
       const clash = yield* clashes(input)
       if (Option.isSome(clash)) return yield* new InvalidRelationship({ problems: [clash.value] })
 
@@ -353,15 +385,11 @@ export const make: Effect.Effect<
         (v) => v !== undefined
       )
       if (given.length === 0)
-        return yield* new InvalidRelationship({
-          problems: ["nothing to change: send at least one of markPrivate, transp, attendees, window, paused"]
-        })
+        return yield* new InvalidRelationship({ problems: [{ reason: "NothingToChange" }] })
       const direction: Direction = Option.isSome(current.pairId) ? "two-way" : "one-way"
       if (c.direction !== undefined && c.direction !== direction)
         return yield* new InvalidRelationship({
-          problems: [
-            `direction: this relationship is ${direction} and its direction cannot be changed; remove it (DELETE with clean=true takes its copies away) and create a ${c.direction} one`
-          ]
+          problems: [{ reason: "DirectionFixed", current: direction, wanted: c.direction }]
         })
       const policy: Policy.SyncPolicy = {
         markPrivate: c.markPrivate ?? current.policy.markPrivate,
@@ -445,8 +473,7 @@ export const make: Effect.Effect<
           const keptHere = yield* cleanRow(row, tally).pipe(
             Effect.catchIf(
               (e): e is ProviderError.PollError => e._tag !== "StoreError",
-              (e) =>
-                Effect.fail(new CleanupFailed({ detail: describePollError(e), removedSoFar: tally.removed }))
+              (e) => Effect.fail(cleanupFailed(e, tally.removed))
             )
           )
           kept.push(...keptHere)

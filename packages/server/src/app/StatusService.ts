@@ -60,11 +60,12 @@ export interface CalendarStatus {
 }
 
 // --- errors ------------------------------------------------------------------------------------
+// Data only: the words for a person are written at the edges (http/ApiWords.ts, pages/Problems.ts).
 
 /** "Sync now" on a calendar that no relationship uses: there is nothing to sync. */
 export class NotSynced extends Schema.TaggedError<NotSynced>()("NotSynced", { calendarId: Schema.String }) {
   override get message() {
-    return `calendar ${this.calendarId} takes part in no sync relationship, so there is nothing to sync; create one with POST /api/relationships`
+    return `calendar ${this.calendarId} takes part in no sync relationship`
   }
 }
 
@@ -73,7 +74,7 @@ export class NothingToConfirm extends Schema.TaggedError<NothingToConfirm>()("No
   calendarId: Schema.String
 }) {
   override get message() {
-    return `calendar ${this.calendarId} has no mass deletion waiting for confirmation; its status says when one does`
+    return `calendar ${this.calendarId} has no mass deletion waiting for confirmation`
   }
 }
 
@@ -83,7 +84,7 @@ export class ConfirmFailed extends Schema.TaggedError<ConfirmFailed>()("ConfirmF
   detail: Schema.String
 }) {
   override get message() {
-    return `the confirmed run of calendar ${this.calendarId} failed (${this.detail}); the deletions are still waiting, confirm again later`
+    return `the confirmed run of calendar ${this.calendarId} failed: ${this.detail}`
   }
 }
 

@@ -10,7 +10,8 @@ import type {
   CalendarNotFound,
   CleanupFailed,
   InvalidRelationship,
-  RelationshipNotFound
+  RelationshipNotFound,
+  RelationshipProblem
 } from "../app/RelationshipService.js"
 import type { ConfirmFailed, NothingToConfirm, NotSynced } from "../app/StatusService.js"
 
@@ -49,6 +50,30 @@ export const connect = (e: ConnectError | AlreadyConnected): string => {
 export const accountMissing = (_e: AccountNotFound): string =>
   "There is no such account among yours (it may have been removed)."
 
+/** One reason a sync cannot be made or changed, in the words of the Syncs page. */
+export const relationshipProblem = (p: RelationshipProblem): string => {
+  switch (p.reason) {
+    case "SameCalendar":
+      return "A calendar cannot sync into itself: choose two different calendars."
+    case "ReadOnlyTarget":
+      return `“${p.calendarName}” is read-only for its account, so no copy can be written there; choose a calendar you can edit under “Into”.`
+    case "ReadOnlySource":
+      return `“${p.calendarName}” is read-only for its account, so a sync both ways cannot write back to it; sync one way from it.`
+    case "AlreadyMirrored":
+      return "These two calendars are already synced both ways (in the list above); change that sync instead."
+    case "AlreadyExists":
+      return "A sync from this calendar into that one already exists (in the list above); change that sync instead."
+    case "ReverseExists":
+      return "A one-way sync the other way round already exists (in the list above); remove it first, then create the sync both ways."
+    case "WouldLoop":
+      return "A one-way sync the other way round already exists (in the list above): two one-way syncs in opposite directions would copy back and forth. Remove it and create one sync with “Both ways” ticked."
+    case "NothingToChange":
+      return "Nothing was changed: choose something to change."
+    case "DirectionFixed":
+      return `This sync is ${p.current === "two-way" ? "both ways" : "one way"} and cannot be turned ${p.wanted === "two-way" ? "into a sync both ways" : "into a one-way sync"}; remove it (ticking “also delete the copies” takes its copies away) and create a new one.`
+  }
+}
+
 export const relationship = (e: CalendarNotFound | InvalidRelationship | RelationshipNotFound): string => {
   switch (e._tag) {
     case "CalendarNotFound":
@@ -56,12 +81,27 @@ export const relationship = (e: CalendarNotFound | InvalidRelationship | Relatio
     case "RelationshipNotFound":
       return "There is no such sync among yours (it may have been removed already)."
     case "InvalidRelationship":
-      return e.problems.map(sentence).join(" ")
+      return e.problems.map(relationshipProblem).join(" ")
+  }
+}
+
+/** How the target's server failed while copies were being deleted. */
+const cleanupCause = (e: CleanupFailed): string => {
+  const detail = e.detail === undefined ? "" : ` (${e.detail})`
+  switch (e.reason) {
+    case "Unauthorized":
+      return `the server of the target calendar refused the stored password${detail}; re-authenticate its account on the Accounts page first`
+    case "RateLimited":
+      return "the server of the target calendar asked Almanac to slow down; try again in a minute"
+    case "Transient":
+      return `the server of the target calendar could not be reached${detail}; try again later`
+    case "TokenInvalid":
+      return `the server of the target calendar rejected the request${detail}`
   }
 }
 
 export const cleanup = (e: CleanupFailed): string =>
-  `Not every copy could be deleted: ${e.detail}. ${e.removedSoFar} were deleted. The sync is paused and kept: remove it again with “also delete the copies” ticked to finish, or without it to leave the remaining copies where they are.`
+  `Not every copy could be deleted: ${cleanupCause(e)}. ${e.removedSoFar} were deleted. The sync is paused and kept: remove it again with “also delete the copies” ticked to finish, or without it to leave the remaining copies where they are.`
 
 export const status = (e: CalendarNotFound | NotSynced | NothingToConfirm | ConfirmFailed): string => {
   switch (e._tag) {

@@ -15,6 +15,7 @@ import {
 } from "../../app/RelationshipService.js"
 import { AlmanacApi } from "../Api.js"
 import { BadRequest, type InternalError, NotFound, UpstreamFailed } from "../ApiError.js"
+import * as ApiWords from "../ApiWords.js"
 import { CurrentUser } from "../Auth.js"
 import { iso, orInternal } from "./internal.js"
 
@@ -38,11 +39,11 @@ const toApi = (e: ServiceError) => {
   switch (e._tag) {
     case "CalendarNotFound":
     case "RelationshipNotFound":
-      return new NotFound({ message: e.message })
+      return new NotFound({ message: ApiWords.relationship(e).message })
     case "InvalidRelationship":
-      return new BadRequest({ message: e.message, problems: e.problems })
+      return new BadRequest(ApiWords.relationship(e))
     case "CleanupFailed":
-      return new UpstreamFailed({ message: e.message })
+      return new UpstreamFailed({ message: ApiWords.relationship(e).message })
   }
 }
 

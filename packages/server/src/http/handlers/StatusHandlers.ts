@@ -15,6 +15,7 @@ import {
 } from "../../app/StatusService.js"
 import { AlmanacApi } from "../Api.js"
 import { Conflict, type InternalError, NotFound, UpstreamFailed } from "../ApiError.js"
+import * as ApiWords from "../ApiWords.js"
 import { CurrentUser } from "../Auth.js"
 import { iso, isoOrNull, orInternal } from "./internal.js"
 
@@ -51,12 +52,12 @@ type ServiceError = CalendarNotFound | NotSynced | NothingToConfirm | ConfirmFai
 const toApi = (e: ServiceError) => {
   switch (e._tag) {
     case "CalendarNotFound":
-      return new NotFound({ message: e.message })
+      return new NotFound({ message: ApiWords.status(e) })
     case "NotSynced":
     case "NothingToConfirm":
-      return new Conflict({ message: e.message })
+      return new Conflict({ message: ApiWords.status(e) })
     case "ConfirmFailed":
-      return new UpstreamFailed({ message: e.message })
+      return new UpstreamFailed({ message: ApiWords.status(e) })
   }
 }
 

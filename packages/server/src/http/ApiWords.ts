@@ -1,0 +1,96 @@
+/**
+ * The API's words for the app services' errors: one function per error family, from the error's
+ * data to the sentence the API answers with. These are the only place that names JSON fields and
+ * endpoints to an API client; the classes carry data, the pages write their own words
+ * (pages/Problems.ts), and the CLI its own.
+ */
+import type * as RelationshipService from "../app/RelationshipService.js"
+import type * as StatusService from "../app/StatusService.js"
+
+// --- relationships -----------------------------------------------------------------------------
+
+export const relationshipProblem = (p: RelationshipService.RelationshipProblem): string => {
+  switch (p.reason) {
+    case "SameCalendar":
+      return "targetCalendarId: the same calendar as sourceCalendarId; a calendar cannot sync into itself, choose another target"
+    case "ReadOnlyTarget":
+      return `targetCalendarId: "${p.calendarName}" is read-only for its account, so no copy can be written there; choose a calendar you can edit`
+    case "ReadOnlySource":
+      return `direction: "${p.calendarName}" is read-only for its account, so a two-way sync cannot write back to it; sync one way from it`
+    case "AlreadyMirrored":
+      return `these two calendars are already mirrored both ways (${p.relationshipId}); change it with PATCH /api/relationships/${p.relationshipId} instead`
+    case "AlreadyExists":
+      return `a relationship from this source to this target already exists (${p.relationshipId}); change it with PATCH /api/relationships/${p.relationshipId} instead`
+    case "ReverseExists":
+      return `a one-way relationship from the target to the source already exists (${p.relationshipId}); remove it first, then create the two-way one`
+    case "WouldLoop":
+      return `a one-way relationship from the target back to the source already exists (${p.relationshipId}): two one-way relationships in opposite directions make a loop; remove it and create one relationship with direction "two-way"`
+    case "NothingToChange":
+      return "nothing to change: send at least one of markPrivate, transp, attendees, window, paused"
+    case "DirectionFixed":
+      return `direction: this relationship is ${p.current} and its direction cannot be changed; remove it (DELETE with clean=true takes its copies away) and create a ${p.wanted} one`
+  }
+}
+
+const inParens = (detail: string | undefined): string => (detail === undefined ? "" : ` (${detail})`)
+
+/** What the target's server did, and what to do about it. */
+const pollFailure = (e: RelationshipService.CleanupFailed): string => {
+  switch (e.reason) {
+    case "Unauthorized":
+      return `the target's server refused the stored password${inParens(e.detail)}; re-authenticate its account first`
+    case "RateLimited":
+      return "the target's server asked us to slow down; try again in a minute"
+    case "Transient":
+      return `the target's server could not be reached${inParens(e.detail)}; try again later`
+    case "TokenInvalid":
+      return `the target's server rejected the request${inParens(e.detail)}`
+  }
+}
+
+export const relationship = (
+  e:
+    | RelationshipService.RelationshipNotFound
+    | RelationshipService.CalendarNotFound
+    | RelationshipService.InvalidRelationship
+    | RelationshipService.CleanupFailed
+): { readonly message: string; readonly problems?: ReadonlyArray<string> } => {
+  switch (e._tag) {
+    case "RelationshipNotFound":
+      return { message: `no relationship ${e.relationshipId}` }
+    case "CalendarNotFound":
+      return { message: calendarNotFound(e) }
+    case "InvalidRelationship": {
+      const problems = e.problems.map(relationshipProblem)
+      return { message: problems.join("; "), problems }
+    }
+    case "CleanupFailed":
+      return {
+        message: `the copies could not all be removed: ${pollFailure(e)}. ${e.removedSoFar} were removed; the relationship is paused and kept so that removing it again (with clean=true) finishes the job, or remove it without clean to leave the remaining copies`
+      }
+  }
+}
+
+const calendarNotFound = (e: RelationshipService.CalendarNotFound): string =>
+  `${e.field}: no calendar ${e.calendarId} among your accounts' calendars (GET /api/accounts/{id}/calendars lists them)`
+
+// --- status ------------------------------------------------------------------------------------
+
+export const status = (
+  e:
+    | RelationshipService.CalendarNotFound
+    | StatusService.NotSynced
+    | StatusService.NothingToConfirm
+    | StatusService.ConfirmFailed
+): string => {
+  switch (e._tag) {
+    case "CalendarNotFound":
+      return calendarNotFound(e)
+    case "NotSynced":
+      return `calendar ${e.calendarId} takes part in no sync relationship, so there is nothing to sync; create one with POST /api/relationships`
+    case "NothingToConfirm":
+      return `calendar ${e.calendarId} has no mass deletion waiting for confirmation; its status says when one does`
+    case "ConfirmFailed":
+      return `the confirmed run of calendar ${e.calendarId} failed (${e.detail}); the deletions are still waiting, confirm again later`
+  }
+}
