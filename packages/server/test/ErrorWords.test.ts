@@ -5,6 +5,7 @@ import {
   InvalidRelationship,
   RelationshipNotFound
 } from "../src/app/RelationshipService.js"
+import { NeedsReauth } from "../src/app/SchedulingError.js"
 import { ConfirmFailed, NothingToConfirm, NotSynced } from "../src/app/StatusService.js"
 import * as ApiWords from "../src/http/ApiWords.js"
 import * as Problems from "../src/pages/Problems.js"
@@ -30,6 +31,11 @@ describe("error words are written at the edges from the data", () => {
     expect(page).not.toContain("targetCalendarId")
   })
 
+  it("NeedsReauth: the API says where to send the password, the class does not", () => {
+    const e = new NeedsReauth({ accountId: "a1", detail: "the server refused the password" })
+    expect(ApiWords.needsReauth(e)).toContain("PUT /api/accounts/a1/password")
+  })
+
   it("the classes' messages name no endpoint", () => {
     const errors = [
       invalid,
@@ -42,7 +48,8 @@ describe("error words are written at the edges from the data", () => {
       new CleanupFailed({ reason: "Transient", detail: "ECONNREFUSED", removedSoFar: 2 }),
       new NotSynced({ calendarId: "c1" }),
       new NothingToConfirm({ calendarId: "c1" }),
-      new ConfirmFailed({ calendarId: "c1", detail: "timeout" })
+      new ConfirmFailed({ calendarId: "c1", detail: "timeout" }),
+      new NeedsReauth({ accountId: "a1", detail: "the server refused the password" })
     ]
     for (const e of errors) {
       expect(e.message).not.toContain("/api/")

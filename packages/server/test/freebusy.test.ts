@@ -374,6 +374,8 @@ describe("free/busy when a calendar server fails", () => {
       const first = yield* ask
       expect(first.status, JSON.stringify(first.body)).toBe(422)
       expect(JSON.stringify(first.body)).toContain("re-authenticat")
+      // the API's words say where to send the new password (http/ApiWords.ts)
+      expect(JSON.stringify(first.body)).toContain(`PUT /api/accounts/${account.accountId}/password`)
       expect(JSON.stringify(first.body)).not.toContain(radicale.password)
       const stored = yield* call(server, "GET", `/api/accounts/${account.accountId}`, { token: ann.token })
       expect(stored.body).toMatchObject({ status: "needs-reauth" })

@@ -42,7 +42,7 @@ export class NeedsReauth extends Schema.TaggedError<NeedsReauth>()("NeedsReauth"
   detail: Schema.String
 }) {
   override get message() {
-    return `account ${this.accountId} needs re-authentication: ${this.detail}; send its current (app-specific) password to PUT /api/accounts/${this.accountId}/password`
+    return `account ${this.accountId} needs re-authentication: ${this.detail}`
   }
 }
 

@@ -5,6 +5,7 @@
  * (pages/Problems.ts), and the CLI its own.
  */
 import type * as RelationshipService from "../app/RelationshipService.js"
+import type * as SchedulingError from "../app/SchedulingError.js"
 import type * as StatusService from "../app/StatusService.js"
 
 // --- relationships -----------------------------------------------------------------------------
@@ -94,3 +95,8 @@ export const status = (
       return `the confirmed run of calendar ${e.calendarId} failed (${e.detail}); the deletions are still waiting, confirm again later`
   }
 }
+
+// --- free/busy and bookings ----------------------------------------------------------------------
+
+export const needsReauth = (e: SchedulingError.NeedsReauth): string =>
+  `account ${e.accountId} needs re-authentication: ${e.detail}; send its current (app-specific) password to PUT /api/accounts/${e.accountId}/password`

@@ -7,6 +7,7 @@ import type { SyncStore } from "@almanac/core"
 import { Effect } from "effect"
 import type * as SchedulingError from "../../app/SchedulingError.js"
 import { BadRequest, Conflict, InternalError, NotFound, Unprocessable, UpstreamFailed } from "../ApiError.js"
+import * as ApiWords from "../ApiWords.js"
 import { orInternal } from "./internal.js"
 
 type Failure =
@@ -29,6 +30,7 @@ const answer = (e: Failure): Effect.Effect<never, Answer> => {
     case "StateConflict":
       return Effect.fail(new Conflict({ message: e.message }))
     case "NeedsReauth":
+      return Effect.fail(new Unprocessable({ message: ApiWords.needsReauth(e) }))
     case "Unsupported":
       return Effect.fail(new Unprocessable({ message: e.message }))
     case "SecretUnreadable":
