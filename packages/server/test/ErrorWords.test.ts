@@ -1,5 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
+  AlreadyConnected,
+  CredentialsRefused,
+  NoPassword,
+  NotAnAppSpecificPassword
+} from "../src/app/AccountService.js"
+import {
   CalendarNotFound,
   CleanupFailed,
   InvalidRelationship,
@@ -36,6 +42,17 @@ describe("error words are written at the edges from the data", () => {
     expect(ApiWords.needsReauth(e)).toContain("PUT /api/accounts/a1/password")
   })
 
+  it("account errors: the API says what to send next, the page what to click", () => {
+    const google = new CredentialsRefused({ kind: "google", url: "https://www.googleapis.com/" })
+    expect(ApiWords.account(google)).toContain("POST /api/accounts/google")
+    expect(Problems.connect(google)).not.toContain("/api/")
+    const twice = new AlreadyConnected({ accountId: "a1", name: "Work" })
+    expect(ApiWords.account(twice)).toContain("PUT /api/accounts/a1/password")
+    expect(Problems.connect(twice)).toContain("“Work”")
+    const caldav = new CredentialsRefused({ kind: "caldav", url: "https://dav.example/" })
+    expect(Problems.connect(caldav)).toContain("refused the user name or password")
+  })
+
   it("the classes' messages name no endpoint", () => {
     const errors = [
       invalid,
@@ -49,7 +66,12 @@ describe("error words are written at the edges from the data", () => {
       new NotSynced({ calendarId: "c1" }),
       new NothingToConfirm({ calendarId: "c1" }),
       new ConfirmFailed({ calendarId: "c1", detail: "timeout" }),
-      new NeedsReauth({ accountId: "a1", detail: "the server refused the password" })
+      new NeedsReauth({ accountId: "a1", detail: "the server refused the password" }),
+      new NotAnAppSpecificPassword(),
+      new CredentialsRefused({ kind: "google", url: "https://www.googleapis.com/" }),
+      new CredentialsRefused({ kind: "caldav", url: "https://dav.example/" }),
+      new AlreadyConnected({ accountId: "a1", name: "Work" }),
+      new NoPassword({ accountId: "a1", kind: "microsoft" })
     ]
     for (const e of errors) {
       expect(e.message).not.toContain("/api/")

@@ -31,9 +31,6 @@ import {
 
 export const icloudUrl = "https://caldav.icloud.com/"
 
-const whereToCreate =
-  "Create one at https://appleid.apple.com → Sign-In and Security → App-Specific Passwords, and paste it here."
-
 // --- errors ------------------------------------------------------------------------------------
 
 export class AccountNotFound extends Schema.TaggedError<AccountNotFound>()("AccountNotFound", {
@@ -50,7 +47,7 @@ export class NotAnAppSpecificPassword extends Schema.TaggedError<NotAnAppSpecifi
   {}
 ) {
   override get message() {
-    return `appSpecificPassword: this is not an app-specific password. Apple's have the form xxxx-xxxx-xxxx-xxxx (16 lowercase letters); your normal Apple ID password does not work for calendar access. ${whereToCreate}`
+    return "not an app-specific password (Apple's have the form xxxx-xxxx-xxxx-xxxx)"
   }
 }
 
@@ -60,11 +57,7 @@ export class CredentialsRefused extends Schema.TaggedError<CredentialsRefused>()
   url: Schema.String
 }) {
   override get message() {
-    if (isOAuthKind(this.kind))
-      return `${services[this.kind].label} refused the stored access (it was revoked, or has expired); connect it again with POST /api/accounts/${this.kind}`
-    return this.kind === "icloud"
-      ? `Apple refused the Apple ID or the app-specific password. Check the Apple ID (usually your iCloud email address). A normal Apple ID password does not work here, only an app-specific password; a revoked one does not either. ${whereToCreate}`
-      : `the server at ${this.url} refused the user name or password; check both (some servers want the full email address as user name)`
+    return `the ${this.kind} server at ${this.url} refused the credentials`
   }
 }
 
@@ -106,7 +99,7 @@ export class AlreadyConnected extends Schema.TaggedError<AlreadyConnected>()("Al
   name: Schema.String
 }) {
   override get message() {
-    return `this account is already connected as "${this.name}" (account ${this.accountId}); to give it a new password, use PUT /api/accounts/${this.accountId}/password`
+    return `already connected as "${this.name}" (account ${this.accountId})`
   }
 }
 
@@ -116,7 +109,7 @@ export class NoPassword extends Schema.TaggedError<NoPassword>()("NoPassword", {
   kind: Schema.Literal("google", "microsoft")
 }) {
   override get message() {
-    return `account ${this.accountId} is a ${services[this.kind].label} account and has no password; connect ${services[this.kind].label} again (POST /api/accounts/${this.kind}) to renew its access`
+    return `account ${this.accountId} is a ${this.kind} account and has no password`
   }
 }
 

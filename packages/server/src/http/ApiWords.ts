@@ -4,6 +4,8 @@
  * endpoints to an API client; the classes carry data, the pages write their own words
  * (pages/Problems.ts), and the CLI its own.
  */
+import type * as AccountService from "../app/AccountService.js"
+import { isOAuthKind, services } from "../app/OAuthService.js"
 import type * as RelationshipService from "../app/RelationshipService.js"
 import type * as SchedulingError from "../app/SchedulingError.js"
 import type * as StatusService from "../app/StatusService.js"
@@ -100,3 +102,32 @@ export const status = (
 
 export const needsReauth = (e: SchedulingError.NeedsReauth): string =>
   `account ${e.accountId} needs re-authentication: ${e.detail}; send its current (app-specific) password to PUT /api/accounts/${e.accountId}/password`
+
+// --- accounts ----------------------------------------------------------------------------------
+
+const whereToCreate =
+  "Create one at https://appleid.apple.com → Sign-In and Security → App-Specific Passwords, and paste it here."
+
+/** The account errors that say what to send next; the others' messages already say it. */
+export const account = (
+  e:
+    | AccountService.NotAnAppSpecificPassword
+    | AccountService.CredentialsRefused
+    | AccountService.AlreadyConnected
+    | AccountService.NoPassword
+): string => {
+  switch (e._tag) {
+    case "NotAnAppSpecificPassword":
+      return `appSpecificPassword: this is not an app-specific password. Apple's have the form xxxx-xxxx-xxxx-xxxx (16 lowercase letters); your normal Apple ID password does not work for calendar access. ${whereToCreate}`
+    case "CredentialsRefused":
+      if (isOAuthKind(e.kind))
+        return `${services[e.kind].label} refused the stored access (it was revoked, or has expired); connect it again with POST /api/accounts/${e.kind}`
+      return e.kind === "icloud"
+        ? `Apple refused the Apple ID or the app-specific password. Check the Apple ID (usually your iCloud email address). A normal Apple ID password does not work here, only an app-specific password; a revoked one does not either. ${whereToCreate}`
+        : `the server at ${e.url} refused the user name or password; check both (some servers want the full email address as user name)`
+    case "AlreadyConnected":
+      return `this account is already connected as "${e.name}" (account ${e.accountId}); to give it a new password, use PUT /api/accounts/${e.accountId}/password`
+    case "NoPassword":
+      return `account ${e.accountId} is a ${services[e.kind].label} account and has no password; connect ${services[e.kind].label} again (POST /api/accounts/${e.kind}) to renew its access`
+  }
+}

@@ -1,7 +1,7 @@
 /**
- * The domain's typed errors in words for a person filling in a form. The services' own messages
- * are written for API clients (they name JSON fields and endpoints); where that shows, the page
- * says it its own way, and otherwise it uses the service's message, which already says what to fix.
+ * The domain's typed errors in words for a person filling in a form, written from their data;
+ * the API writes its own (http/ApiWords.ts). Where an error's own message already says what to
+ * fix in plain words (a server that could not be reached, no calendar found), the page uses it.
  */
 
 import type { AccountNotFound, AlreadyConnected, ConnectError } from "../app/AccountService.js"
@@ -35,7 +35,7 @@ export const connect = (e: ConnectError | AlreadyConnected): string => {
         return `${services[e.kind].label} refused the stored access (it was revoked, or has expired). Use “${services[e.kind].connect} again” on the account's page to renew it.`
       return e.kind === "icloud"
         ? `Apple refused the Apple ID or the app-specific password. Check the Apple ID (usually your iCloud email address) and that the password was not revoked. ${appleHelp}`
-        : sentence(e.message)
+        : `The server at ${e.url} refused the user name or password; check both (some servers want the full email address as user name).`
     case "AlreadyConnected":
       return `This account is already connected as “${e.name}” (account ${e.accountId}, in the list above). To give it a new password, open it there.`
     case "UrlRejected":

@@ -26,6 +26,7 @@ import {
   Unprocessable,
   UpstreamFailed
 } from "../ApiError.js"
+import * as ApiWords from "../ApiWords.js"
 import { CurrentUser } from "../Auth.js"
 import { iso, isoOrNull, orInternal } from "./internal.js"
 
@@ -67,9 +68,12 @@ const toApi = (e: ServiceError) => {
     case "UrlRejected":
       return new BadRequest({ message: e.message, problems: [`url: ${e.reason}`] })
     case "NotAnAppSpecificPassword":
-    case "NoPassword":
-      return new BadRequest({ message: e.message, problems: [e.message] })
+    case "NoPassword": {
+      const words = ApiWords.account(e)
+      return new BadRequest({ message: words, problems: [words] })
+    }
     case "CredentialsRefused":
+      return new Unprocessable({ message: ApiWords.account(e) })
     case "FeedUnreadable":
     case "NotCalDav":
     case "NoEventCalendars":
@@ -77,7 +81,7 @@ const toApi = (e: ServiceError) => {
     case "ServerUnreachable":
       return new UpstreamFailed({ message: e.message })
     case "AlreadyConnected":
-      return new Conflict({ message: e.message })
+      return new Conflict({ message: ApiWords.account(e) })
     case "AccountNotFound":
       return new NotFound({ message: e.message })
   }
