@@ -24,7 +24,7 @@ import { CalendarActor, type ProviderError, type SyncCycle, type SyncStore } fro
 import { Entity, RunnerAddress, Sharding, SingleRunner } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { SqlClient } from "@effect/sql"
-import { type ConfigError, Context, Duration, Effect, FiberHandle, Layer, Option, Ref, Schema } from "effect"
+import { type ConfigError, Context, Duration, Effect, FiberHandle, Layer, Option, Ref } from "effect"
 
 /** What the host needs from the rest of the server; the server provides it. */
 export class CalendarPoller extends Context.Tag("@almanac/server/CalendarPoller")<
@@ -337,66 +337,6 @@ const pruneLoop = (every: Duration.DurationInput) =>
 
 /** Prunes at shutdown: built before the runner, so it runs once the entities have stopped. */
 const pruneAtShutdown = Layer.scopedDiscard(Effect.addFinalizer(() => pruneAnsweredKeepAlives))
-
-/** A runner that could not join its cluster (its address taken, not this machine's), in words. */
-export class RunnerError extends Schema.TaggedError<RunnerError>()("RunnerError", {
-  message: Schema.String
-}) {}
-
-/**
- * The cluster's timings for several runners, the same on every runner. A runner that dies (SIGKILL,
- * a lost machine) stops refreshing its heartbeat and its shard locks; the others drop it from the
- * shard assignment once its heartbeat is `shardLockExpiration` old (sooner if the health check,
- * every `runnerHealthCheckInterval`, finds it not answering), then take its shards. On PostgreSQL
- * the locks are advisory locks of the runner's own connection: PostgreSQL releases them as that
- * connection drops, and no two runners ever hold one shard. About 35 s + 3 s from a runner's death
- * to its calendars' actors starting elsewhere; each then polls when its recorded next poll comes.
- */
-export const multiRunnerTimings = {
-  shardLockRefreshInterval: Duration.seconds(10),
-  shardLockExpiration: Duration.seconds(35),
-  refreshAssignmentsInterval: Duration.seconds(3),
-  runnerHealthCheckInterval: Duration.seconds(15)
-} as const
-
-/**
- * One of several runners sharing the SQL database in context (PostgreSQL): the calendars' shards
- * split among the runners registered there, messages to an entity elsewhere sent over the cluster's
- * socket protocol to `address`, where this runner listens. The socket runner's modules load only
- * here, so a single runner never loads them.
- */
-export const layerSocketRunner = (
-  config: CalendarActor.ActorConfig,
-  address: { readonly host: string; readonly port: number },
-  options: HostOptions = {}
-): Layer.Layer<ActorHost, ConfigError.ConfigError | RunnerError, SqlClient.SqlClient | CalendarPoller> =>
-  Layer.merge(layer(config, options), pruneLoop(options.pruneEvery ?? Duration.minutes(10))).pipe(
-    Layer.provide(
-      Layer.unwrapEffect(
-        Effect.map(
-          Effect.promise(() => import("@effect/platform-node/NodeClusterSocket")),
-          (NodeClusterSocket) =>
-            NodeClusterSocket.layer({
-              storage: "sql",
-              shardingConfig: {
-                ...multiRunnerTimings,
-                runnerAddress: Option.some(RunnerAddress.make(address.host, address.port)),
-                runnerListenAddress: Option.none()
-              }
-            })
-        )
-      ).pipe(
-        Layer.mapError((e): ConfigError.ConfigError | RunnerError =>
-          e._tag === "SocketServerError"
-            ? new RunnerError({
-                message: `cannot listen on the runner address ${address.host}:${address.port} (ALMANAC_RUNNER_ADDRESS): ${e.message}`
-              })
-            : e
-        ),
-        Layer.provideMerge(pruneAtShutdown)
-      )
-    )
-  )
 
 /** Convenience: single runner with SQL storage over the SqlClient in context. */
 export const layerSingleRunner = (
