@@ -166,8 +166,12 @@ const heldIn = (subject: Subject): ReadonlyArray<ItemVersion> => [
  * a stale token with everything) is replaced by a complete listing, the only kind that can say
  * that what it leaves out is gone.
  */
-const completeIfDisguised = (subject: Subject, listing: Listing): Effect.Effect<Listing, PollError> =>
-  listing._tag === "Delta" && SyncPlanner.looksComplete(listing, heldIn(subject))
+const completeIfDisguised = (
+  subject: Subject,
+  held: ReadonlyArray<ItemVersion>,
+  listing: Listing
+): Effect.Effect<Listing, PollError> =>
+  listing._tag === "Delta" && SyncPlanner.looksComplete(listing, held)
     ? Effect.logInfo(
         "the change feed listed what we hold, unchanged, and no deletion: taking a complete listing"
       ).pipe(
@@ -193,6 +197,8 @@ interface Fetch {
  */
 const fetchUnknown = (
   subject: Subject,
+  /** What the links hold of this calendar (`heldIn`), read once per poll. */
+  held: ReadonlyArray<ItemVersion>,
   listing: Listing,
   dryRun: boolean
 ): Effect.Effect<Fetch, PollError | StoreError, SyncStore> =>
@@ -201,7 +207,6 @@ const fetchUnknown = (
     const { calendar, provider } = subject
     const first = SyncPlanner.viewOf(listing)
     const quarantined = yield* store.quarantined(calendar.id)
-    const held = heldIn(subject)
     const unknown = SyncPlanner.toFetch(first, [...held, ...quarantined])
     const confirm = SyncPlanner.toConfirm(
       first,
@@ -456,8 +461,9 @@ export const run = (
       return { ...unchangedReport(calendarId), fullResync: observed.fullResync }
     }
     const subject = yield* subjectOf(calendarId, opened)
-    const listing = yield* completeIfDisguised(subject, observed.listing)
-    const fetched = yield* fetchUnknown(subject, listing, options.dryRun)
+    const held = heldIn(subject)
+    const listing = yield* completeIfDisguised(subject, held, observed.listing)
+    const fetched = yield* fetchUnknown(subject, held, listing, options.dryRun)
     const plans = yield* plan(subject, fetched, options)
     const halted = plans.flatMap((p) => (p.plan.halted === undefined ? [] : [p.plan.halted.reason]))
     const planned = {

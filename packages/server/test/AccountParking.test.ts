@@ -68,22 +68,26 @@ const after = (t: number) =>
     while (Date.now() <= t) await new Promise((r) => setTimeout(r, 1))
   })
 
+/** Ann's CalDAV account at dav.example.net, with the password a re-authentication will replace. */
+const insertAnn = (accounts: Accounts.Accounts["Type"], id: string) =>
+  accounts.insert(
+    {
+      id,
+      userId: "u",
+      kind: "caldav",
+      url: "https://dav.example.net/",
+      username: "ann",
+      displayName: Option.none()
+    },
+    Redacted.make("old password")
+  )
+
 describe("parking an account", () => {
   it.effect("a stale refusal never parks the credential that replaced it", () =>
     Effect.gen(function* () {
       const accounts = yield* Accounts.Accounts
       const id = randomUUID()
-      yield* accounts.insert(
-        {
-          id,
-          userId: "u",
-          kind: "caldav",
-          url: "https://dav.example.net/",
-          username: "ann",
-          displayName: Option.none()
-        },
-        Redacted.make("old password")
-      )
+      yield* insertAnn(accounts, id)
       const status = Effect.map(
         accounts.byId(id),
         Option.map((a) => [a.status, Option.getOrNull(a.lastError)])
@@ -124,17 +128,7 @@ describe("parking an account", () => {
       const accounts = yield* Accounts.Accounts
       const freeBusy = yield* FreeBusyService.FreeBusyService
       const id = randomUUID()
-      yield* accounts.insert(
-        {
-          id,
-          userId: "u",
-          kind: "caldav",
-          url: "https://dav.example.net/",
-          username: "ann",
-          displayName: Option.none()
-        },
-        Redacted.make("old password")
-      )
+      yield* insertAnn(accounts, id)
       yield* accounts.saveCalendars(id, [
         { url: "https://dav.example.net/ann/work/", displayName: Option.none(), color: Option.none() }
       ])
