@@ -14,11 +14,11 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import * as IdleCalDav from "./test-servers/IdleCalDav.js"
+import { freePort } from "./test-servers/servers.js"
 
 const calendarCount = (): number => {
   const raw = process.env.ALMANAC_BENCH_CALENDARS
@@ -40,117 +40,9 @@ const load = () =>
     .join(" ")
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-// --- the CalDAV fake ------------------------------------------------------------------------------
-
-const xmlHead = `<?xml version="1.0" encoding="utf-8"?>
-<d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/">`
-const ok = (props: string) =>
-  `<d:propstat><d:prop>${props}</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>`
-const calendarProps = (i: number) =>
-  ok(
-    `<d:resourcetype><d:collection/><c:calendar/></d:resourcetype><d:displayname>Calendar ${i}</d:displayname>` +
-      `<c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set>` +
-      `<d:supported-report-set><d:supported-report><d:report><d:sync-collection/></d:report></d:supported-report>` +
-      `<d:supported-report><d:report><c:calendar-multiget/></d:report></d:supported-report></d:supported-report-set>` +
-      `<cs:getctag>ctag-1</cs:getctag><d:sync-token>http://fake/sync/1</d:sync-token>` +
-      `<d:current-user-privilege-set><d:privilege><d:all/></d:privilege></d:current-user-privilege-set>`
-  )
-const homeProps = ok(
-  `<d:resourcetype><d:collection/></d:resourcetype><d:current-user-principal><d:href>/principal/</d:href></d:current-user-principal>` +
-    `<c:calendar-home-set><d:href>/home/</d:href></c:calendar-home-set>`
-)
-
-interface Fake {
-  readonly url: string
-  /** Calendars whose poll began (a Depth 0 PROPFIND on them) since the last reset. */
-  readonly polled: () => number
-  readonly reset: () => void
-  readonly requests: () => number
-  readonly unknown: () => ReadonlyArray<string>
-  readonly close: () => Promise<void>
-}
-
-const startFake = async (n: number): Promise<Fake> => {
-  let polled = new Set<number>()
-  let requests = 0
-  const unknown: Array<string> = []
-  const answer = (res: ServerResponse, body: string) => {
-    res.writeHead(207, { "content-type": 'application/xml; charset="utf-8"', dav: "1, calendar-access" })
-    res.end(`${xmlHead}${body}</d:multistatus>`)
-  }
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = ""
-    req.on("data", (d: Buffer) => {
-      body += d.toString()
-    })
-    req.on("end", () => {
-      requests++
-      const path = (req.url ?? "/").split("?")[0] ?? "/"
-      const depth = req.headers.depth ?? "0"
-      const cal = /^\/home\/cal-(\d+)\/$/.exec(path)
-      if (req.method === "OPTIONS") {
-        res.writeHead(200, {
-          dav: "1, 2, calendar-access",
-          allow: "OPTIONS, PROPFIND, REPORT, GET, PUT, DELETE"
-        })
-        res.end()
-        return
-      }
-      if (req.method === "PROPFIND" && cal === null) {
-        let out = `<d:response><d:href>${path}</d:href>${homeProps}</d:response>`
-        if (path === "/home/" && depth === "1")
-          for (let i = 0; i < n; i++)
-            out += `<d:response><d:href>/home/cal-${i}/</d:href>${calendarProps(i)}</d:response>`
-        answer(res, out)
-        return
-      }
-      if (req.method === "PROPFIND" && cal !== null) {
-        const i = Number(cal[1])
-        if (depth === "0") polled.add(i)
-        answer(res, `<d:response><d:href>${path}</d:href>${calendarProps(i)}</d:response>`)
-        return
-      }
-      if (req.method === "REPORT" && cal !== null) {
-        // sync-collection: nothing changed (or nothing there); calendar-query/multiget: nothing there
-        answer(res, body.includes("sync-collection") ? "<d:sync-token>http://fake/sync/1</d:sync-token>" : "")
-        return
-      }
-      if (unknown.length < 20) unknown.push(`${req.method} ${path} depth ${depth}`)
-      res.writeHead(404)
-      res.end()
-    })
-  })
-  server.keepAliveTimeout = 60_000
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()))
-  const port = (server.address() as AddressInfo).port
-  return {
-    url: `http://127.0.0.1:${port}/home/`,
-    polled: () => polled.size,
-    reset: () => {
-      polled = new Set()
-    },
-    requests: () => requests,
-    unknown: () => unknown,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections()
-        server.close(() => r())
-      })
-  }
-}
-
 // --- the server -----------------------------------------------------------------------------------
 
 const bin = fileURLToPath(new URL("../packages/server/bin/almanac.mjs", import.meta.url))
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer()
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
 
 const rssMiB = (pid: number | undefined): number => {
   if (pid === undefined) return Number.NaN
@@ -221,7 +113,7 @@ const rows = (db: string): { messages: number; replies: number; failing: number 
 const main = async () => {
   const n = calendarCount()
   const interval = process.env.ALMANAC_BENCH_POLL_INTERVAL?.trim() || "60s"
-  const fake = await startFake(n)
+  const fake = await IdleCalDav.start(n)
   const dataDir = mkdtempSync(join(tmpdir(), "almanac-scale-"))
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`

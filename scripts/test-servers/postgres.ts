@@ -22,6 +22,8 @@ export interface RunningPostgres {
   readonly url: (database?: string) => string
   /** Creates an empty database and returns its URL. */
   readonly createDatabase: (name: string) => string
+  /** Runs one SQL command in `database` with psql and returns what it printed (throws on failure). */
+  readonly run: (database: string, command: string) => string
   readonly stop: () => Promise<void>
 }
 
@@ -146,6 +148,11 @@ export const startPostgres = async (): Promise<RunningPostgres> => {
       const res = psql("postgres", `CREATE DATABASE ${name}`)
       if (res.status !== 0) throw new Error(`CREATE DATABASE ${name} failed: ${res.stderr}`)
       return url(name)
+    },
+    run: (database, command) => {
+      const res = psql(database, command)
+      if (res.status !== 0) throw new Error(`psql failed: ${res.stderr}`)
+      return res.stdout
     },
     stop: async () => {
       if (child.exitCode === null) {

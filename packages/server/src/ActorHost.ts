@@ -16,15 +16,22 @@
  * - Belt and braces: the server still calls `ensure` for every calendar in an active relationship
  *   at startup; that is cheap (no message for a calendar already running) and makes the
  *   database, not the cluster's message table, the source of truth.
+ * - With several runners, shards move while runners run, and the keep-alive alone does not bring
+ *   every calendar back: when a runner acquires a shard the storage delivers its unprocessed
+ *   messages again, and an entity that already holds its keep-alive answers the copy at once,
+ *   which marks the one persisted keep-alive processed. Seen in the multi-runner test: 3 of 12
+ *   calendars running with no unprocessed keep-alive, so a SIGKILL of their runner left them
+ *   unpolled. Each runner therefore sweeps (`sweepLoop`): a wanted calendar in a shard it holds
+ *   whose actor is not running here gets an `ensure`.
  *
  * Shutdown: a poll in flight finishes (the call to `poll` is uninterruptible); sleeps and waits
  * are interrupted, so no new poll starts. The `onOutcome` of that last poll may not run.
  */
 import { CalendarActor, type ProviderError, type SyncCycle, type SyncStore } from "@almanac/core"
-import { Entity, RunnerAddress, Sharding, SingleRunner } from "@effect/cluster"
+import { Entity, EntityId, RunnerAddress, Sharding, SingleRunner } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { SqlClient } from "@effect/sql"
-import { type ConfigError, Context, Duration, Effect, FiberHandle, Layer, Option, Ref } from "effect"
+import { type ConfigError, Context, Duration, Effect, FiberHandle, Layer, Option, Ref, Schema } from "effect"
 
 /** What the host needs from the rest of the server; the server provides it. */
 export class CalendarPoller extends Context.Tag("@almanac/server/CalendarPoller")<
@@ -53,6 +60,11 @@ export class CalendarPoller extends Context.Tag("@almanac/server/CalendarPoller"
      * An actor started again keeps that time when it is still ahead, instead of a spread share.
      */
     readonly scheduledAt?: (calendarId: string) => Effect.Effect<Option.Option<number>, SyncStore.StoreError>
+    /**
+     * Several runners: every calendar in an active relationship, as last read (`fresh` false) or
+     * read again from the database now (`fresh` true), for the sweep (see `sweepLoop`).
+     */
+    readonly wantedAll?: (fresh: boolean) => Effect.Effect<ReadonlySet<string>, SyncStore.StoreError>
   }
 >() {}
 
@@ -81,6 +93,13 @@ export interface HostOptions {
   readonly firstPollSpread?: Duration.Duration
   /** How often answered keep-alive messages are deleted (also at start and at shutdown); default 10 minutes. */
   readonly pruneEvery?: Duration.DurationInput
+  /**
+   * Several runners: how often a runner looks for wanted calendars in the shards it holds whose
+   * actors are not running here (default 2 s; see `sweepLoop`), and every how many of those
+   * looks it reads the wanted set again from the database (default 30).
+   */
+  readonly sweepEvery?: Duration.DurationInput
+  readonly sweepReloadEvery?: number
 }
 
 /**
@@ -295,6 +314,53 @@ export const layer = (
   )
 
 /**
+ * Several runners: starts the actors of wanted calendars whose shards this runner holds but which
+ * are not running here (a keep-alive answered by the cluster, see the module's comment). Every
+ * `every` it checks the wanted set as last read; a calendar found is checked against the set read
+ * again before it is started (another runner may have retired it), and every `reloadEvery` looks
+ * the set is read again anyway (relationships made through other runners). Cheap when all is
+ * well: a hash per wanted calendar, no SQL, no message.
+ */
+export const sweepLoop = (
+  every: Duration.DurationInput,
+  reloadEvery: number
+): Layer.Layer<never, never, Sharding.Sharding | ActorHost | CalendarPoller> =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const sharding = yield* Sharding.Sharding
+      const host = yield* ActorHost
+      const poller = yield* CalendarPoller
+      const wantedAll = poller.wantedAll
+      if (wantedAll === undefined) return
+      const held = (calendarId: string) => {
+        const entityId = EntityId.make(calendarId)
+        return sharding.hasShardId(sharding.getShardId(entityId, CalendarEntity.getShardGroup(entityId)))
+      }
+      const strays = (wanted: ReadonlySet<string>) =>
+        Effect.filter([...wanted].filter(held), (id) => Effect.map(host.status(id), Option.isNone))
+      let looks = 0
+      const sweep = Effect.gen(function* () {
+        looks = (looks + 1) % Math.max(1, reloadEvery)
+        const found = yield* strays(yield* wantedAll(looks === 0))
+        if (found.length === 0) return
+        const fresh = looks === 0 ? new Set(found) : yield* wantedAll(true)
+        const start = found.filter((id) => fresh.has(id))
+        if (start.length === 0) return
+        yield* Effect.logInfo(
+          `starting ${start.length} calendar(s) of this runner's shards whose actors were not running`
+        ).pipe(Effect.annotateLogs("calendars", start.slice(0, 20).join(",")))
+        yield* Effect.forEach(start, (id) => host.ensure(id), { concurrency: 4, discard: true })
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("the sweep of this runner's calendars failed", cause)
+        ),
+        Effect.annotateLogs("module", "ActorHost")
+      )
+      yield* Effect.sleep(every).pipe(Effect.zipRight(sweep), Effect.forever, Effect.forkScoped)
+    })
+  )
+
+/**
  * Deletes the Calendar keep-alive messages the cluster has answered, with their replies. Each
  * refresh and each start leaves one behind, and the cluster never deletes a processed message:
  * without this the tables grow by a row per calendar every few minutes. An answered keep-alive is
@@ -337,6 +403,72 @@ const pruneLoop = (every: Duration.DurationInput) =>
 
 /** Prunes at shutdown: built before the runner, so it runs once the entities have stopped. */
 const pruneAtShutdown = Layer.scopedDiscard(Effect.addFinalizer(() => pruneAnsweredKeepAlives))
+
+/** A runner that could not join its cluster (its address taken, not this machine's), in words. */
+export class RunnerError extends Schema.TaggedError<RunnerError>()("RunnerError", {
+  message: Schema.String
+}) {}
+
+/**
+ * The cluster's timings for several runners, the same on every runner. A runner that dies (SIGKILL,
+ * a lost machine) stops refreshing its heartbeat and its shard locks; the others drop it from the
+ * shard assignment once its heartbeat is `shardLockExpiration` old (sooner if the health check,
+ * every `runnerHealthCheckInterval`, finds it not answering), then take its shards. On PostgreSQL
+ * the locks are advisory locks of the runner's own connection: PostgreSQL releases them as that
+ * connection drops, and no two runners ever hold one shard. About 35 s + 3 s from a runner's death
+ * to its calendars' actors starting elsewhere; each then polls when its recorded next poll comes.
+ */
+export const multiRunnerTimings = {
+  shardLockRefreshInterval: Duration.seconds(10),
+  shardLockExpiration: Duration.seconds(35),
+  refreshAssignmentsInterval: Duration.seconds(3),
+  runnerHealthCheckInterval: Duration.seconds(15)
+} as const
+
+/**
+ * One of several runners sharing the SQL database in context (PostgreSQL): the calendars' shards
+ * split among the runners registered there, messages to an entity elsewhere sent over the cluster's
+ * socket protocol to `address`, where this runner listens. The socket runner's modules load only
+ * here, so a single runner never loads them.
+ */
+export const layerSocketRunner = (
+  config: CalendarActor.ActorConfig,
+  address: { readonly host: string; readonly port: number },
+  options: HostOptions = {}
+): Layer.Layer<ActorHost, ConfigError.ConfigError | RunnerError, SqlClient.SqlClient | CalendarPoller> =>
+  Layer.merge(
+    Layer.provideMerge(
+      sweepLoop(options.sweepEvery ?? Duration.seconds(2), options.sweepReloadEvery ?? 30),
+      layer(config, options)
+    ),
+    pruneLoop(options.pruneEvery ?? Duration.minutes(10))
+  ).pipe(
+    Layer.provide(
+      Layer.unwrapEffect(
+        Effect.map(
+          Effect.promise(() => import("@effect/platform-node/NodeClusterSocket")),
+          (NodeClusterSocket) =>
+            NodeClusterSocket.layer({
+              storage: "sql",
+              shardingConfig: {
+                ...multiRunnerTimings,
+                runnerAddress: Option.some(RunnerAddress.make(address.host, address.port)),
+                runnerListenAddress: Option.none()
+              }
+            })
+        )
+      ).pipe(
+        Layer.mapError((e): ConfigError.ConfigError | RunnerError =>
+          e._tag === "SocketServerError"
+            ? new RunnerError({
+                message: `cannot listen on the runner address ${address.host}:${address.port} (ALMANAC_RUNNER_ADDRESS): ${e.message}`
+              })
+            : e
+        ),
+        Layer.provideMerge(pruneAtShutdown)
+      )
+    )
+  )
 
 /** Convenience: single runner with SQL storage over the SqlClient in context. */
 export const layerSingleRunner = (

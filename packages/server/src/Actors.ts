@@ -15,8 +15,9 @@ import {
 } from "@almanac/core"
 import { SqlClient } from "@effect/sql"
 import { Cause, Context, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Schema } from "effect"
-import { ActorHost, CalendarPoller, layerSingleRunner } from "./ActorHost.js"
+import { ActorHost, CalendarPoller, layerSingleRunner, layerSocketRunner } from "./ActorHost.js"
 import { isOAuthKind, services } from "./app/OAuthService.js"
+import type { RunnerAddress } from "./Config.js"
 import { Engine, EngineError } from "./Engine.js"
 import * as PollFailure from "./PollFailure.js"
 import * as Polls from "./Polls.js"
@@ -147,7 +148,17 @@ const logPoll = (
   )
 }
 
-const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls: Polls.PollsShape) =>
+const pollerLayer = (
+  confirmations: Confirmations,
+  states: CalendarStates,
+  polls: Polls.PollsShape,
+  /**
+   * Several runners: a relationship made through another runner reloads only that runner's wanted
+   * set, so a calendar missing from this one's is read again before its actor (moved here from a
+   * runner that died) is dropped as unwanted.
+   */
+  shared: boolean
+) =>
   Layer.effect(
     CalendarPoller,
     Effect.gen(function* () {
@@ -268,7 +279,13 @@ const pollerLayer = (confirmations: Confirmations, states: CalendarStates, polls
             Effect.catchAll((e) => Effect.logError("could not record a poll's outcome", e.message)),
             Effect.annotateLogs("calendar", calendarId)
           ),
-        wanted: (calendarId) => wantedSet.has(calendarId),
+        wanted: (calendarId) =>
+          shared
+            ? Effect.flatMap(wantedSet.has(calendarId), (has) =>
+                has ? Effect.succeed(true) : Effect.map(wantedSet.reload, (set) => set.has(calendarId))
+              )
+            : wantedSet.has(calendarId),
+        ...(shared ? { wantedAll: (fresh: boolean) => (fresh ? wantedSet.reload : wantedSet.current) } : {}),
         scheduledAt: (calendarId) =>
           Effect.map(recorded, (m) => {
             const at = m.get(calendarId)
@@ -333,18 +350,32 @@ const engineLayer = (confirmations: Confirmations, states: CalendarStates, polls
     })
   )
 
-/** Engine over cluster-hosted actors: a single runner on the server's own database. */
-export const layer = (config: { readonly pollInterval: Duration.Duration }) => {
+/**
+ * Engine over cluster-hosted actors: a single runner on the server's own database, or, with a
+ * runner address (PostgreSQL only, Config.load checks), one of several runners sharing it.
+ */
+export const layer = (config: {
+  readonly pollInterval: Duration.Duration
+  readonly runner?: Option.Option<RunnerAddress>
+}) => {
   const confirmations: Confirmations = new Map()
   const states = new CalendarStates()
   const polls = Polls.make()
+  const runner = config.runner ?? Option.none()
   const actorConfig: CalendarActor.ActorConfig = {
     ...CalendarActor.defaultConfig,
     interval: config.pollInterval
   }
   return engineLayer(confirmations, states, polls).pipe(
     // Calendars started together (a restart) spread their first polls over one interval.
-    Layer.provide(layerSingleRunner(actorConfig, { firstPollSpread: config.pollInterval })),
-    Layer.provide(Layer.provideMerge(pollerLayer(confirmations, states, polls), wantedLayer))
+    Layer.provide(
+      Option.match(runner, {
+        onNone: () => layerSingleRunner(actorConfig, { firstPollSpread: config.pollInterval }),
+        onSome: (address) => layerSocketRunner(actorConfig, address, { firstPollSpread: config.pollInterval })
+      })
+    ),
+    Layer.provide(
+      Layer.provideMerge(pollerLayer(confirmations, states, polls, Option.isSome(runner)), wantedLayer)
+    )
   )
 }

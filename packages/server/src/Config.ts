@@ -54,6 +54,29 @@ export interface ServerConfig {
   readonly pushUrl: Option.Option<string>
   readonly google: GoogleConfig
   readonly microsoft: MicrosoftConfig
+  /**
+   * ALMANAC_RUNNER_ADDRESS: where this process listens for the other runners of a cluster (the
+   * calendars' shards split among every runner registered in one PostgreSQL database). None, the
+   * default: one runner hosts every calendar.
+   */
+  readonly runner: Option.Option<RunnerAddress>
+}
+
+/** A runner's host and port, as the other runners reach it. */
+export interface RunnerAddress {
+  readonly host: string
+  readonly port: number
+}
+
+/** "host:port" or "[v6]:port", the port 1–65535. */
+export const parseRunnerAddress = (text: string): Option.Option<RunnerAddress> => {
+  const m = /^\s*(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})\s*$/.exec(text)
+  if (m === null) return Option.none()
+  const host = m[1] ?? m[2]
+  const port = Number(m[3])
+  return host === undefined || !Number.isInteger(port) || port < 1 || port > 65535
+    ? Option.none()
+    : Option.some({ host, port })
 }
 
 /** Google's OAuth client and endpoints; every endpoint can point elsewhere (tests, proxies). */
@@ -371,6 +394,17 @@ export const load = (
   if (Option.isNone(microsoft.clientId) && Option.isSome(microsoft.clientSecret))
     problems.push("ALMANAC_MICROSOFT_CLIENT_ID: missing; the client secret was set without the client id")
 
+  const runnerText = get("ALMANAC_RUNNER_ADDRESS")
+  const runner = runnerText === undefined ? Option.none<RunnerAddress>() : parseRunnerAddress(runnerText)
+  if (runnerText !== undefined && Option.isNone(runner))
+    problems.push(
+      `ALMANAC_RUNNER_ADDRESS: ${JSON.stringify(runnerText)} is not host:port (e.g. 10.0.0.5:34431), the address the other runners reach this one at`
+    )
+  if (Option.isSome(runner) && Either.isRight(database) && database.right._tag !== "Postgres")
+    problems.push(
+      `ALMANAC_RUNNER_ADDRESS: several runners share one PostgreSQL database (ALMANAC_DATABASE_URL=postgres://…); the database here is ${database.right._tag === "Sqlite" ? "SQLite, which only one process can serve" : "SQL Server, on which several runners are not supported"}`
+    )
+
   if (problems.length > 0 || Either.isLeft(database)) return Either.left(new ConfigInvalid({ problems }))
   return Either.right({
     host,
@@ -386,6 +420,7 @@ export const load = (
     publicUrl,
     pushUrl,
     google,
-    microsoft
+    microsoft,
+    runner
   })
 }

@@ -12,6 +12,8 @@ export interface WantedCalendars<E> {
   readonly has: (calendarId: string) => Effect.Effect<boolean, E>
   /** Reads the set again, keeps it, and returns it. */
   readonly reload: Effect.Effect<ReadonlySet<string>, E>
+  /** The set read last (read now if never read). */
+  readonly current: Effect.Effect<ReadonlySet<string>, E>
 }
 
 export const make = <E>(load: Effect.Effect<ReadonlySet<string>, E>): Effect.Effect<WantedCalendars<E>> =>
@@ -35,6 +37,7 @@ export const make = <E>(load: Effect.Effect<ReadonlySet<string>, E>): Effect.Eff
     )
     return {
       has: (calendarId) => Effect.map(read, (set) => set.has(calendarId)),
-      reload
+      reload,
+      current: read
     }
   })

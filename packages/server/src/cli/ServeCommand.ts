@@ -2,7 +2,7 @@
  * `almanac serve` (and `npm start`): configuration from the environment and flags, then the
  * server until SIGTERM/SIGINT. Logs are structured (logfmt, or JSON with ALMANAC_LOG_FORMAT=json).
  */
-import { Cause, Console, Effect, Either, Layer } from "effect"
+import { Cause, Console, Effect, Either, Layer, Option } from "effect"
 import * as Config from "../Config.js"
 import type * as Cli from "./Cli.js"
 import { CliError } from "./CliError.js"
@@ -31,7 +31,7 @@ export const serve = (args: Cli.ServeArgs) =>
       allowPrivateUrls: args.allowPrivateUrls
     })
     yield* Effect.logInfo(
-      `starting on ${config.host}:${config.port}, data in ${config.dataDir}, database ${config.database._tag}`
+      `starting on ${config.host}:${config.port}, data in ${config.dataDir}, database ${config.database._tag}${Option.match(config.runner, { onNone: () => "", onSome: (r) => `, one of several runners (runner address ${r.host}:${r.port})` })}`
     )
     // Loaded here, not at the top: user and vault commands share this module's configuration
     // loading and must not pay for the HTTP server and the cluster.

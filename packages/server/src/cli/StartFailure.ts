@@ -50,7 +50,7 @@ export const describe = (
     const tag = text(error, "_tag")
     // These carry their cause in words already; their tag would only be noise.
     const words =
-      tag === "DatabaseError" || tag === "VaultSetupError" || tag === "CliError"
+      tag === "DatabaseError" || tag === "VaultSetupError" || tag === "CliError" || tag === "RunnerError"
         ? (text(error, "message") ?? describeError(error))
         : describeError(error)
     return listenFailure(error, config) ?? `cannot start: ${firstLine(words)}`
