@@ -11,7 +11,7 @@ import {
   InvalidRelationship,
   RelationshipNotFound
 } from "../src/app/RelationshipService.js"
-import { NeedsReauth } from "../src/app/SchedulingError.js"
+import { CalendarFailed, InvalidRequest, NeedsReauth, StateConflict } from "../src/app/SchedulingError.js"
 import { ConfirmFailed, NothingToConfirm, NotSynced } from "../src/app/StatusService.js"
 import * as ApiWords from "../src/http/ApiWords.js"
 import * as Problems from "../src/pages/Problems.js"
@@ -23,7 +23,40 @@ const invalid = new InvalidRelationship({
   ]
 })
 
+const keyProblems = new InvalidRequest({
+  problems: [
+    { reason: "Required", field: "Idempotency-Key" },
+    { reason: "NotAnInstant", field: "start", given: "tomorrow" },
+    { reason: "UnknownZone", field: "zone", given: "Mars/Olympus" }
+  ]
+})
+const reused = new StateConflict({ reason: "KeyReused", bookingId: "b1", calendarId: "c1" })
+const pending = new CalendarFailed({
+  calendarId: "c1",
+  calendarName: "Work",
+  detail: "the server answered 503",
+  pendingBookingId: "b1"
+})
+
 describe("error words are written at the edges from the data", () => {
+  it("scheduling errors: the API names the header, the fields and what to send again", () => {
+    expect(keyProblems.problems.map(ApiWords.requestProblem)).toEqual([
+      "Idempotency-Key header: required; send a fresh unique value (e.g. a UUID) per booking and the same value when retrying it",
+      'start: "tomorrow" is not an ISO 8601 date-time with Z or an offset (e.g. 2026-11-23T09:00:00Z or 2026-11-23T10:00:00+01:00)',
+      'zone: "Mars/Olympus" is not an IANA time zone (e.g. Europe/Berlin, UTC)'
+    ])
+    expect(ApiWords.stateConflict(reused)).toBe(
+      "this Idempotency-Key was already used for a different booking request (booking b1); send a new key for a new booking, or the same body to get that booking again"
+    )
+    expect(ApiWords.calendarFailed(pending)).toBe(
+      'the calendar server failed: calendar "Work" (c1): the server answered 503; booking b1 is recorded as pending: send the same request with the same Idempotency-Key again to complete it'
+    )
+    // The data still says what happened, for logs, without the API's instructions.
+    expect(reused.message).toContain("KeyReused")
+    expect(pending.message).not.toContain("Idempotency-Key")
+    expect(keyProblems.message).not.toContain("UUID")
+  })
+
   it("InvalidRelationship: the API and the page each word both problems", () => {
     const api = ApiWords.relationship(invalid)
     expect(api.problems).toEqual([
@@ -71,7 +104,10 @@ describe("error words are written at the edges from the data", () => {
       new CredentialsRefused({ kind: "google", url: "https://www.googleapis.com/" }),
       new CredentialsRefused({ kind: "caldav", url: "https://dav.example/" }),
       new AlreadyConnected({ accountId: "a1", name: "Work" }),
-      new NoPassword({ accountId: "a1", kind: "microsoft" })
+      new NoPassword({ accountId: "a1", kind: "microsoft" }),
+      keyProblems,
+      reused,
+      pending
     ]
     for (const e of errors) {
       expect(e.message).not.toContain("/api/")

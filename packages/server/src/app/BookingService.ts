@@ -21,8 +21,11 @@ import { AccountClients, type ProviderFailure } from "./AccountClients.js"
 import * as Input from "./Input.js"
 import {
   CalendarFailed,
+  type ConflictReason,
+  type Field,
   InvalidRequest,
   Missing,
+  type RequestProblem,
   StateConflict,
   type UpstreamError
 } from "./SchedulingError.js"
@@ -97,34 +100,33 @@ interface ValidCreate {
 /** DTSTART has whole seconds: what is booked is what is written. */
 const wholeSeconds = (d: Date) => Math.floor(d.getTime() / 1000) * 1000
 
-const text = (field: string, value: string | undefined, max: number, problems: Array<string>) => {
+const text = (field: Field, value: string | undefined, max: number, problems: Array<RequestProblem>) => {
   if (value === undefined) return Option.none<string>()
-  if (value.length > max) problems.push(`${field}: at most ${max} characters`)
+  if (value.length > max) problems.push({ reason: "TooLong", field, max })
   return value.trim() === "" ? Option.none<string>() : Option.some(value)
 }
 
 const readCreate = (r: CreateRequest): Either.Either<ValidCreate, InvalidRequest> => {
-  const problems: Array<string> = []
+  const problems: Array<RequestProblem> = []
   const key = r.idempotencyKey ?? ""
-  if (key === "")
-    problems.push(
-      "Idempotency-Key header: required; send a fresh unique value (e.g. a UUID) per booking and the same value when retrying it"
-    )
+  if (key === "") problems.push({ reason: "Required", field: "Idempotency-Key" })
   else if (key.length > MAX_KEY || !/^[\x21-\x7e]+$/.test(key))
-    problems.push(`Idempotency-Key header: 1 to ${MAX_KEY} visible ASCII characters, no spaces`)
+    problems.push({ reason: "BadKey", field: "Idempotency-Key", maxLength: MAX_KEY })
   const window = Input.window(r.start, r.end, MAX_DAYS)
   if (Either.isLeft(window)) problems.push(...window.left)
   const summary = r.summary.trim()
-  if (summary === "") problems.push("summary: must not be empty")
-  if (summary.length > 1000) problems.push("summary: at most 1000 characters")
+  if (summary === "") problems.push({ reason: "Blank", field: "summary" })
+  if (summary.length > 1000) problems.push({ reason: "TooLong", field: "summary", max: 1000 })
   const description = text("description", r.description, 10_000, problems)
   const location = text("location", r.location, 1000, problems)
   const attendees = (r.attendees ?? []).map((a) => a.trim().replace(/^mailto:/i, ""))
-  if (attendees.length > MAX_ATTENDEES) problems.push(`attendees: at most ${MAX_ATTENDEES}`)
-  for (const a of attendees) if (!EMAIL.test(a)) problems.push(`attendees: "${a}" is not an e-mail address`)
+  if (attendees.length > MAX_ATTENDEES)
+    problems.push({ reason: "TooMany", field: "attendees", max: MAX_ATTENDEES })
+  for (const a of attendees)
+    if (!EMAIL.test(a)) problems.push({ reason: "NotAnEmail", field: "attendees", given: a })
   const timeZone = Option.fromNullable(r.timeZone)
   if (Option.isSome(timeZone) && !Input.isZone(timeZone.value))
-    problems.push(`timeZone: "${timeZone.value}" is not an IANA time zone (e.g. Europe/Berlin)`)
+    problems.push({ reason: "UnknownZone", field: "timeZone", given: timeZone.value })
   if (Either.isLeft(window) || problems.length > 0) return Either.left(new InvalidRequest({ problems }))
   const startAt = wholeSeconds(window.right.start)
   const endAt = wholeSeconds(window.right.end)
@@ -203,6 +205,15 @@ const failureOf = (e: { readonly _tag: string }): ProviderFailure => ({
 
 type Found = Extract<CalendarProvider.Fetched, { _tag: "Found" | "Bad" }>
 
+/** Why `booking` cannot be acted on as asked, with what the edges need to say so. */
+const conflict = (booking: Booking, reason: ConflictReason, detail?: string) =>
+  new StateConflict({
+    reason,
+    bookingId: booking.id,
+    calendarId: booking.calendarId,
+    ...(detail === undefined ? {} : { detail })
+  })
+
 export const make: Effect.Effect<
   BookingServiceShape,
   never,
@@ -228,12 +239,7 @@ export const make: Effect.Effect<
     accounts.calendarOf(booking.userId, booking.calendarId).pipe(
       Effect.flatMap(
         Option.match({
-          onNone: () =>
-            Effect.fail(
-              new StateConflict({
-                detail: `the calendar of booking ${booking.id} is no longer connected, so its event cannot be changed here`
-              })
-            ),
+          onNone: () => Effect.fail(conflict(booking, "CalendarDisconnected")),
           onSome: Effect.succeed
         })
       )
@@ -253,9 +259,7 @@ export const make: Effect.Effect<
         .pipe(Effect.catchAll(upstream))
       if (!CalendarProvider.acceptsCopies(provider.capabilities))
         return yield* new InvalidRequest({
-          problems: [
-            `calendarId: calendar ${calendar.id} is read-only; book into a calendar its account may write`
-          ]
+          problems: [{ reason: "ReadOnlyCalendar", field: "calendarId", calendarId: calendar.id }]
         })
       /** A conditional write's answer: done, refused as stale, or the event is not there. */
       const conditional = <A>(write: Effect.Effect<A, CalendarProvider.WriteError>) =>
@@ -288,7 +292,8 @@ export const make: Effect.Effect<
             new CalendarFailed({
               calendarId: e.calendarId,
               calendarName: e.calendarName,
-              detail: `${e.detail}; booking ${booking.id} is recorded as pending: send the same request with the same Idempotency-Key again to complete it`
+              detail: e.detail,
+              pendingBookingId: booking.id
             })
           )
       )
@@ -309,10 +314,7 @@ export const make: Effect.Effect<
       if (written._tag === "Written")
         return yield* bookings.markBooked(booking.id, written.ref, written.version)
       const there = yield* current(s, written.ref).pipe(notePending(booking))
-      if (Option.isNone(there))
-        return yield* new StateConflict({
-          detail: `the event of booking ${booking.id} was removed while it was being written; retry the request`
-        })
+      if (Option.isNone(there)) return yield* conflict(booking, "RemovedWhileWriting")
       return yield* bookings.markBooked(booking.id, there.value.ref, there.value.version)
     })
 
@@ -321,10 +323,7 @@ export const make: Effect.Effect<
 
   const replay = (userId: string, booking: Booking, v: ValidCreate) =>
     Effect.gen(function* () {
-      if (booking.requestHash !== v.hash)
-        return yield* new StateConflict({
-          detail: `this Idempotency-Key was already used for a different booking request (booking ${booking.id}); send a new key for a new booking, or the same body to get that booking again`
-        })
+      if (booking.requestHash !== v.hash) return yield* conflict(booking, "KeyReused")
       if (booking.status !== "pending") return { booking, created: false }
       const calendar = yield* accounts.calendarOf(userId, booking.calendarId)
       if (Option.isNone(calendar)) return yield* new Missing({ what: `calendar ${booking.calendarId}` })
@@ -344,17 +343,11 @@ export const make: Effect.Effect<
       const there = booking.href === "" ? Option.none() : yield* current(s, booking.href)
       if (Option.isSome(there))
         return yield* bookings.markBooked(booking.id, there.value.ref, there.value.version)
-      return yield* new StateConflict({
-        detail: `booking ${booking.id} is still pending: its event is not on the calendar yet; retry the create request with the same Idempotency-Key to complete it first`
-      })
+      return yield* conflict(booking, "StillPending")
     })
 
-  const notCancelled = (booking: Booking, action: string) =>
-    booking.status === "cancelled"
-      ? Effect.fail(
-          new StateConflict({ detail: `booking ${booking.id} is cancelled and cannot be ${action}` })
-        )
-      : Effect.void
+  const notCancelled = (booking: Booking, reason: "Cancelled" | "AlreadyCancelled") =>
+    booking.status === "cancelled" ? Effect.fail(conflict(booking, reason)) : Effect.void
 
   /** The event as stored, moved to the new time (in its own zone) and with SEQUENCE raised. */
   const moved = (
@@ -365,13 +358,9 @@ export const make: Effect.Effect<
     summary: Option.Option<string>
   ) =>
     Effect.gen(function* () {
-      const unreadable = (why: string) =>
-        new StateConflict({
-          detail: `the event of booking ${booking.id} was changed on the calendar into something that cannot be rescheduled: ${why}`
-        })
-      if (found._tag === "Bad") return yield* unreadable(found.reason)
+      if (found._tag === "Bad") return yield* conflict(booking, "EventUnreadable", found.reason)
       const resource = found.resource
-      if (Option.isNone(resource.master)) return yield* unreadable("it has no main event")
+      if (Option.isNone(resource.master)) return yield* conflict(booking, "NoMainEvent")
       const master = resource.master.value
       const resolve = ICalCodec.zoneResolver(resource)
       const start = at(startAt, EventModel.tzidOf(master.start), resolve)
@@ -387,15 +376,9 @@ export const make: Effect.Effect<
       return { ...resource, master: Option.some(next) }
     })
 
-  const gone = (booking: Booking) =>
-    new StateConflict({
-      detail: `the event of booking ${booking.id} was deleted from the calendar outside Almanac; make a new booking`
-    })
+  const gone = (booking: Booking) => conflict(booking, "EventDeleted")
 
-  const busyElsewhere = (booking: Booking) =>
-    new StateConflict({
-      detail: `the event of booking ${booking.id} kept changing on the calendar while this request ran; try again`
-    })
+  const busyElsewhere = (booking: Booking) => conflict(booking, "EventKeptChanging")
 
   return {
     create: (userId, request) =>
@@ -429,15 +412,15 @@ export const make: Effect.Effect<
     reschedule: (userId, id, request) =>
       Effect.gen(function* () {
         const window = Input.window(request.start, request.end, MAX_DAYS)
-        const problems = Either.isLeft(window) ? [...window.left] : []
+        const problems: Array<RequestProblem> = Either.isLeft(window) ? [...window.left] : []
         const summary = Option.map(Option.fromNullable(request.summary), (t) => t.trim())
         if (Option.exists(summary, (t) => t === ""))
-          problems.push("summary: leave it out to keep it, or send text")
+          problems.push({ reason: "BlankChange", field: "summary" })
         if (Either.isLeft(window) || problems.length > 0) return yield* new InvalidRequest({ problems })
         const startAt = wholeSeconds(window.right.start)
         const endAt = wholeSeconds(window.right.end)
         const found = yield* owned(userId, id)
-        yield* notCancelled(found, "rescheduled")
+        yield* notCancelled(found, "Cancelled")
         const s = yield* session(yield* calendarOf(found))
         const booking = yield* settled(s, found)
         // Conditional on the version the booking knows: a change made on the calendar since
@@ -478,7 +461,7 @@ export const make: Effect.Effect<
     cancel: (userId, id) =>
       Effect.gen(function* () {
         const found = yield* owned(userId, id)
-        yield* notCancelled(found, "cancelled again")
+        yield* notCancelled(found, "AlreadyCancelled")
         const s = yield* session(yield* calendarOf(found))
         const booking = yield* settled(s, found)
         // Already gone (404) is what a cancellation wants: fine, never an error.

@@ -19,7 +19,13 @@ import { Context, Effect, Either, Layer, Option } from "effect"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
 import { AccountClients, nameOf } from "./AccountClients.js"
 import * as Input from "./Input.js"
-import { CalendarFailed, InvalidRequest, Missing, type UpstreamError } from "./SchedulingError.js"
+import {
+  CalendarFailed,
+  InvalidRequest,
+  Missing,
+  type RequestProblem,
+  type UpstreamError
+} from "./SchedulingError.js"
 
 /** Longest range one question may cover: a year, leap day included. */
 export const MAX_DAYS = 366
@@ -62,14 +68,14 @@ export class FreeBusyService extends Context.Tag("@almanac/server/FreeBusyServic
 >() {}
 
 const read = (query: Query) => {
-  const problems: Array<string> = []
+  const problems: Array<RequestProblem> = []
   const window = Input.window(query.start, query.end, MAX_DAYS)
   if (Either.isLeft(window)) problems.push(...window.left)
   const zone = query.zone ?? "UTC"
-  if (!Input.isZone(zone)) problems.push(`zone: "${zone}" is not an IANA time zone (e.g. Europe/Berlin, UTC)`)
+  if (!Input.isZone(zone)) problems.push({ reason: "UnknownZone", field: "zone", given: zone })
   const ids = query.calendarIds?.map((id) => id.trim()).filter((id) => id !== "")
   if (query.calendarIds !== undefined && (ids === undefined || ids.length === 0))
-    problems.push("calendarIds: leave it out for all calendars, or give at least one calendar id")
+    problems.push({ reason: "NoneChosen", field: "calendarIds" })
   if (Either.isLeft(window) || problems.length > 0) return Either.left(new InvalidRequest({ problems }))
   return Either.right({ window: window.right, zone, ids: Option.fromNullable(ids) })
 }

@@ -5,6 +5,7 @@
  * `Z` or an offset, and every field must be in range.
  */
 import { Either } from "effect"
+import type { Field, RequestProblem } from "./SchedulingError.js"
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})$/i
 
@@ -13,13 +14,10 @@ const DAY_MS = 86_400_000
 const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate()
 
 /** `text` as an instant, or the problem with it, naming `field`. */
-export const instant = (field: string, text: string | undefined): Either.Either<Date, string> => {
-  const example = "e.g. 2026-11-23T09:00:00Z or 2026-11-23T10:00:00+01:00"
-  if (text === undefined || text.trim() === "")
-    return Either.left(`${field}: required, an ISO 8601 date-time with Z or an offset (${example})`)
+export const instant = (field: Field, text: string | undefined): Either.Either<Date, RequestProblem> => {
+  if (text === undefined || text.trim() === "") return Either.left({ reason: "Required", field })
   const m = ISO.exec(text.trim())
-  if (m === null)
-    return Either.left(`${field}: "${text}" is not an ISO 8601 date-time with Z or an offset (${example})`)
+  if (m === null) return Either.left({ reason: "NotAnInstant", field, given: text })
   const [, y, mo, d, h, mi, s, frac, offset] = m
   const year = Number(y)
   const month = Number(mo)
@@ -36,12 +34,12 @@ export const instant = (field: string, text: string | undefined): Either.Either<
     minute > 59 ||
     second > 59
   )
-    return Either.left(`${field}: "${text}" is not a real date and time`)
+    return Either.left({ reason: "NotARealTime", field, given: text })
   let offsetMinutes = 0
   if (offset !== undefined && offset.toUpperCase() !== "Z") {
     const oh = Number(offset.slice(1, 3))
     const om = Number(offset.slice(4, 6))
-    if (oh > 18 || om > 59) return Either.left(`${field}: "${offset}" is not a UTC offset`)
+    if (oh > 18 || om > 59) return Either.left({ reason: "NotAnOffset", field, given: offset })
     offsetMinutes = (offset.startsWith("-") ? -1 : 1) * (oh * 60 + om)
   }
   const millis = Math.round(Number(`0.${frac ?? "0"}`) * 1000)
@@ -72,16 +70,16 @@ export const window = (
   startText: string | undefined,
   endText: string | undefined,
   maxDays: number
-): Either.Either<Window, ReadonlyArray<string>> => {
+): Either.Either<Window, ReadonlyArray<RequestProblem>> => {
   const start = instant("start", startText)
   const end = instant("end", endText)
-  const problems: Array<string> = []
+  const problems: Array<RequestProblem> = []
   if (Either.isLeft(start)) problems.push(start.left)
   if (Either.isLeft(end)) problems.push(end.left)
   if (Either.isRight(start) && Either.isRight(end)) {
     const span = end.right.getTime() - start.right.getTime()
-    if (span <= 0) problems.push("end: must be after start")
-    else if (span > maxDays * DAY_MS) problems.push(`end: the range may span at most ${maxDays} days`)
+    if (span <= 0) problems.push({ reason: "EndNotAfterStart", field: "end" })
+    else if (span > maxDays * DAY_MS) problems.push({ reason: "RangeTooLong", field: "end", maxDays })
     if (problems.length === 0) return Either.right({ start: start.right, end: end.right })
   }
   return Either.left(problems)

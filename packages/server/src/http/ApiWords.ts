@@ -103,6 +103,84 @@ export const status = (
 export const needsReauth = (e: SchedulingError.NeedsReauth): string =>
   `account ${e.accountId} needs re-authentication: ${e.detail}; send its current (app-specific) password to PUT /api/accounts/${e.accountId}/password`
 
+const instantExample = "e.g. 2026-11-23T09:00:00Z or 2026-11-23T10:00:00+01:00"
+
+/** A field as the client sends it: the key is a header, the rest JSON members or query parameters. */
+const named = (field: SchedulingError.Field): string =>
+  field === "Idempotency-Key" ? "Idempotency-Key header" : field
+
+export const requestProblem = (p: SchedulingError.RequestProblem): string => {
+  const f = named(p.field)
+  switch (p.reason) {
+    case "Required":
+      return p.field === "Idempotency-Key"
+        ? `${f}: required; send a fresh unique value (e.g. a UUID) per booking and the same value when retrying it`
+        : `${f}: required, an ISO 8601 date-time with Z or an offset (${instantExample})`
+    case "BadKey":
+      return `${f}: 1 to ${p.maxLength} visible ASCII characters, no spaces`
+    case "NotAnInstant":
+      return `${f}: "${p.given}" is not an ISO 8601 date-time with Z or an offset (${instantExample})`
+    case "NotARealTime":
+      return `${f}: "${p.given}" is not a real date and time`
+    case "NotAnOffset":
+      return `${f}: "${p.given}" is not a UTC offset`
+    case "EndNotAfterStart":
+      return `${f}: must be after start`
+    case "RangeTooLong":
+      return `${f}: the range may span at most ${p.maxDays} days`
+    case "Blank":
+      return `${f}: must not be empty`
+    case "BlankChange":
+      return `${f}: leave it out to keep it, or send text`
+    case "TooLong":
+      return `${f}: at most ${p.max} characters`
+    case "TooMany":
+      return `${f}: at most ${p.max}`
+    case "NotAnEmail":
+      return `${f}: "${p.given}" is not an e-mail address`
+    case "UnknownZone":
+      return `${f}: "${p.given}" is not an IANA time zone (e.g. Europe/Berlin${p.field === "zone" ? ", UTC" : ""})`
+    case "NoneChosen":
+      return `${f}: leave it out for all calendars, or give at least one calendar id`
+    case "ReadOnlyCalendar":
+      return `${f}: calendar ${p.calendarId} is read-only; book into a calendar its account may write`
+  }
+}
+
+export const stateConflict = (e: SchedulingError.StateConflict): string => {
+  const id = e.bookingId
+  switch (e.reason) {
+    case "CalendarDisconnected":
+      return `the calendar of booking ${id} is no longer connected, so its event cannot be changed here`
+    case "RemovedWhileWriting":
+      return `the event of booking ${id} was removed while it was being written; retry the request`
+    case "KeyReused":
+      return `this Idempotency-Key was already used for a different booking request (booking ${id}); send a new key for a new booking, or the same body to get that booking again`
+    case "StillPending":
+      return `booking ${id} is still pending: its event is not on the calendar yet; retry the create request with the same Idempotency-Key to complete it first`
+    case "Cancelled":
+      return `booking ${id} is cancelled and cannot be rescheduled`
+    case "AlreadyCancelled":
+      return `booking ${id} is cancelled and cannot be cancelled again`
+    case "EventUnreadable":
+      return `the event of booking ${id} was changed on the calendar into something that cannot be rescheduled: ${e.detail ?? "it cannot be read"}`
+    case "NoMainEvent":
+      return `the event of booking ${id} was changed on the calendar into something that cannot be rescheduled: it has no main event`
+    case "EventDeleted":
+      return `the event of booking ${id} was deleted from the calendar outside Almanac; make a new booking`
+    case "EventKeptChanging":
+      return `the event of booking ${id} kept changing on the calendar while this request ran; try again`
+  }
+}
+
+export const calendarFailed = (e: SchedulingError.CalendarFailed): string => {
+  const pending =
+    e.pendingBookingId === undefined
+      ? ""
+      : `; booking ${e.pendingBookingId} is recorded as pending: send the same request with the same Idempotency-Key again to complete it`
+  return `the calendar server failed: calendar "${e.calendarName}" (${e.calendarId}): ${e.detail}${pending}`
+}
+
 // --- accounts ----------------------------------------------------------------------------------
 
 const whereToCreate =

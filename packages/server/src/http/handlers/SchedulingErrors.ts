@@ -1,6 +1,6 @@
 /**
- * The app services' errors as API answers: each to its status with the service's message, which
- * already says what to fix. An unreadable secret is the operator's problem: logged, and a 500
+ * The app services' errors as API answers: each to its status, in the API's words for its data
+ * (ApiWords). An unreadable secret is the operator's problem: logged, and a 500
  * that does not describe the vault to the caller.
  */
 import type { SyncStore } from "@almanac/core"
@@ -23,12 +23,14 @@ type Answer = BadRequest | NotFound | Conflict | Unprocessable | UpstreamFailed 
 
 const answer = (e: Failure): Effect.Effect<never, Answer> => {
   switch (e._tag) {
-    case "InvalidRequest":
-      return Effect.fail(new BadRequest({ message: `fix the request: ${e.message}`, problems: e.problems }))
+    case "InvalidRequest": {
+      const problems = e.problems.map(ApiWords.requestProblem)
+      return Effect.fail(new BadRequest({ message: `fix the request: ${problems.join("; ")}`, problems }))
+    }
     case "Missing":
       return Effect.fail(new NotFound({ message: e.message }))
     case "StateConflict":
-      return Effect.fail(new Conflict({ message: e.message }))
+      return Effect.fail(new Conflict({ message: ApiWords.stateConflict(e) }))
     case "NeedsReauth":
       return Effect.fail(new Unprocessable({ message: ApiWords.needsReauth(e) }))
     case "Unsupported":
@@ -44,7 +46,7 @@ const answer = (e: Failure): Effect.Effect<never, Answer> => {
         )
       )
     case "CalendarFailed":
-      return Effect.fail(new UpstreamFailed({ message: `the calendar server failed: ${e.message}` }))
+      return Effect.fail(new UpstreamFailed({ message: ApiWords.calendarFailed(e) }))
   }
 }
 
