@@ -7,11 +7,17 @@
 
 import { createHash, randomUUID } from "node:crypto"
 import { SqlClient, type SqlError, type Statement } from "@effect/sql"
-import { Context, Effect, Layer, Option, type ParseResult, Schema } from "effect"
+import { Array as Arr, Context, Effect, Layer, Option, type ParseResult, Schema } from "effect"
 import { SyncPolicy } from "./Policy.js"
 import type { Relationship } from "./Relationship.js"
 import type { Link } from "./SyncPlan.js"
 import { copyKey } from "./SyncPlanner.js"
+
+/**
+ * Ids bound in one `IN (…)` list at most: SQL Server takes 2,100 parameters a statement and
+ * SQLite 32,766, so a long list (an account with thousands of calendars) goes in chunks.
+ */
+const maxInList = 500
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   operation: Schema.String,
@@ -429,11 +435,16 @@ export const makeWith = (options: Options): Effect.Effect<SyncStoreShape, never,
       forgetCalendars: (calendarIds) =>
         calendarIds.length === 0
           ? Effect.void
-          : Effect.gen(function* () {
-              yield* sql`DELETE FROM quarantine WHERE ${sql.in("calendar_id", calendarIds)}`
-              yield* sql`DELETE FROM sync_runs WHERE ${sql.in("calendar_id", calendarIds)}`
-              yield* sql`DELETE FROM calendars WHERE ${sql.in("id", calendarIds)}`
-            }).pipe(sql.withTransaction, guard("forget calendars")),
+          : Effect.forEach(
+              Arr.chunksOf(calendarIds, maxInList),
+              (ids) =>
+                Effect.gen(function* () {
+                  yield* sql`DELETE FROM quarantine WHERE ${sql.in("calendar_id", ids)}`
+                  yield* sql`DELETE FROM sync_runs WHERE ${sql.in("calendar_id", ids)}`
+                  yield* sql`DELETE FROM calendars WHERE ${sql.in("id", ids)}`
+                }),
+              { discard: true }
+            ).pipe(sql.withTransaction, guard("forget calendars")),
       countLinks: (relationshipId) =>
         sql`SELECT COUNT(*) AS n FROM links WHERE relationship_id = ${relationshipId}`.pipe(
           Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ n: Num })))),

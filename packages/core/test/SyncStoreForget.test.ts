@@ -65,6 +65,17 @@ describe("the sync store forgetting calendars", () => {
     }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" })), Effect.orDie)
   )
 
+  it.effect("forgets more calendars than one statement may bind (SQLite's 32,766 parameters) in one go", () =>
+    Effect.gen(function* () {
+      const store = yield* setup
+      const many = Array.from({ length: 33_000 }, (_, i) => `many-${i}`)
+      yield* store.forgetCalendars([...many, "A", "B"])
+      expect(yield* held(store, "A")).toEqual(none)
+      expect(yield* held(store, "B")).toEqual(none)
+      expect(yield* held(store, "C")).toEqual(all)
+    }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" })), Effect.orDie)
+  )
+
   it.effect("is rolled back with the caller's transaction", () =>
     Effect.gen(function* () {
       const store = yield* setup
