@@ -85,6 +85,12 @@ export type WriteError = EtagMismatch | NotFound | UidConflict | Rejected | Poll
 export interface CalendarProvider {
   readonly calendarRef: string
   readonly capabilities: Capabilities
+  /**
+   * The server this calendar's writes go to (host and port): calendars on one server share one
+   * adaptive write limit, learnt from how the server answers. Left out, the calendar has its own
+   * (right for services that throttle per account, not per host).
+   */
+  readonly writeHost?: string
   /** Changes since `cursor`; with no cursor, a snapshot. Fails with TokenInvalid when the cursor is rejected. */
   readonly changes: (cursor: Option.Option<Cursor>) => Effect.Effect<Changes, PollError>
   /** A complete listing of the scope, for a resync after a rejected cursor and for reconciliation. */

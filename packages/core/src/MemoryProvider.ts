@@ -56,6 +56,10 @@ export interface Options {
   readonly window?: { readonly start: number; readonly end: number }
   /** What the calendar can store: it keeps what is written to it in this form. */
   readonly normalize?: (resource: EventResource) => EventResource
+  /** How long a write takes (ms) with `inFlight` writes on the calendar, itself included: a slow server. */
+  readonly writeLatency?: (inFlight: number) => number
+  /** The server it stands for, as `CalendarProvider.writeHost`. */
+  readonly writeHost?: string
 }
 
 export const defaultCapabilities: Capabilities = { deltas: true, readOnly: false, scope: "whole", ids: "key" }
@@ -69,6 +73,9 @@ export class MemoryCalendar {
   requests = 0
   /** Writes that changed the calendar. */
   writes = 0
+  /** Writes being answered now, and the most there ever were at once. */
+  inFlight = 0
+  peakInFlight = 0
   readonly faults: Faults = {
     tokenInvalid: 0,
     races: new Map(),
@@ -165,7 +172,17 @@ export class MemoryCalendar {
         if (current !== undefined) this.items.set(ref, { ...current, version: this.bump(ref) })
         return Effect.fail(new EtagMismatch({ ref }))
       }
-      return f()
+      const latency = this.options.writeLatency
+      if (latency === undefined) return f()
+      return Effect.acquireUseRelease(
+        Effect.sync(() => {
+          this.inFlight++
+          this.peakInFlight = Math.max(this.peakInFlight, this.inFlight)
+          return this.inFlight
+        }),
+        (n) => Effect.zipRight(Effect.sleep(latency(n)), f()),
+        () => Effect.sync(() => this.inFlight--)
+      )
     })
   }
 
@@ -236,6 +253,7 @@ export class MemoryCalendar {
     return {
       calendarRef: this.ref,
       capabilities: this.capabilities,
+      ...(this.options.writeHost === undefined ? {} : { writeHost: this.options.writeHost }),
       snapshot,
       changes,
       fetch,

@@ -6,13 +6,14 @@
  * Each phase returns what it did, and the report is put together from those outcomes. The
  * calendar actor runs this on a cadence.
  */
-import { Effect, Either, Metric, Option } from "effect"
+import { Cause, Effect, Either, Exit, Metric, Option } from "effect"
 import type { CalendarProvider, Changes, Fetched, ItemVersion } from "./CalendarProvider.js"
 import { ProviderRegistry } from "./CalendarProvider.js"
 import * as ConditionalWrite from "./ConditionalWrite.js"
 import * as ContentHash from "./ContentHash.js"
 import * as CopyMapping from "./CopyMapping.js"
 import type { EventResource } from "./EventModel.js"
+import * as WriteLimit from "./internal/WriteLimit.js"
 import * as Policy from "./Policy.js"
 import { type PollError, Transient } from "./ProviderError.js"
 import type { Relationship } from "./Relationship.js"
@@ -30,6 +31,7 @@ export interface CycleOptions {
   readonly reconcile: boolean
   /** A person confirmed that a mass deletion is intended. */
   readonly confirmDeletes: boolean
+  /** Writes in flight at most; within it, how many the target server gets is learnt (WriteLimit). */
   readonly writeConcurrency: number
   readonly now: Date
 }
@@ -38,7 +40,7 @@ export const defaultOptions = (now: Date): CycleOptions => ({
   dryRun: false,
   reconcile: false,
   confirmDeletes: false,
-  writeConcurrency: 4,
+  writeConcurrency: WriteLimit.defaultSettings.max,
   now
 })
 
@@ -338,6 +340,11 @@ const countWritten = (outcomes: ReadonlyArray<Written>): WriteCounts => {
   }
 }
 
+/** The target server asking us to slow down, or failing under us: fewer writes at once. */
+const pushedBack = (exit: Exit.Exit<Written, PollError | StoreError>): boolean =>
+  Exit.isFailure(exit) &&
+  Option.exists(Cause.failureOption(exit.cause), (e) => e._tag === "RateLimited" || e._tag === "Transient")
+
 /** An action that writes to the target (Track and Skip only touch the link table, or nothing). */
 const isWrite = (action: Action): boolean =>
   action._tag === "Create" || action._tag === "Update" || action._tag === "Delete"
@@ -368,10 +375,16 @@ const write = (
     const outcomes = yield* Effect.forEach(
       plans,
       ({ plan, target, relationship }) =>
-        Effect.forEach(
-          plan.actions,
-          (action) => Effect.flatMap(execute(relationship, target, action), (o) => reported(action, o)),
-          { concurrency: options.writeConcurrency }
+        Effect.flatMap(WriteLimit.forHost(target.writeHost ?? `calendar ${target.calendarRef}`), (limit) =>
+          Effect.forEach(
+            plan.actions,
+            (action) =>
+              (isWrite(action)
+                ? limit.run(execute(relationship, target, action), pushedBack)
+                : execute(relationship, target, action)
+              ).pipe(Effect.flatMap((o) => reported(action, o))),
+            { concurrency: options.writeConcurrency }
+          )
         ),
       { concurrency: 1 }
     )

@@ -205,6 +205,7 @@ export const make = (
   return {
     calendarRef: calendarUrl,
     capabilities,
+    ...(URL.canParse(calendarUrl) ? { writeHost: new URL(calendarUrl).host } : {}),
     changes,
     snapshot,
     fetch,
