@@ -41,6 +41,13 @@ export type Wait =
   /** Parked: credentials refused. Only a wake (after re-authentication) resumes polling. */
   | { readonly _tag: "Park" }
 
+const jitter = (d: Duration.Duration, min: number, max: number, random: number) =>
+  Duration.millis(Math.round(Duration.toMillis(d) * (min + (max - min) * random)))
+
+/** The wait after a poll that worked: the interval, jittered. */
+export const cadence = (config: ActorConfig, random: number): Duration.Duration =>
+  jitter(config.interval, config.jitter.min, config.jitter.max, random)
+
 /**
  * What to do after a poll. `failures` counts consecutive failed polls including this one;
  * `random` is a number in [0, 1).
@@ -51,8 +58,7 @@ export const nextDelay = (
   failures: number,
   random: number
 ): Wait => {
-  const jittered = (d: Duration.Duration, min: number, max: number) =>
-    Duration.millis(Math.round(Duration.toMillis(d) * (min + (max - min) * random)))
+  const jittered = (d: Duration.Duration, min: number, max: number) => jitter(d, min, max, random)
   const backoff = () => {
     const exp = Duration.toMillis(config.backoff) * 2 ** Math.max(0, failures - 1)
     const capped = Math.min(exp, Duration.toMillis(config.maxBackoff))
@@ -61,7 +67,7 @@ export const nextDelay = (
   }
   switch (outcome._tag) {
     case "Ok":
-      return { _tag: "Sleep", delay: jittered(config.interval, config.jitter.min, config.jitter.max) }
+      return { _tag: "Sleep", delay: cadence(config, random) }
     case "Defect":
       return { _tag: "Sleep", delay: backoff() }
     case "Failed": {
@@ -81,6 +87,15 @@ export const nextDelay = (
       }
     }
   }
+}
+
+/** When the next poll comes if this one works, as the loop plans it. */
+export interface PollSchedule {
+  /**
+   * When the next poll comes if this one works (epoch millis): the loop keeps to it, measured
+   * from this poll's start, so the caller may record it with the poll's own write.
+   */
+  readonly nextIfOk: number
 }
 
 export interface ActorStatus {
@@ -104,7 +119,10 @@ export interface Actor {
 export const make = (options: {
   readonly calendarId: string
   readonly config: ActorConfig
-  readonly poll: (reconcile: boolean) => Effect.Effect<CycleReport, PollError | StoreError>
+  readonly poll: (
+    reconcile: boolean,
+    schedule: PollSchedule
+  ) => Effect.Effect<CycleReport, PollError | StoreError>
   readonly onOutcome?: (outcome: PollOutcome, wait: Wait) => Effect.Effect<void>
   /**
    * How long the loop waits before its first poll (none: it polls at once). A wake cuts it short.
@@ -126,7 +144,10 @@ export const make = (options: {
     const pollOnce = Effect.gen(function* () {
       const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
       const reconcile = now - (yield* Ref.get(lastReconcile)) >= Duration.toMillis(config.reconcileEvery)
-      const outcome: PollOutcome = yield* options.poll(reconcile).pipe(
+      const random = yield* Random.next
+      const nextIfOk = now + Duration.toMillis(cadence(config, random))
+      const schedule: PollSchedule = { nextIfOk }
+      const outcome: PollOutcome = yield* options.poll(reconcile, schedule).pipe(
         Effect.map((report): PollOutcome => ({ _tag: "Ok", report })),
         Effect.catchAll((error) => Effect.succeed<PollOutcome>({ _tag: "Failed", error })),
         Effect.catchAllDefect((defect) =>
@@ -137,7 +158,13 @@ export const make = (options: {
       if (outcome._tag === "Ok" && reconcile) yield* Ref.set(lastReconcile, now)
       const previous = yield* Ref.get(state)
       const failures = outcome._tag === "Ok" ? 0 : previous.failures + 1
-      const wait = nextDelay(config, outcome, failures, yield* Random.next)
+      const after = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      const planned = nextDelay(config, outcome, failures, random)
+      // A poll that worked keeps to the time it announced; a failure waits from its end.
+      const wait: Wait =
+        outcome._tag === "Ok"
+          ? { _tag: "Sleep", delay: Duration.millis(Math.max(0, nextIfOk - after)) }
+          : planned
       yield* Ref.set(state, {
         polls: previous.polls + 1,
         failures,

@@ -34,6 +34,8 @@ export interface CycleOptions {
   /** Writes in flight at most; within it, how many the target server gets is learnt (WriteLimit). */
   readonly writeConcurrency: number
   readonly now: Date
+  /** When the caller polls next if this poll works: recorded with the poll itself (one write). */
+  readonly nextPollAt?: number
 }
 
 export const defaultOptions = (now: Date): CycleOptions => ({
@@ -416,7 +418,8 @@ const commit = (
     yield* store.recordPoll(calendarId, {
       at: options.now.getTime(),
       error: Option.none(),
-      reconciled: listing._tag === "Snapshot"
+      reconciled: listing._tag === "Snapshot",
+      nextPollAt: Option.fromNullable(options.nextPollAt)
     })
     const finishedAt = yield* Effect.clockWith((c) => c.currentTimeMillis)
     // A listing that changed nothing (a reconcile, a poll after a restart) is not a run worth a
@@ -468,7 +471,8 @@ export const run = (
         yield* store.recordPoll(calendarId, {
           at: options.now.getTime(),
           error: Option.none(),
-          reconciled: false
+          reconciled: false,
+          nextPollAt: Option.fromNullable(options.nextPollAt)
         })
       }
       return { ...unchangedReport(calendarId), fullResync: observed.fullResync }

@@ -128,9 +128,18 @@ export interface SyncStoreShape {
   readonly calendar: (id: string) => Effect.Effect<Option.Option<CalendarRecord>, StoreError>
   /** Moves the cursor. Call only after every write the cursor covers is recorded. */
   readonly saveCursor: (calendarId: string, cursor: Option.Option<string>) => Effect.Effect<void, StoreError>
+  /**
+   * A poll that worked, counted in place (no row per poll). `nextPollAt`, when the caller knows
+   * it, is written in the same statement: an idle poll is then one write.
+   */
   readonly recordPoll: (
     calendarId: string,
-    poll: { readonly at: number; readonly error: Option.Option<string>; readonly reconciled: boolean }
+    poll: {
+      readonly at: number
+      readonly error: Option.Option<string>
+      readonly reconciled: boolean
+      readonly nextPollAt?: Option.Option<number>
+    }
   ) => Effect.Effect<void, StoreError>
   /**
    * A poll that failed (the server refused, could not be reached, answered 5xx…), with the words
@@ -363,13 +372,16 @@ export const makeWith = (options: Options): Effect.Effect<SyncStoreShape, never,
           Effect.asVoid,
           guard("save cursor")
         ),
-      recordPoll: (calendarId, poll) =>
-        (Option.isNone(poll.error)
-          ? poll.reconciled
-            ? sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_reconcile_at = ${poll.at}, last_error = ${null}, failures = ${0} WHERE id = ${calendarId}`
-            : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_error = ${null}, failures = ${0} WHERE id = ${calendarId}`
-          : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_error = ${poll.error.value}, last_error_at = ${poll.at}, failures = failures + 1 WHERE id = ${calendarId}`
-        ).pipe(Effect.asVoid, guard("record poll")),
+      recordPoll: (calendarId, poll) => {
+        const next = Option.getOrNull(poll.nextPollAt ?? Option.none())
+        return (
+          Option.isNone(poll.error)
+            ? poll.reconciled
+              ? sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_reconcile_at = ${poll.at}, last_error = ${null}, failures = ${0}, next_poll_at = COALESCE(${next}, next_poll_at) WHERE id = ${calendarId}`
+              : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_error = ${null}, failures = ${0}, next_poll_at = COALESCE(${next}, next_poll_at) WHERE id = ${calendarId}`
+            : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_error = ${poll.error.value}, last_error_at = ${poll.at}, failures = failures + 1 WHERE id = ${calendarId}`
+        ).pipe(Effect.asVoid, guard("record poll"))
+      },
       recordFailure: (calendarId, failure) =>
         sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${failure.at}, last_error = ${failure.error}, last_error_at = ${failure.at}, failures = failures + 1 WHERE id = ${calendarId}`.pipe(
           Effect.asVoid,

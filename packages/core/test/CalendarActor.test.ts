@@ -57,7 +57,10 @@ describe("nextDelay", () => {
 
 describe("the actor loop under TestClock", () => {
   const start = (
-    poll: (reconcile: boolean) => Effect.Effect<SyncCycle.CycleReport, ProviderError.PollError>
+    poll: (
+      reconcile: boolean,
+      schedule: CalendarActor.PollSchedule
+    ) => Effect.Effect<SyncCycle.CycleReport, ProviderError.PollError>
   ) =>
     Effect.gen(function* () {
       const { actor, loop } = yield* CalendarActor.make({ calendarId: "A", config, poll })
@@ -91,6 +94,36 @@ describe("the actor loop under TestClock", () => {
       expect((yield* Ref.get(polls)).length).toBe(before + 1)
       yield* Fiber.interrupt(fiber)
     })
+  )
+
+  it.effect(
+    "a poll is told when the next one comes if it works, and the next comes then, told it was due then",
+    () =>
+      Effect.gen(function* () {
+        const seen = yield* Ref.make<Array<{ at: number; schedule: CalendarActor.PollSchedule }>>([])
+        const { fiber } = yield* start((_, schedule) =>
+          Effect.gen(function* () {
+            const at = yield* Effect.clockWith((c) => c.currentTimeMillis)
+            yield* Ref.update(seen, (s) => [...s, { at, schedule }])
+            // The poll takes time; the cadence is kept from its start, not from its end.
+            yield* Effect.sleep(Duration.seconds(7))
+            return report
+          })
+        )
+        yield* TestClock.adjust(Duration.hours(1))
+        const polls = yield* Ref.get(seen)
+        expect(polls.length).toBeGreaterThanOrEqual(5)
+        for (let i = 1; i < polls.length; i++) {
+          const previous = polls[i - 1]
+          const current = polls[i]
+          if (previous === undefined || current === undefined) throw new Error("no poll")
+          const gap = previous.schedule.nextIfOk - previous.at
+          expect(gap).toBeGreaterThanOrEqual(8 * 60_000)
+          expect(gap).toBeLessThanOrEqual(12 * 60_000)
+          expect(current.at).toBe(previous.schedule.nextIfOk)
+        }
+        yield* Fiber.interrupt(fiber)
+      })
   )
 
   it.effect("waits out its first delay, and a wake in it is answered by one poll, not two", () =>

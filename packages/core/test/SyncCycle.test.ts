@@ -96,6 +96,39 @@ describe("SyncCycle on in-memory calendars", () => {
     )
   })
 
+  it.effect("an idle poll is one write to the store: the poll and its next time, together", () => {
+    const { a, run } = setup()
+    a.put("e0.ics", event("meeting 0"))
+    return run(
+      Effect.gen(function* () {
+        yield* syncBoth()
+        const store = yield* SyncStore.SyncStore
+        const calls: Array<string> = []
+        const spy = new Proxy(store, {
+          get(target, key, receiver) {
+            const value: unknown = Reflect.get(target, key, receiver)
+            if (typeof value !== "function") return value
+            return (...args: ReadonlyArray<unknown>) => {
+              calls.push(String(key))
+              return Reflect.apply(value, target, args)
+            }
+          }
+        })
+        const next = Date.parse("2026-11-21T12:10:00Z")
+        const idle = yield* Effect.provideService(poll("A", { nextPollAt: next }), SyncStore.SyncStore, spy)
+        expect(idle.outcome).toBe("unchanged")
+        const writes = calls.filter((c) =>
+          /^(record|save|set|delete|forget|quarantine|release|ensure)/.test(c)
+        )
+        expect(writes).toEqual(["recordPoll"])
+        expect(yield* store.nextPollAt("A")).toEqual(Option.some(next))
+        // With no time given, the poll leaves the recorded one alone.
+        yield* poll("A")
+        expect(yield* store.nextPollAt("A")).toEqual(Option.some(next))
+      })
+    )
+  })
+
   it.effect("carries updates (with a higher SEQUENCE) and deletions", () => {
     const { a, b, run, rel } = setup()
     const one = a.put("one.ics", event("one"))

@@ -40,7 +40,8 @@ export class CalendarPoller extends Context.Tag("@almanac/server/CalendarPoller"
     /** One poll of a calendar (the server wires SyncCycle.run with the store and providers). */
     readonly poll: (
       calendarId: string,
-      reconcile: boolean
+      reconcile: boolean,
+      schedule: CalendarActor.PollSchedule
     ) => Effect.Effect<SyncCycle.CycleReport, ProviderError.PollError | SyncStore.StoreError>
     /** After each poll: the server records next poll time, parks accounts on Unauthorized, logs. */
     readonly onOutcome: (
@@ -194,9 +195,9 @@ const behaviour = (config: CalendarActor.ActorConfig, options: HostOptions) =>
         calendarId,
         config,
         firstDelay,
-        poll: (reconcile) =>
+        poll: (reconcile, schedule) =>
           Ref.set(awaitingFirstPoll, false).pipe(
-            Effect.zipRight(poller.poll(calendarId, reconcile)),
+            Effect.zipRight(poller.poll(calendarId, reconcile, schedule)),
             Effect.uninterruptible
           ),
         onOutcome: (outcome, wait) =>

@@ -177,7 +177,7 @@ const pollerLayer = (
         )
       )
       return {
-        poll: (calendarId, reconcile) =>
+        poll: (calendarId, reconcile, schedule) =>
           Effect.gen(function* () {
             pollStarts.set(calendarId, Date.now())
             yield* measureLateness(calendarId)
@@ -186,7 +186,8 @@ const pollerLayer = (
             const options = {
               ...SyncCycle.defaultOptions(new Date()),
               reconcile,
-              confirmDeletes: confirmation !== undefined
+              confirmDeletes: confirmation !== undefined,
+              nextPollAt: schedule.nextIfOk
             }
             const calendar = yield* Effect.flatMap(SyncStore.SyncStore, (s) => s.calendar(calendarId)).pipe(
               Effect.option,
@@ -218,14 +219,18 @@ const pollerLayer = (
         onOutcome: (calendarId, outcome, wait) =>
           Effect.gen(function* () {
             const store = yield* Effect.provide(SyncStore.SyncStore, context)
-            // A poll that worked recorded itself; a failed one is recorded here, in words, so
-            // the status never shows an old success while polls fail.
-            if (outcome._tag !== "Ok")
+            // A poll that worked recorded itself and its next time in one write (an idle poll
+            // is one statement); a failed one is recorded here, in words, so the status never
+            // shows an old success while polls fail.
+            if (outcome._tag !== "Ok") {
               yield* store.recordFailure(calendarId, { at: Date.now(), error: PollFailure.words(outcome) })
-            yield* store.setNextPoll(
-              calendarId,
-              wait._tag === "Sleep" ? Option.some(Date.now() + Duration.toMillis(wait.delay)) : Option.none()
-            )
+              yield* store.setNextPoll(
+                calendarId,
+                wait._tag === "Sleep"
+                  ? Option.some(Date.now() + Duration.toMillis(wait.delay))
+                  : Option.none()
+              )
+            }
             yield* states.set(calendarId, SyncMetrics.stateOf(outcome))
             if (outcome._tag === "Failed" && outcome.error._tag === "Unauthorized") {
               const refusedRef = outcome.error.calendar
