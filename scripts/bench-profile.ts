@@ -51,7 +51,10 @@ const events = Number(process.env.ALMANAC_BENCH_EVENTS ?? 300)
 
 const main = Effect.gen(function* () {
   const xandikos = yield* Effect.acquireRelease(Effect.promise(startXandikos), (s) => Effect.promise(s.stop))
-  const radicale = yield* Effect.acquireRelease(Effect.promise(startRadicale), (s) => Effect.promise(s.stop))
+  const radicale = yield* Effect.acquireRelease(
+    Effect.promise(() => startRadicale()),
+    (s) => Effect.promise(s.stop)
+  )
   const password = Redacted.make("bench")
   const from = yield* CalDavClient.make({ auth: { user: xandikos.user, password } })
   const to = yield* CalDavClient.make({ auth: { user: radicale.user, password } })

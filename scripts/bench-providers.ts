@@ -35,7 +35,7 @@ const server = (start: () => Promise<RunningServer>) =>
 
 const main = Effect.gen(function* () {
   const xandikos = yield* server(startXandikos)
-  const radicale = yield* server(startRadicale)
+  const radicale = yield* server(() => startRadicale())
   const corpus = Corpus.make(events)
   const sourceUrl = `${xandikos.home}bench-providers-source-${Date.now()}/`
   log(`filling ${sourceUrl} with ${events} events`)

@@ -39,7 +39,7 @@ const main = Effect.gen(function* () {
   const runs = whole("ALMANAC_BENCH_RUNS", 11, 3, 101)
   ensurePackages(["vdirsyncer"])
   const xandikos = yield* server(startXandikos)
-  const radicale = yield* server(startRadicale)
+  const radicale = yield* server(() => startRadicale())
   const source = `${xandikos.home}bench-start-source-${Date.now()}/`
   log(`source: filling ${source} with ${events} events`)
   yield* CalendarFill.fill(

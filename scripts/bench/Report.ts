@@ -76,7 +76,7 @@ export const sync = (r: SyncResult): string => {
     c.from.requests + c.to.requests
   const main = Table.render({
     title:
-      `3. Sync engine vs vdirsyncer: ${r.events} events, Xandikos -> Radicale, one way ` +
+      `3. Sync engine vs vdirsyncer: ${r.events} events, ${r.pair}, one way ` +
       "(requests from/to as counted by the proxies; ratios = vdirsyncer / almanac)",
     headers: [
       "step",

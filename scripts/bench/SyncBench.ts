@@ -47,6 +47,8 @@ export interface StepResult {
 }
 
 export interface SyncResult {
+  /** The pair, as the report names it (e.g. "Xandikos -> Radicale"). */
+  readonly pair: string
   readonly events: number
   readonly source: string
   readonly almanacTarget: string
@@ -86,6 +88,8 @@ export const run = (options: {
   readonly sourceUrl: string
   readonly stored: ReadonlyArray<CalendarFill.Stored>
   readonly log: (line: string) => void
+  /** How the report names the pair; Radicale with fsync is the default target. */
+  readonly pair?: string
 }): Effect.Effect<SyncResult, unknown, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function* () {
     const { xandikos, radicale, sourceUrl, stored, log } = options
@@ -261,6 +265,7 @@ export const run = (options: {
     }
 
     const result: SyncResult = {
+      pair: options.pair ?? "Xandikos -> Radicale",
       events: count,
       source: sourceUrl,
       almanacTarget,
