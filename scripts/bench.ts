@@ -82,11 +82,17 @@ const main = Effect.gen(function* () {
   const sync = yield* SyncBench.run({ xandikos, radicale, sourceUrl: source, stored, log })
   print(Report.sync(sync))
   const radicaleFast = yield* server(() => startRadicale({ fsync: false }))
+  // The first pair edited and deleted some of its source: the second gets a fresh one.
+  const fastSource = `${xandikos.home}bench-fast-source-${Date.now()}/`
+  const fastStored = [...(yield* CalendarFill.fill(restorer, fastSource, corpus, "bench fast source"))].sort(
+    (a, b) => a.item.name.localeCompare(b.item.name)
+  )
+  log(`sync: second source ${fastSource} holds ${fastStored.length} events`)
   const syncFast = yield* SyncBench.run({
     xandikos,
     radicale: radicaleFast,
-    sourceUrl: source,
-    stored,
+    sourceUrl: fastSource,
+    stored: fastStored,
     log,
     pair: "Xandikos -> Radicale without fsync"
   })

@@ -315,14 +315,12 @@ export const make: Effect.Effect<AccountsShape, never, SqlClient.SqlClient | Syn
         Effect.gen(function* () {
           for (const c of found) {
             const id = calendarIdOf(accountId, c.url)
-            const existing = yield* sql`SELECT id FROM calendars WHERE id = ${id}`
             const writable = c.writable === false ? 0 : 1
             const zone = Option.getOrNull(c.timeZone ?? Option.none())
-            if (existing.length === 0)
-              yield* sql`INSERT INTO calendars (id, account_id, url, display_name, color, writable, time_zone, polls)
-              VALUES (${id}, ${accountId}, ${c.url}, ${Option.getOrNull(c.displayName)}, ${Option.getOrNull(c.color)}, ${writable}, ${zone}, ${0})`
-            else
-              yield* sql`UPDATE calendars SET display_name = ${Option.getOrNull(c.displayName)}, color = ${Option.getOrNull(c.color)}, writable = ${writable}, time_zone = ${zone} WHERE id = ${id}`
+            // The row and its engine state (cursor, polls) are the engine's to create; the
+            // columns a person sees (name, colour, writable, zone) are the server's.
+            yield* store.ensureCalendar({ id, accountId, ref: c.url })
+            yield* sql`UPDATE calendars SET display_name = ${Option.getOrNull(c.displayName)}, color = ${Option.getOrNull(c.color)}, writable = ${writable}, time_zone = ${zone} WHERE id = ${id}`
           }
         }).pipe(sql.withTransaction, guard("save calendars"), Effect.zipRight(calendars(accountId))),
       calendars,
