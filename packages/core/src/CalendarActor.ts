@@ -159,12 +159,11 @@ export const make = (options: {
       const previous = yield* Ref.get(state)
       const failures = outcome._tag === "Ok" ? 0 : previous.failures + 1
       const after = yield* Effect.clockWith((c) => c.currentTimeMillis)
-      const planned = nextDelay(config, outcome, failures, random)
       // A poll that worked keeps to the time it announced; a failure waits from its end.
       const wait: Wait =
         outcome._tag === "Ok"
           ? { _tag: "Sleep", delay: Duration.millis(Math.max(0, nextIfOk - after)) }
-          : planned
+          : nextDelay(config, outcome, failures, random)
       yield* Ref.set(state, {
         polls: previous.polls + 1,
         failures,

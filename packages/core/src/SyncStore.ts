@@ -373,12 +373,12 @@ export const makeWith = (options: Options): Effect.Effect<SyncStoreShape, never,
           guard("save cursor")
         ),
       recordPoll: (calendarId, poll) => {
+        // NULL keeps what the row holds: a poll that did not reconcile, a caller with no next time.
         const next = Option.getOrNull(poll.nextPollAt ?? Option.none())
+        const reconciled = poll.reconciled ? poll.at : null
         return (
           Option.isNone(poll.error)
-            ? poll.reconciled
-              ? sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_reconcile_at = ${poll.at}, last_error = ${null}, failures = ${0}, next_poll_at = COALESCE(${next}, next_poll_at) WHERE id = ${calendarId}`
-              : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_error = ${null}, failures = ${0}, next_poll_at = COALESCE(${next}, next_poll_at) WHERE id = ${calendarId}`
+            ? sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_success_at = ${poll.at}, last_reconcile_at = COALESCE(${reconciled}, last_reconcile_at), last_error = ${null}, failures = ${0}, next_poll_at = COALESCE(${next}, next_poll_at) WHERE id = ${calendarId}`
             : sql`UPDATE calendars SET polls = polls + 1, last_poll_at = ${poll.at}, last_error = ${poll.error.value}, last_error_at = ${poll.at}, failures = failures + 1 WHERE id = ${calendarId}`
         ).pipe(Effect.asVoid, guard("record poll"))
       },

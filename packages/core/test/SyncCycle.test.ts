@@ -5,6 +5,7 @@ import {
   CopyMapping,
   EventModel,
   type MemoryProvider,
+  SyncCycle,
   SyncPlanner,
   SyncProgress,
   SyncStore
@@ -125,6 +126,27 @@ describe("SyncCycle on in-memory calendars", () => {
         // With no time given, the poll leaves the recorded one alone.
         yield* poll("A")
         expect(yield* store.nextPollAt("A")).toEqual(Option.some(next))
+      })
+    )
+  })
+
+  it.effect("a reconciling poll records when it reconciled; a poll that did not keeps that time", () => {
+    const { a, run } = setup()
+    a.put("e0.ics", event("meeting 0"))
+    return run(
+      Effect.gen(function* () {
+        const store = yield* SyncStore.SyncStore
+        const reconciledAt = (at: string) =>
+          SyncCycle.run("A", { ...SyncCycle.defaultOptions(new Date(at)), reconcile: true })
+        const plainAt = (at: string) => SyncCycle.run("A", SyncCycle.defaultOptions(new Date(at)))
+        const lastReconcile = Effect.map(store.calendar("A"), (c) =>
+          Option.flatMap(c, (r) => r.lastReconcileAt)
+        )
+        yield* plainAt("2026-11-21T12:00:00Z")
+        yield* reconciledAt("2026-11-21T13:00:00Z")
+        expect(yield* lastReconcile).toEqual(Option.some(Date.parse("2026-11-21T13:00:00Z")))
+        yield* plainAt("2026-11-21T14:00:00Z")
+        expect(yield* lastReconcile).toEqual(Option.some(Date.parse("2026-11-21T13:00:00Z")))
       })
     )
   })

@@ -7,7 +7,7 @@
 import { SyncStore } from "@almanac/core"
 import { SqlClient } from "@effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { type RunningPostgres, startPostgres } from "../../../scripts/test-servers/postgres.js"
 import * as Database from "../src/Database.js"
 
@@ -44,6 +44,38 @@ describe("the server's database on PostgreSQL", () => {
       )
       expect(again[0].map((r) => r.name).sort()).toEqual([...names].sort())
       expect(again[1].size).toBe(0)
+    })
+  )
+
+  it.live("records a poll with its next time in one statement, and keeps what a poll leaves out", () =>
+    // COALESCE over a bound NULL must type on PostgreSQL (its parameters have no type of their own).
+    Effect.gen(function* () {
+      if (pg === undefined) return expect.fail("no PostgreSQL")
+      const url = pg.createDatabase("almanac_polls")
+      const database = { _tag: "Postgres", url: Redacted.make(url) } as const
+      const polled = Effect.gen(function* () {
+        const store = yield* SyncStore.SyncStore
+        yield* store.ensureAccount({
+          id: "a",
+          kind: "caldav",
+          url: "https://dav.example/",
+          username: Option.none()
+        })
+        yield* store.ensureCalendar({ id: "A", accountId: "a", ref: "https://dav.example/A/" })
+        yield* store.recordPoll("A", {
+          at: 1_000,
+          error: Option.none(),
+          reconciled: true,
+          nextPollAt: Option.some(5_000)
+        })
+        yield* store.recordPoll("A", { at: 2_000, error: Option.none(), reconciled: false })
+        return { record: yield* store.calendar("A"), next: yield* store.nextPollAt("A") }
+      })
+      const { record, next } = yield* Effect.provide(polled, Database.layer(database))
+      expect(Option.map(record, (r) => [r.lastPollAt, r.lastReconcileAt])).toEqual(
+        Option.some([Option.some(2_000), Option.some(1_000)])
+      )
+      expect(next).toEqual(Option.some(5_000))
     })
   )
 })
