@@ -106,52 +106,13 @@ export const initialStatements = (t: Types): ReadonlyArray<string> => [
 ]
 
 /**
- * The second migration: the people the server serves. Users and their API tokens (only a hash of
- * each token is kept), the owner of every account and relationship, account health, when each
- * calendar polls next, and bookings with their idempotency keys. `ADD` without `COLUMN` is the
- * one spelling SQLite, PostgreSQL and SQL Server all accept.
+ * The second migration: when each calendar's actor means to poll next. Databases migrated before
+ * the server had migrations of its own ran a second migration that also created the server's
+ * tables (users, tokens, bookings and the owner columns); the server's first migration creates
+ * those where they are absent, so every database ends with the same schema.
  */
-export const peopleStatements = (t: Types): ReadonlyArray<string> => [
-  `CREATE TABLE users (
-    id ${t.key} NOT NULL PRIMARY KEY,
-    name ${t.text} NOT NULL,
-    created_at ${t.time} NOT NULL
-  )`,
-  `CREATE TABLE api_tokens (
-    id ${t.key} NOT NULL PRIMARY KEY,
-    user_id ${t.key} NOT NULL,
-    token_hash ${t.key} NOT NULL,
-    label ${t.text} NOT NULL,
-    created_at ${t.time} NOT NULL,
-    last_used_at ${t.time}
-  )`,
-  `CREATE UNIQUE INDEX api_tokens_hash ON api_tokens (token_hash)`,
-  `CREATE INDEX api_tokens_user ON api_tokens (user_id)`,
-  `ALTER TABLE accounts ADD user_id ${t.key}`,
-  `ALTER TABLE accounts ADD display_name ${t.text}`,
-  `ALTER TABLE accounts ADD last_error ${t.text}`,
-  `CREATE INDEX accounts_user ON accounts (user_id)`,
-  `ALTER TABLE calendars ADD next_poll_at ${t.time}`,
-  `ALTER TABLE calendars ADD color ${t.text}`,
-  `ALTER TABLE relationships ADD user_id ${t.key}`,
-  `CREATE INDEX relationships_user ON relationships (user_id)`,
-  `CREATE TABLE bookings (
-    id ${t.key} NOT NULL PRIMARY KEY,
-    user_id ${t.key} NOT NULL,
-    idempotency_key ${t.key} NOT NULL,
-    request_hash ${t.key} NOT NULL,
-    calendar_id ${t.key} NOT NULL,
-    uid ${t.text} NOT NULL,
-    href ${t.text},
-    etag ${t.text},
-    status ${t.key} NOT NULL,
-    summary ${t.text} NOT NULL,
-    start_at ${t.time} NOT NULL,
-    end_at ${t.time} NOT NULL,
-    created_at ${t.time} NOT NULL,
-    updated_at ${t.time} NOT NULL
-  )`,
-  `CREATE UNIQUE INDEX bookings_idempotency ON bookings (user_id, idempotency_key)`
+export const pollScheduleStatements = (t: Types): ReadonlyArray<string> => [
+  `ALTER TABLE calendars ADD next_poll_at ${t.time}`
 ]
 
 /**
@@ -203,7 +164,7 @@ const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
 /** Every migration by id, in order. Applied ones are never edited: a change is a new migration. */
 export const migrations = {
   "1_initial": statementsOf(initialStatements),
-  "2_people": statementsOf(peopleStatements),
+  "2_poll_schedule": statementsOf(pollScheduleStatements),
   "3_provider_port": Effect.zipRight(statementsOf(portStatements), backfillKeys),
   "4_poll_failures": statementsOf(failureStatements),
   "5_bounded_history": statementsOf(historyStatements)

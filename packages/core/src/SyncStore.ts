@@ -44,9 +44,8 @@ export interface CalendarRecord {
   readonly halted: Option.Option<string>
 }
 
-/** A relationship as the server keeps it: owned by one user. */
-export interface OwnedRelationship extends Relationship {
-  readonly userId: string
+/** A relationship as stored: with when it was first saved (kept when it is saved again). */
+export interface StoredRelationship extends Relationship {
   readonly createdAt: number
 }
 
@@ -92,11 +91,7 @@ const RelationshipRow = Schema.Struct({
   paused: Num
 })
 
-const OwnedRelationshipRow = Schema.Struct({
-  ...RelationshipRow.fields,
-  user_id: Schema.String,
-  created_at: Num
-})
+const StoredRelationshipRow = Schema.Struct({ ...RelationshipRow.fields, created_at: Num })
 
 const LinkRow = Schema.Struct({
   relationship_id: Schema.String,
@@ -152,7 +147,17 @@ export interface SyncStoreShape {
   /** When the calendar's actor means to poll next (None while parked). */
   readonly setNextPoll: (calendarId: string, at: Option.Option<number>) => Effect.Effect<void, StoreError>
   readonly setHalted: (calendarId: string, reason: Option.Option<string>) => Effect.Effect<void, StoreError>
+  /** Saves a relationship, keeping when it was first saved. */
   readonly saveRelationship: (relationship: Relationship) => Effect.Effect<void, StoreError>
+  /**
+   * Saves relationships together (both halves of a two-way mirror) in one transaction, inside the
+   * caller's when there is one, keeping the creation time of rows that already exist.
+   */
+  readonly saveRelationships: (relationships: ReadonlyArray<Relationship>) => Effect.Effect<void, StoreError>
+  /** The stored relationships among `ids` (whatever the engine's read condition), in no order. */
+  readonly relationshipsWithIds: (
+    ids: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<StoredRelationship>, StoreError>
   readonly relationshipsOf: (calendarId: string) => Effect.Effect<
     {
       readonly asSource: ReadonlyArray<Relationship>
@@ -160,18 +165,6 @@ export interface SyncStoreShape {
     },
     StoreError
   >
-  /**
-   * Saves the relationships of one user (both halves of a two-way mirror together) in one
-   * transaction, keeping the creation time of rows that already exist.
-   */
-  readonly saveOwnedRelationships: (
-    userId: string,
-    relationships: ReadonlyArray<Relationship>
-  ) => Effect.Effect<void, StoreError>
-  /** Every relationship row a user owns (both halves of a two-way mirror), oldest first. */
-  readonly relationshipsOfUser: (
-    userId: string
-  ) => Effect.Effect<ReadonlyArray<OwnedRelationship>, StoreError>
   /**
    * Forgets a relationship: its row, links and conflicts, in one transaction. The copies it wrote
    * stay on the target; removing them first is the caller's choice.
@@ -248,16 +241,20 @@ const DAY = 86_400_000
 
 export interface Options {
   /**
-   * "owned": relationships without a user (made by `almanac sync` on a database a server also
-   * opens) are not read as anyone's, so a server never syncs what it did not create.
+   * A condition on the relationships table's columns that every read of a calendar's
+   * relationships adds. The engine knows no owners; the server's condition keeps out rows it did
+   * not create (`almanac sync` on a database a server also opens). None: every row is read.
    */
-  readonly relationships?: "all" | "owned"
+  readonly relationshipCondition?: string
 }
 
 export const makeWith = (options: Options): Effect.Effect<SyncStoreShape, never, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const owned = options.relationships === "owned" ? sql` AND user_id IS NOT NULL` : sql``
+    const owned =
+      options.relationshipCondition === undefined
+        ? sql``
+        : sql.unsafe(` AND (${options.relationshipCondition})`)
 
     const guard =
       (operation: string) =>
@@ -325,20 +322,24 @@ export const makeWith = (options: Options): Effect.Effect<SyncStoreShape, never,
     const decodeQuarantine = Schema.decodeUnknown(Schema.Array(QuarantineRow))
     const encodePolicy = Schema.encode(Schema.parseJson(SyncPolicy))
 
-    const decodeOwned = Schema.decodeUnknown(Schema.Array(OwnedRelationshipRow))
-    const saveOne = (userId: string, r: Relationship) =>
+    const decodeStored = Schema.decodeUnknown(Schema.Array(StoredRelationshipRow))
+    // An existing row is updated in place: columns the engine does not know (the server's owner)
+    // and its creation time stay as they are.
+    const saveOne = (r: Relationship) =>
       Effect.gen(function* () {
         const policy = yield* encodePolicy(r.policy)
-        const existing = yield* sql`SELECT created_at FROM relationships WHERE id = ${r.id}`.pipe(
-          Effect.flatMap(Schema.decodeUnknown(Schema.Array(Schema.Struct({ created_at: Num }))))
-        )
-        const createdAt = existing[0]?.created_at ?? Date.now()
-        yield* sql`DELETE FROM relationships WHERE id = ${r.id}`
-        yield* sql`INSERT INTO relationships (id, user_id, source_calendar_id, target_calendar_id, pair_id, policy, window_past_days, window_future_days, paused, created_at)
-          VALUES (${r.id}, ${userId}, ${r.sourceCalendarId}, ${r.targetCalendarId}, ${Option.getOrNull(r.pairId)}, ${policy},
-                  ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.pastDays })},
-                  ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.futureDays })},
-                  ${r.paused ? 1 : 0}, ${createdAt})`
+        const pastDays = Option.match(r.window, { onNone: () => null, onSome: (w) => w.pastDays })
+        const futureDays = Option.match(r.window, { onNone: () => null, onSome: (w) => w.futureDays })
+        const existing = yield* sql`SELECT id FROM relationships WHERE id = ${r.id}`
+        if (existing.length > 0) {
+          yield* sql`UPDATE relationships SET source_calendar_id = ${r.sourceCalendarId}, target_calendar_id = ${r.targetCalendarId},
+            pair_id = ${Option.getOrNull(r.pairId)}, policy = ${policy}, window_past_days = ${pastDays},
+            window_future_days = ${futureDays}, paused = ${r.paused ? 1 : 0} WHERE id = ${r.id}`
+          return
+        }
+        yield* sql`INSERT INTO relationships (id, source_calendar_id, target_calendar_id, pair_id, policy, window_past_days, window_future_days, paused, created_at)
+          VALUES (${r.id}, ${r.sourceCalendarId}, ${r.targetCalendarId}, ${Option.getOrNull(r.pairId)}, ${policy},
+                  ${pastDays}, ${futureDays}, ${r.paused ? 1 : 0}, ${Date.now()})`
       })
 
     return {
@@ -397,16 +398,24 @@ export const makeWith = (options: Options): Effect.Effect<SyncStoreShape, never,
           Effect.asVoid,
           guard("record halt")
         ),
-      saveRelationship: (r) =>
-        Effect.gen(function* () {
-          const policy = yield* encodePolicy(r.policy)
-          yield* sql`DELETE FROM relationships WHERE id = ${r.id}`
-          yield* sql`INSERT INTO relationships (id, source_calendar_id, target_calendar_id, pair_id, policy, window_past_days, window_future_days, paused, created_at)
-          VALUES (${r.id}, ${r.sourceCalendarId}, ${r.targetCalendarId}, ${Option.getOrNull(r.pairId)}, ${policy},
-                  ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.pastDays })},
-                  ${Option.match(r.window, { onNone: () => null, onSome: (w) => w.futureDays })},
-                  ${r.paused ? 1 : 0}, ${Date.now()})`
-        }).pipe(sql.withTransaction, guard("save relationship")),
+      saveRelationship: (r) => saveOne(r).pipe(sql.withTransaction, guard("save relationship")),
+      saveRelationships: (relationships) =>
+        Effect.forEach(relationships, saveOne, { discard: true }).pipe(
+          sql.withTransaction,
+          guard("save relationship")
+        ),
+      relationshipsWithIds: (ids) =>
+        Effect.forEach(
+          Arr.chunksOf(ids, maxInList),
+          (chunk) =>
+            sql`SELECT * FROM relationships WHERE ${sql.in("id", chunk)}`.pipe(
+              Effect.flatMap(decodeStored),
+              Effect.map((rows) =>
+                rows.map((row): StoredRelationship => ({ ...toRelationship(row), createdAt: row.created_at }))
+              )
+            ),
+          { concurrency: 1 }
+        ).pipe(Effect.map(Arr.flatten), guard("read relationships")),
       relationshipsOf: (calendarId) =>
         Effect.gen(function* () {
           const asSource =
@@ -419,25 +428,6 @@ export const makeWith = (options: Options): Effect.Effect<SyncStoreShape, never,
             )
           return { asSource: asSource.map(toRelationship), asTarget: asTarget.map(toRelationship) }
         }).pipe(guard("read relationships")),
-      saveOwnedRelationships: (userId, relationships) =>
-        Effect.forEach(relationships, (r) => saveOne(userId, r), { discard: true }).pipe(
-          sql.withTransaction,
-          guard("save relationship")
-        ),
-      relationshipsOfUser: (userId) =>
-        sql`SELECT * FROM relationships WHERE user_id = ${userId} ORDER BY created_at, id`.pipe(
-          Effect.flatMap(decodeOwned),
-          Effect.map((rows) =>
-            rows.map(
-              (row): OwnedRelationship => ({
-                ...toRelationship(row),
-                userId: row.user_id,
-                createdAt: row.created_at
-              })
-            )
-          ),
-          guard("read relationships")
-        ),
       deleteRelationship: (relationshipId) =>
         Effect.gen(function* () {
           yield* sql`DELETE FROM links WHERE relationship_id = ${relationshipId}`

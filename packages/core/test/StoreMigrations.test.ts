@@ -3,58 +3,28 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { StoreMigrations, SyncPlanner, SyncStore } from "../src/index.js"
+import * as SqlServerDialect from "./support/SqlServerDialect.js"
 
-// There is no SQL Server on these machines. What can be checked without one: SQL Server cannot
-// index NVARCHAR(MAX) or TEXT, so every key and indexed column must have a bounded type, and the
-// statements must use only types SQL Server knows.
 describe("the migrations' SQL Server dialect", () => {
   const statements = [
     ...StoreMigrations.initialStatements(StoreMigrations.sqlServerTypes),
-    ...StoreMigrations.peopleStatements(StoreMigrations.sqlServerTypes),
+    ...StoreMigrations.pollScheduleStatements(StoreMigrations.sqlServerTypes),
     ...StoreMigrations.portStatements(StoreMigrations.sqlServerTypes),
     ...StoreMigrations.failureStatements(StoreMigrations.sqlServerTypes),
     ...StoreMigrations.historyStatements(StoreMigrations.sqlServerTypes)
   ]
-
-  const columnTypes = (create: string): Map<string, string> =>
-    new Map(
-      [...create.matchAll(/^\s+([a-z_]+) ([A-Z]+(?:\([0-9A-Z]+\))?)/gm)].map((m) => [m[1] ?? "", m[2] ?? ""])
-    )
-
-  const tables = new Map(
-    statements.flatMap((s) => {
-      const m = /^CREATE TABLE ([a-z_]+) \(/.exec(s)
-      return m?.[1] === undefined ? [] : [[m[1], columnTypes(s)] as const]
-    })
-  )
-  // Columns added later by ALTER TABLE belong to their table too.
-  for (const s of statements) {
-    const m = /^ALTER TABLE ([a-z_]+) ADD ([a-z_]+) ([A-Z]+(?:\([0-9A-Z]+\))?)$/.exec(s)
-    if (m?.[1] !== undefined && m[2] !== undefined && m[3] !== undefined) tables.get(m[1])?.set(m[2], m[3])
-  }
+  const tables = SqlServerDialect.tables(statements)
 
   it("declares only types SQL Server has", () => {
     expect(statements.filter((s) => s.startsWith("ALTER TABLE")).length).toBeGreaterThan(3)
     for (const [, columns] of tables) {
-      for (const [, type] of columns) expect(type).toMatch(/^(NVARCHAR\((64|MAX)\)|INT|BIGINT)$/)
+      for (const [, type] of columns) expect(type).toMatch(SqlServerDialect.allowedType)
     }
-    expect(statements.join("\n")).not.toMatch(/\bTEXT\b|AUTOINCREMENT|SERIAL/)
+    expect(statements.join("\n")).not.toMatch(SqlServerDialect.foreign)
   })
 
   it("keys and indexes only bounded columns", () => {
-    const keyed: Array<readonly [string, string]> = []
-    for (const s of statements) {
-      const table = /^CREATE TABLE ([a-z_]+)/.exec(s)?.[1]
-      if (table !== undefined) {
-        for (const m of s.matchAll(/^\s+([a-z_]+) [^\n]*PRIMARY KEY/gm)) keyed.push([table, m[1] ?? ""])
-        for (const m of s.matchAll(/PRIMARY KEY \(([^)]+)\)/g)) {
-          for (const c of (m[1] ?? "").split(",")) keyed.push([table, c.trim()])
-        }
-      }
-      const index = /^CREATE (?:UNIQUE )?INDEX \w+ ON ([a-z_]+) \(([^)]+)\)/.exec(s)
-      if (index?.[1] !== undefined)
-        for (const c of (index[2] ?? "").split(",")) keyed.push([index[1], c.trim()])
-    }
+    const keyed = SqlServerDialect.keyed(statements)
     expect(keyed.length).toBeGreaterThan(8)
     for (const [table, column] of keyed) {
       const type = tables.get(table)?.get(column)
@@ -68,9 +38,9 @@ describe("migrating a database of an earlier version", () => {
   it.effect("links written before the port get the creation key their copies were made under", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const { "1_initial": initial, "2_people": people } = StoreMigrations.migrations
+      const { "1_initial": initial, "2_poll_schedule": schedule } = StoreMigrations.migrations
       yield* Migrator.make({})({
-        loader: Migrator.fromRecord({ "1_initial": initial, "2_people": people }),
+        loader: Migrator.fromRecord({ "1_initial": initial, "2_poll_schedule": schedule }),
         table: "almanac_migrations"
       })
       yield* sql`INSERT INTO links (relationship_id, source_key, source_uid, source_href, source_etag, target_href, target_etag, content_hash, sequence_number, updated_at)

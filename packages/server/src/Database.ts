@@ -11,13 +11,13 @@ import type { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Cause, Effect, Layer, Option, Schema } from "effect"
 import * as Config from "./Config.js"
+import * as RelationshipOwners from "./store/RelationshipOwners.js"
 import * as ServerMigrations from "./store/ServerMigrations.js"
 
 export class DatabaseError extends Schema.TaggedError<DatabaseError>()("DatabaseError", {
   message: Schema.String
 }) {}
 
-/** The CLI's state file: the server's SQLite file, in ALMANAC_DATA_DIR or the default folder. */
 /**
  * Where `sync once`/`sync watch` keep their state by default: a file of their own beside the
  * server's database, never the server's (a CLI sync writing there made accounts with no owner and
@@ -117,8 +117,10 @@ export const migrated: Layer.Layer<never, DatabaseError, SqlClient.SqlClient> = 
  * The configured database, migrated, with the sync store on top. The server reads only the
  * relationships it made (a user's); the CLI's state has no users.
  */
-export const layer = (database: Config.Database, options: SyncStore.Options = { relationships: "owned" }) =>
-  SyncStore.layerWith(options).pipe(Layer.provideMerge(migrated), Layer.provideMerge(client(database)))
+export const layer = (
+  database: Config.Database,
+  options: SyncStore.Options = { relationshipCondition: RelationshipOwners.ownedOnly }
+) => SyncStore.layerWith(options).pipe(Layer.provideMerge(migrated), Layer.provideMerge(client(database)))
 
 /** SQLite at `filename` (its folder created), migrated, with the sync store on top (the CLI's state file). */
-export const sqliteStore = (filename: string) => layer({ _tag: "Sqlite", filename }, { relationships: "all" })
+export const sqliteStore = (filename: string) => layer({ _tag: "Sqlite", filename }, {})

@@ -28,6 +28,7 @@ import * as Accounts from "./store/Accounts.js"
 import * as OAuthStates from "./store/OAuthStates.js"
 import * as PageSessions from "./store/PageSessions.js"
 import * as PushChannels from "./store/PushChannels.js"
+import * as RelationshipOwners from "./store/RelationshipOwners.js"
 import * as Users from "./store/Users.js"
 import * as UrlGuard from "./UrlGuard.js"
 import * as Vault from "./Vault.js"
@@ -40,7 +41,8 @@ export const services = (config: ServerConfig) => {
     Accounts.layer,
     OAuthStates.layer,
     PageSessions.layer,
-    PushChannels.layer
+    PushChannels.layer,
+    RelationshipOwners.layer
   ).pipe(Layer.provideMerge(Vault.layer(config)))
   const clients = AccountClients.layer({
     timeout: config.requestTimeout,

@@ -1,34 +1,120 @@
 /**
- * The server's migrations in SQL Server's dialect, checked without a server (there is none on these
- * machines), by core's rules: only types SQL Server has, and nothing unbounded is a key or indexed.
- * On SQLite they run in every server test.
+ * The server's migrations: in SQL Server's dialect, checked without a server (there is none on
+ * these machines) by core's rules, on top of the engine's (they add columns to its tables); and
+ * run on a database an earlier version made, whose engine migration created the server's tables.
  */
 import { StoreMigrations } from "@almanac/core"
+import { Migrator, SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import * as SqlServerDialect from "../../core/test/support/SqlServerDialect.js"
+import * as Database from "../src/Database.js"
 import * as ServerMigrations from "../src/store/ServerMigrations.js"
 
+const t = StoreMigrations.sqlServerTypes
+const engine = [
+  ...StoreMigrations.initialStatements(t),
+  ...StoreMigrations.pollScheduleStatements(t),
+  ...StoreMigrations.portStatements(t),
+  ...StoreMigrations.failureStatements(t),
+  ...StoreMigrations.historyStatements(t)
+]
+const server = [
+  ...ServerMigrations.peopleStatements(t),
+  ...ServerMigrations.oauthStatements(t),
+  ...ServerMigrations.sessionStatements(t),
+  ...ServerMigrations.resumedStatements(t),
+  ...ServerMigrations.pushStatements(t)
+]
+
 describe("the server's migrations in SQL Server's dialect", () => {
-  const statements = ServerMigrations.oauthStatements(StoreMigrations.sqlServerTypes)
+  const tables = SqlServerDialect.tables([...engine, ...server])
 
   it("declare only types SQL Server has", () => {
-    const types = statements.flatMap((s) => [
-      ...[...s.matchAll(/^\s+[a-z_]+ ([A-Z]+(?:\([0-9A-Z]+\))?)/gm)].map((m) => m[1]),
-      ...[...s.matchAll(/^ALTER TABLE [a-z_]+ ADD [a-z_]+ ([A-Z]+(?:\([0-9A-Z]+\))?)$/g)].map((m) => m[1])
+    const own = SqlServerDialect.tables(server)
+    expect([...own.keys()].sort()).toEqual([
+      "api_tokens",
+      "bookings",
+      "oauth_states",
+      "page_sessions",
+      "push_channels",
+      "users"
     ])
-    expect(types.length).toBeGreaterThan(10)
-    for (const t of types) expect(t).toMatch(/^(NVARCHAR\((64|MAX)\)|INT|BIGINT)$/)
-    expect(statements.join("\n")).not.toMatch(/\bTEXT\b|AUTOINCREMENT|SERIAL/)
+    for (const [, columns] of tables) {
+      for (const [, type] of columns) expect(type).toMatch(SqlServerDialect.allowedType)
+    }
+    // Columns the server adds to the engine's tables have their types too.
+    for (const [table, column] of [
+      ["accounts", "user_id"],
+      ["relationships", "user_id"],
+      ["calendars", "time_zone"],
+      ["accounts", "resumed_at"]
+    ] as const)
+      expect(tables.get(table)?.get(column), `${table}.${column}`).toMatch(SqlServerDialect.allowedType)
+    expect(server.join("\n")).not.toMatch(SqlServerDialect.foreign)
   })
 
   it("key and index only bounded columns", () => {
-    const create = statements.find((s) => s.startsWith("CREATE TABLE oauth_states")) ?? ""
-    const typeOf = (column: string) =>
-      new RegExp(`^\\s+${column} ([A-Z]+(?:\\([0-9A-Z]+\\))?)`, "m").exec(create)?.[1]
-    expect(typeOf("state_hash")).toBe("NVARCHAR(64)")
-    expect(create).toMatch(/state_hash NVARCHAR\(64\) NOT NULL PRIMARY KEY/)
-    const index = statements.find((s) => s.startsWith("CREATE INDEX")) ?? ""
-    const indexed = /\(([^)]+)\)/.exec(index)?.[1] ?? ""
-    expect(indexed).toBe("expires_at")
-    expect(typeOf(indexed)).toBe("BIGINT")
+    const keyed = SqlServerDialect.keyed(server)
+    expect(keyed.length).toBeGreaterThan(10)
+    for (const [table, column] of keyed) {
+      const type = tables.get(table)?.get(column)
+      expect(type, `${table}.${column}`).toBeDefined()
+      expect(type, `${table}.${column}`).not.toBe("NVARCHAR(MAX)")
+    }
   })
+})
+
+/**
+ * The engine's second migration as an earlier version shipped it: it also made the server's
+ * tables. Databases migrated then keep that in their history.
+ */
+const earlierPeople = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const sqlite = { key: "VARCHAR(64)", text: "TEXT", int: "INTEGER", time: "BIGINT" }
+  for (const s of ServerMigrations.peopleStatements(sqlite)) yield* sql.unsafe(s)
+  yield* sql.unsafe(`ALTER TABLE calendars ADD next_poll_at BIGINT`)
+})
+
+/** Every table's columns and every index, as SQLite describes them. */
+const schema = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const objects = yield* sql<{ type: string; name: string }>`SELECT type, name FROM sqlite_master
+    WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'almanac_%' ORDER BY name`
+  const described: Record<string, ReadonlyArray<string>> = {}
+  for (const o of objects) {
+    if (o.type !== "table") continue
+    const columns = yield* sql.unsafe<{ name: string; type: string; notnull: number }>(
+      `PRAGMA table_info(${o.name})`
+    )
+    described[o.name] = columns.map((c) => `${c.name} ${c.type}${c.notnull ? " NOT NULL" : ""}`).sort()
+  }
+  return { indexes: objects.filter((o) => o.type === "index").map((o) => o.name), tables: described }
+})
+
+const migratedFresh = Effect.provide(
+  schema,
+  Layer.provideMerge(Database.migrated, SqliteClient.layer({ filename: ":memory:" }))
+)
+
+describe("migrating a database an earlier version made", () => {
+  it.effect("ends with the schema of a new database, the people tables made once", () =>
+    Effect.gen(function* () {
+      const fresh = yield* migratedFresh
+      expect(Object.keys(fresh.tables)).toContain("users")
+      expect(fresh.tables.relationships).toContain("user_id VARCHAR(64)")
+      expect(fresh.tables.calendars).toContain("next_poll_at BIGINT")
+
+      const earlier = yield* Effect.gen(function* () {
+        const { "1_initial": initial } = StoreMigrations.migrations
+        yield* Migrator.make({})({
+          loader: Migrator.fromRecord({ "1_initial": initial, "2_people": earlierPeople }),
+          table: "almanac_migrations"
+        })
+        return yield* Effect.zipRight(Layer.build(Database.migrated).pipe(Effect.scoped), schema)
+      }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" })))
+      expect(earlier).toEqual(fresh)
+    }).pipe(Effect.orDie)
+  )
 })

@@ -1,7 +1,7 @@
 /**
  * The engine's tables have one owner (issue 12): core's SyncStore writes cursors, poll state,
  * links, quarantine, conflicts, runs and relationships; the server writes only its own tables and,
- * on a calendar's row, the columns a person sees. This reads the server's sources for SQL that
+ * on a calendar's row, the columns a person sees, and on a relationship's, its owner. This reads the server's sources for SQL that
  * writes the engine's tables, so that a module writing them directly fails here, by name.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs"
@@ -17,9 +17,16 @@ const files = (dir: string): ReadonlyArray<string> =>
     return statSync(path).isDirectory() ? files(path) : path.endsWith(".ts") ? [path] : []
   })
 
-const engineTables = ["links", "quarantine", "conflicts", "sync_runs", "relationships"]
-/** A calendar row's columns the server may set: what discovery finds, not engine state. */
-const serverColumns = new Set(["display_name", "color", "writable", "time_zone"])
+const engineTables = ["links", "quarantine", "conflicts", "sync_runs"]
+/**
+ * The engine's rows on which the server keeps columns of its own, and those columns: on a calendar
+ * what discovery finds (not engine state), on a relationship its owner. Rows are made and removed
+ * only by the engine.
+ */
+const serverColumns: Readonly<Record<string, ReadonlySet<string>>> = {
+  calendars: new Set(["display_name", "color", "writable", "time_zone"]),
+  relationships: new Set(["user_id"])
+}
 
 /** Every statement in the server's sources that writes what the engine owns, as "file: statement". */
 const engineWrites = (): ReadonlyArray<string> => {
@@ -31,15 +38,17 @@ const engineWrites = (): ReadonlyArray<string> => {
       const [statement, verb = "", table = "", rest = ""] = m
       const t = table.toLowerCase()
       if (engineTables.includes(t)) found.push(`${where}: ${statement.slice(0, 80)}`)
-      if (t !== "calendars") continue
+      const own = serverColumns[t]
+      if (own === undefined) continue
       if (!/^UPDATE$/i.test(verb)) {
         found.push(`${where}: ${statement.slice(0, 80)}`)
         continue
       }
       const set = /\bSET\s+([\s\S]*?)(\bWHERE\b|$)/i.exec(rest)?.[1] ?? ""
       const columns = [...set.matchAll(/(\w+)\s*=/g)].map((c) => (c[1] ?? "").toLowerCase())
-      const engine = columns.filter((c) => !serverColumns.has(c))
-      if (engine.length > 0) found.push(`${where}: UPDATE calendars SET ${engine.join(", ")}`)
+      const engine = columns.filter((c) => !own.has(c))
+      if (columns.length === 0 || engine.length > 0)
+        found.push(`${where}: UPDATE ${t} SET ${engine.join(", ")}`)
     }
   }
   return found

@@ -18,6 +18,7 @@ import { caldavServer } from "../../../scripts/test-servers/context.js"
 import { startRadicaleWithAuth } from "../../../scripts/test-servers/servers.js"
 import { sameUrlKey } from "../src/app/AccountService.js"
 import { Accounts } from "../src/store/Accounts.js"
+import * as RelationshipOwners from "../src/store/RelationshipOwners.js"
 import * as TestServer from "./support/TestServer.js"
 
 const Calendar = Schema.Struct({
@@ -316,7 +317,8 @@ describe("accounts", () => {
       })
       yield* Effect.gen(function* () {
         const store = yield* SyncStore.make
-        yield* store.saveOwnedRelationships(annId, [
+        const owners = yield* RelationshipOwners.make.pipe(Effect.provideService(SyncStore.SyncStore, store))
+        yield* owners.save(annId, [
           relationship("a-to-b", aCal, bCal1),
           relationship("b-to-a", bCal2, aCal),
           relationship("b-to-b", bCal1, bCal2)
@@ -651,7 +653,8 @@ describe("accounts", () => {
       // A relationship written straight to the store: no actor has been asked to watch either calendar.
       yield* Effect.gen(function* () {
         const store = yield* SyncStore.make
-        yield* store.saveOwnedRelationships(annId, [
+        const owners = yield* RelationshipOwners.make.pipe(Effect.provideService(SyncStore.SyncStore, store))
+        yield* owners.save(annId, [
           {
             id: "source-to-target",
             sourceCalendarId: idOf(source),
@@ -708,7 +711,8 @@ describe("accounts", () => {
       const idOf = (url: string) => connected.calendars.find((c) => c.url === url)?.id ?? ""
       yield* Effect.gen(function* () {
         const store = yield* SyncStore.make
-        yield* store.saveOwnedRelationships(annId, [
+        const owners = yield* RelationshipOwners.make.pipe(Effect.provideService(SyncStore.SyncStore, store))
+        yield* owners.save(annId, [
           {
             id: "used-to-kept",
             sourceCalendarId: idOf(used),

@@ -19,6 +19,7 @@ import { isNonEmptyArray } from "effect/Array"
 import { Engine } from "../Engine.js"
 import { Push } from "../push/Push.js"
 import { Accounts, type CalendarInfo } from "../store/Accounts.js"
+import { type OwnedRelationship, RelationshipOwners } from "../store/RelationshipOwners.js"
 
 export const Direction = Schema.Literal("one-way", "two-way")
 export type Direction = typeof Direction.Type
@@ -214,17 +215,14 @@ export class RelationshipService extends Context.Tag("@almanac/server/Relationsh
 
 /** The rows of one relationship: the first direction, and the way back of a two-way mirror. */
 interface Rows {
-  readonly first: SyncStore.OwnedRelationship
-  readonly back: Option.Option<SyncStore.OwnedRelationship>
+  readonly first: OwnedRelationship
+  readonly back: Option.Option<OwnedRelationship>
 }
 
-const rowsOf = (rows: Rows): ReadonlyArray<SyncStore.OwnedRelationship> => [
-  rows.first,
-  ...Option.toArray(rows.back)
-]
+const rowsOf = (rows: Rows): ReadonlyArray<OwnedRelationship> => [rows.first, ...Option.toArray(rows.back)]
 
 /** Groups a user's rows into relationships: a two-way pair's id is the id of its first row. */
-const group = (rows: ReadonlyArray<SyncStore.OwnedRelationship>): ReadonlyArray<Rows> => {
+const group = (rows: ReadonlyArray<OwnedRelationship>): ReadonlyArray<Rows> => {
   const byId = new Map(rows.map((r) => [r.id, r]))
   return rows.flatMap((r): ReadonlyArray<Rows> => {
     if (Option.isNone(r.pairId)) return [{ first: r, back: Option.none() }]
@@ -244,9 +242,10 @@ const cleanupFailed = (e: ProviderError.PollError, removedSoFar: number): Cleanu
 export const make: Effect.Effect<
   RelationshipServiceShape,
   never,
-  SyncStore.SyncStore | Accounts | Engine | CalendarProvider.ProviderRegistry
+  SyncStore.SyncStore | RelationshipOwners | Accounts | Engine | CalendarProvider.ProviderRegistry
 > = Effect.gen(function* () {
   const store = yield* SyncStore.SyncStore
+  const owners = yield* RelationshipOwners
   const accounts = yield* Accounts
   const engine = yield* Engine
   // Present in the server; push channels follow the watched calendars.
@@ -272,7 +271,7 @@ export const make: Effect.Effect<
     })
 
   const find = (userId: string, relationshipId: string) =>
-    store.relationshipsOfUser(userId).pipe(
+    owners.ofUser(userId).pipe(
       Effect.map((rows) => group(rows).find((g) => g.first.id === relationshipId)),
       Effect.flatMap((found) =>
         found === undefined
@@ -362,7 +361,7 @@ export const make: Effect.Effect<
           })
         : Option.none()
       const rows = [first, ...Option.toArray(back)]
-      yield* store.saveOwnedRelationships(userId, rows)
+      yield* owners.save(userId, rows)
       // A calendar that is already polled for another relationship would otherwise copy only the
       // events that change from now on.
       for (const r of rows) yield* store.rescan(r.sourceCalendarId)
@@ -406,7 +405,7 @@ export const make: Effect.Effect<
         (a, b) => a.pastDays === b.pastDays && a.futureDays === b.futureDays
       )(window, current.window)
       const updated = rowsOf(rows).map((r) => ({ ...r, policy, window, paused }))
-      yield* store.saveOwnedRelationships(userId, updated)
+      yield* owners.save(userId, updated)
       // Existing copies follow a new policy or window only if their originals are read again;
       // after a pause, so do the events that arrived meanwhile (the cursor moved past them).
       const resumed = current.paused && !paused
@@ -417,7 +416,7 @@ export const make: Effect.Effect<
     })
 
   /** Deletes the copies of one row on its target, forgetting each link as its copy goes. */
-  const cleanRow = (row: SyncStore.OwnedRelationship, tally: { removed: number; alreadyGone: number }) =>
+  const cleanRow = (row: OwnedRelationship, tally: { removed: number; alreadyGone: number }) =>
     Effect.gen(function* () {
       const links = yield* store.links(row.id)
       if (links.length === 0) return []
@@ -464,7 +463,7 @@ export const make: Effect.Effect<
       const kept: Array<KeptCopy> = []
       if (options.clean) {
         // Paused first, so that no poll writes a copy (or puts a deleted one back) meanwhile.
-        yield* store.saveOwnedRelationships(
+        yield* owners.save(
           userId,
           all.map((r) => ({ ...r, paused: true }))
         )
@@ -489,8 +488,7 @@ export const make: Effect.Effect<
 
   return {
     create,
-    list: (userId) =>
-      store.relationshipsOfUser(userId).pipe(Effect.flatMap((rows) => Effect.forEach(group(rows), view))),
+    list: (userId) => owners.ofUser(userId).pipe(Effect.flatMap((rows) => Effect.forEach(group(rows), view))),
     get: (userId, relationshipId) => find(userId, relationshipId).pipe(Effect.flatMap(view)),
     change,
     remove
@@ -500,5 +498,5 @@ export const make: Effect.Effect<
 export const layer: Layer.Layer<
   RelationshipService,
   never,
-  SyncStore.SyncStore | Accounts | Engine | CalendarProvider.ProviderRegistry
+  SyncStore.SyncStore | RelationshipOwners | Accounts | Engine | CalendarProvider.ProviderRegistry
 > = Layer.effect(RelationshipService, make)

@@ -1,7 +1,8 @@
 /**
- * The server's own migrations, beside the engine's (core's `StoreMigrations`, which also created
- * the people tables before the server had migrations of its own). They keep their own record
- * table, so a migration added on either side never takes the other's number.
+ * The server's own migrations, beside the engine's (core's `StoreMigrations`). They keep their own
+ * record table, so a migration added on either side never takes the other's number. The server
+ * owns the people it serves: users, API tokens, bookings, and the owner of each account and
+ * relationship (columns on the engine's rows that the engine never reads).
  */
 import { StoreMigrations } from "@almanac/core"
 import { Migrator, SqlClient } from "@effect/sql"
@@ -14,6 +15,82 @@ const typesFor = (sql: SqlClient.SqlClient): Types =>
     mssql: () => StoreMigrations.sqlServerTypes,
     orElse: () => ({ key: "VARCHAR(64)", text: "TEXT", int: "INTEGER", time: "BIGINT" })
   })
+
+const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    for (const statement of statements(typesFor(sql))) yield* sql.unsafe(statement)
+  })
+
+/**
+ * The people the server serves. Users and their API tokens (only a hash of each token is kept),
+ * the owner and health of every account, the owner of every relationship, a calendar's colour,
+ * and bookings with their idempotency keys. `ADD` without `COLUMN` is the one spelling SQLite,
+ * PostgreSQL and SQL Server all accept.
+ */
+export const peopleStatements = (t: Types): ReadonlyArray<string> => [
+  `CREATE TABLE users (
+    id ${t.key} NOT NULL PRIMARY KEY,
+    name ${t.text} NOT NULL,
+    created_at ${t.time} NOT NULL
+  )`,
+  `CREATE TABLE api_tokens (
+    id ${t.key} NOT NULL PRIMARY KEY,
+    user_id ${t.key} NOT NULL,
+    token_hash ${t.key} NOT NULL,
+    label ${t.text} NOT NULL,
+    created_at ${t.time} NOT NULL,
+    last_used_at ${t.time}
+  )`,
+  `CREATE UNIQUE INDEX api_tokens_hash ON api_tokens (token_hash)`,
+  `CREATE INDEX api_tokens_user ON api_tokens (user_id)`,
+  `ALTER TABLE accounts ADD user_id ${t.key}`,
+  `ALTER TABLE accounts ADD display_name ${t.text}`,
+  `ALTER TABLE accounts ADD last_error ${t.text}`,
+  `CREATE INDEX accounts_user ON accounts (user_id)`,
+  `ALTER TABLE calendars ADD color ${t.text}`,
+  `ALTER TABLE relationships ADD user_id ${t.key}`,
+  `CREATE INDEX relationships_user ON relationships (user_id)`,
+  `CREATE TABLE bookings (
+    id ${t.key} NOT NULL PRIMARY KEY,
+    user_id ${t.key} NOT NULL,
+    idempotency_key ${t.key} NOT NULL,
+    request_hash ${t.key} NOT NULL,
+    calendar_id ${t.key} NOT NULL,
+    uid ${t.text} NOT NULL,
+    href ${t.text},
+    etag ${t.text},
+    status ${t.key} NOT NULL,
+    summary ${t.text} NOT NULL,
+    start_at ${t.time} NOT NULL,
+    end_at ${t.time} NOT NULL,
+    created_at ${t.time} NOT NULL,
+    updated_at ${t.time} NOT NULL
+  )`,
+  `CREATE UNIQUE INDEX bookings_idempotency ON bookings (user_id, idempotency_key)`
+]
+
+/** Whether a table exists, asked of each dialect's catalogue (a failed SELECT would abort a PostgreSQL transaction). */
+const tableExists = (name: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql.onDialectOrElse({
+      sqlite: () => sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name = ${name}`,
+      pg: () =>
+        sql`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ${name}`,
+      orElse: () => sql`SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = ${name}`
+    })
+    return rows.length > 0
+  })
+
+/**
+ * Databases first migrated by an earlier version have the people tables already: the engine's
+ * second migration made them then. Everywhere else they are made here, before the owner.
+ */
+const people = Effect.gen(function* () {
+  if (yield* tableExists("users")) return
+  yield* statementsOf(peopleStatements)
+})
 
 /**
  * Every server has one owner: the first user, who may add others on the settings pages. On a
@@ -108,14 +185,13 @@ export const pushStatements = (t: Types): ReadonlyArray<string> => [
   `CREATE INDEX push_channels_account ON push_channels (account_id)`
 ]
 
-const statementsOf = (statements: (t: Types) => ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    for (const statement of statements(typesFor(sql))) yield* sql.unsafe(statement)
-  })
-
+/**
+ * Every migration by id, in order. Applied ones are never edited, with one exception made safe:
+ * the first once only added the owner; it now first makes the people tables where an earlier
+ * engine did not (`people` does nothing where they exist), so no database's schema differs.
+ */
 export const loader = Migrator.fromRecord({
-  "1_owner": owner,
+  "1_people_and_owner": Effect.zipRight(people, owner),
   "2_oauth": statementsOf(oauthStatements),
   "3_page_sessions": statementsOf(sessionStatements),
   "4_account_resumed_at": statementsOf(resumedStatements),
