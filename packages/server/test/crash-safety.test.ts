@@ -16,6 +16,8 @@
  * the kill lost is then refused as "another item") fails it: 56 originals quarantined after the
  * first sync. Saving the cursor before the writes instead of after them does not: on CalDAV the
  * listing in full after every poll that saw a change (coarse ctags) repairs what the kill left.
+ * That mutation is caught where listings are true deltas, in core's SyncCycle.test (four red,
+ * among them "a sync killed in the middle converges on the next run without duplicates").
  */
 import { randomBytes, randomUUID } from "node:crypto"
 import { mkdtempSync } from "node:fs"
