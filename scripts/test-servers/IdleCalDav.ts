@@ -27,6 +27,8 @@ export interface IdleCalDav {
   readonly pollsOf: (calendar: number) => ReadonlyArray<number>
   /** Calendars whose poll began (a Depth 0 PROPFIND on them) since the last `reset`. */
   readonly polled: () => number
+  /** Polls begun (Depth 0 PROPFINDs on a calendar) since the fake started, repeats included. */
+  readonly polls: () => number
   readonly reset: () => void
   /** Every request answered, counted. */
   readonly requests: () => number
@@ -62,6 +64,7 @@ export const start = async (n: number, delayMs = 0): Promise<IdleCalDav> => {
   const unknown: Array<string> = []
   let polled = new Set<number>()
   let requests = 0
+  let polls = 0
   const answer = (res: ServerResponse, body: string) => {
     res.writeHead(207, { "content-type": 'application/xml; charset="utf-8"', dav: "1, calendar-access" })
     res.end(`${xmlHead}${body}</d:multistatus>`)
@@ -94,7 +97,10 @@ export const start = async (n: number, delayMs = 0): Promise<IdleCalDav> => {
       }
       if (cal !== null && (req.method === "PROPFIND" || req.method === "REPORT")) {
         const i = Number(cal[1])
-        if (req.method === "PROPFIND" && depth === "0") polled.add(i)
+        if (req.method === "PROPFIND" && depth === "0") {
+          polled.add(i)
+          polls++
+        }
         const reply = () =>
           req.method === "PROPFIND"
             ? answer(res, `<d:response><d:href>${path}</d:href>${calendarProps(i)}</d:response>`)
@@ -131,6 +137,7 @@ export const start = async (n: number, delayMs = 0): Promise<IdleCalDav> => {
         .map((r) => r.start)
         .sort((a, b) => a - b),
     polled: () => polled.size,
+    polls: () => polls,
     reset: () => {
       polled = new Set()
     },

@@ -86,9 +86,10 @@ export interface CalendarProvider {
   readonly calendarRef: string
   readonly capabilities: Capabilities
   /**
-   * The server this calendar's writes go to (host and port): calendars on one server share one
-   * adaptive write limit, learnt from how the server answers. Left out, the calendar has its own
-   * (right for services that throttle per account, not per host).
+   * What this calendar's writes are limited by: calendars with the same key share one adaptive
+   * write limit, learnt from how the server answers. CalDAV gives the server's host and port;
+   * for services that throttle per account (Google, Microsoft) the server's registry gives the
+   * account. Left out, the calendar has its own.
    */
   readonly writeHost?: string
   /** Changes since `cursor`; with no cursor, a snapshot. Fails with TokenInvalid when the cursor is rejected. */

@@ -15,6 +15,19 @@ import type { NeedsReauth, SecretUnreadable, Unsupported } from "./app/Schedulin
 import { type Counted, openedClients } from "./Polls.js"
 import { Accounts } from "./store/Accounts.js"
 
+/**
+ * Google and Microsoft throttle per account (Google's per-user quota, Graph's per-mailbox limit),
+ * not per host: every calendar of one account shares one adaptive write limit, keyed by the
+ * account, so that several calendars written at once cannot together exceed what one learnt.
+ */
+export const accountWriteKey = (calendar: CalendarProvider.CalendarAddress): string =>
+  `${calendar.kind} account ${calendar.accountId}`
+
+const withAccountLimit = (
+  calendar: CalendarProvider.CalendarAddress,
+  provider: CalendarProvider.CalendarProvider
+): CalendarProvider.CalendarProvider => ({ ...provider, writeHost: accountWriteKey(calendar) })
+
 export const make: Effect.Effect<
   CalendarProvider.ProviderRegistry["Type"],
   never,
@@ -74,13 +87,16 @@ export const make: Effect.Effect<
       const client = yield* clients
         .googleClientFor(calendar.accountId)
         .pipe(refusals(calendar, "Google tokens"), Effect.tap(counted))
-      return GoogleProvider.make(client, {
-        id: calendar.ref,
-        // calendarList always names a zone; a row from before zones were stored falls back to UTC,
-        // which only matters for floating times (Google itself has none).
-        timeZone: Option.getOrElse(known.timeZone, () => "UTC"),
-        writable: known.writable
-      })
+      return withAccountLimit(
+        calendar,
+        GoogleProvider.make(client, {
+          id: calendar.ref,
+          // calendarList always names a zone; a row from before zones were stored falls back to UTC,
+          // which only matters for floating times (Google itself has none).
+          timeZone: Option.getOrElse(known.timeZone, () => "UTC"),
+          writable: known.writable
+        })
+      )
     })
 
   const feed = (calendar: CalendarProvider.CalendarAddress) =>
@@ -100,13 +116,16 @@ export const make: Effect.Effect<
       const client = yield* clients
         .graphClientFor(calendar.accountId)
         .pipe(refusals(calendar, "Microsoft tokens"), Effect.tap(counted))
-      return GraphProvider.make(client, {
-        id: calendar.ref,
-        // Times come from Graph in UTC; only a floating time from another calendar needs a zone,
-        // and reading the mailbox's own would take another permission (MailboxSettings.Read).
-        timeZone: Option.getOrElse(known.timeZone, () => "UTC"),
-        canEdit: known.writable
-      })
+      return withAccountLimit(
+        calendar,
+        GraphProvider.make(client, {
+          id: calendar.ref,
+          // Times come from Graph in UTC; only a floating time from another calendar needs a zone,
+          // and reading the mailbox's own would take another permission (MailboxSettings.Read).
+          timeZone: Option.getOrElse(known.timeZone, () => "UTC"),
+          canEdit: known.writable
+        })
+      )
     })
 
   return {

@@ -8,7 +8,7 @@
  * invitation.
  */
 import { randomUUID } from "node:crypto"
-import { EventModel } from "@almanac/core"
+import { CalendarProvider, EventModel } from "@almanac/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted, Schema } from "effect"
 import { freePort } from "../../../scripts/test-servers/servers.js"
@@ -144,6 +144,7 @@ const setup = Effect.gen(function* () {
   return {
     fake,
     server,
+    googleAccountId: google.id,
     ann,
     call,
     status,
@@ -252,6 +253,29 @@ describe("Google calendars syncing through the server", () => {
           timeZone: "Europe/Berlin"
         })
         expect(s.fake.invitations).toEqual([])
+      }).pipe(Effect.provide(Fixtures.httpClient)),
+    120_000
+  )
+
+  it.scopedLive(
+    "every calendar of one Google account shares one adaptive write limit, keyed by the account",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup
+        const writeHosts = yield* TestServer.within(
+          s.server,
+          Effect.flatMap(CalendarProvider.ProviderRegistry, (registry) =>
+            Effect.forEach([TEAM, HOLIDAYS], (ref) =>
+              registry
+                .open({ ref, accountId: s.googleAccountId, kind: "google" })
+                .pipe(Effect.map((p) => p.writeHost))
+            )
+          )
+        ).pipe(Effect.orDie)
+        expect(writeHosts).toEqual([
+          `google account ${s.googleAccountId}`,
+          `google account ${s.googleAccountId}`
+        ])
       }).pipe(Effect.provide(Fixtures.httpClient)),
     120_000
   )

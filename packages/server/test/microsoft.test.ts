@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import { CalendarProvider } from "@almanac/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted, Schema } from "effect"
 import { freePort } from "../../../scripts/test-servers/servers.js"
@@ -125,6 +126,28 @@ const setup = (
   })
 
 describe("connecting Microsoft 365", () => {
+  it.scopedLive(
+    "every calendar of one Microsoft account shares one adaptive write limit, keyed by the account",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* setup()
+        expect((yield* s.get(s.fake.consent(yield* s.start))).status).toBe(303)
+        const [account] = yield* s.accounts
+        if (account === undefined) return expect.fail("no account")
+        const writeHosts = yield* TestServer.within(
+          s.server,
+          Effect.flatMap(CalendarProvider.ProviderRegistry, (registry) =>
+            Effect.forEach(["AAMk-calendar", "AAMk-team"], (ref) =>
+              registry
+                .open({ ref, accountId: account.id, kind: "microsoft" })
+                .pipe(Effect.map((p) => p.writeHost))
+            )
+          )
+        ).pipe(Effect.orDie)
+        expect(writeHosts).toEqual([`microsoft account ${account.id}`, `microsoft account ${account.id}`])
+      })
+  )
+
   it.scopedLive("without an app: a 503 that says how to register one and which redirect URI to add", () =>
     Effect.gen(function* () {
       const s = yield* setup({ configured: false })
