@@ -4,13 +4,14 @@
  * run on a database an earlier version made, whose engine migration created the server's tables.
  */
 import { StoreMigrations } from "@almanac/core"
-import { Migrator, SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as SqlServerDialect from "../../core/test/support/SqlServerDialect.js"
 import * as Database from "../src/Database.js"
 import * as ServerMigrations from "../src/store/ServerMigrations.js"
+import * as EarlierEngine from "./support/EarlierEngine.js"
 
 const t = StoreMigrations.sqlServerTypes
 const engine = [
@@ -66,17 +67,6 @@ describe("the server's migrations in SQL Server's dialect", () => {
   })
 })
 
-/**
- * The engine's second migration as an earlier version shipped it: it also made the server's
- * tables. Databases migrated then keep that in their history.
- */
-const earlierPeople = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const sqlite = { key: "VARCHAR(64)", text: "TEXT", int: "INTEGER", time: "BIGINT" }
-  for (const s of ServerMigrations.peopleStatements(sqlite)) yield* sql.unsafe(s)
-  yield* sql.unsafe(`ALTER TABLE calendars ADD next_poll_at BIGINT`)
-})
-
 /** Every table's columns and every index, as SQLite describes them. */
 const schema = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -107,11 +97,7 @@ describe("migrating a database an earlier version made", () => {
       expect(fresh.tables.calendars).toContain("next_poll_at BIGINT")
 
       const earlier = yield* Effect.gen(function* () {
-        const { "1_initial": initial } = StoreMigrations.migrations
-        yield* Migrator.make({})({
-          loader: Migrator.fromRecord({ "1_initial": initial, "2_people": earlierPeople }),
-          table: "almanac_migrations"
-        })
+        yield* EarlierEngine.migrate
         return yield* Effect.zipRight(Layer.build(Database.migrated).pipe(Effect.scoped), schema)
       }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" })))
       expect(earlier).toEqual(fresh)

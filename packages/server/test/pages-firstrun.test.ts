@@ -14,7 +14,7 @@ import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { CalDavClient } from "@almanac/caldav"
-import { EventModel, StoreMigrations, SyncStore } from "@almanac/core"
+import { EventModel, SyncStore } from "@almanac/core"
 import { ICalCodec } from "@almanac/providers"
 import { NodeHttpClient } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
@@ -28,6 +28,7 @@ import { Accounts } from "../src/store/Accounts.js"
 import * as UsersStore from "../src/store/Users.js"
 import { Users } from "../src/store/Users.js"
 import * as Chromium from "./support/Browser.js"
+import * as EarlierEngine from "./support/EarlierEngine.js"
 import * as TestServer from "./support/TestServer.js"
 
 const codePattern = /[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}/
@@ -231,9 +232,9 @@ describe("the owner migration", () => {
     Effect.gen(function* () {
       const filename = join(mkdtempSync(join(tmpdir(), "almanac-owner-")), "almanac.sqlite")
       const client = Database.client({ _tag: "Sqlite", filename })
-      // A database from before the migration: the engine's migrations only, two users.
+      // A database from before the migration: the engine's migrations of then only, two users.
       yield* Effect.gen(function* () {
-        yield* StoreMigrations.run
+        yield* EarlierEngine.migrate
         const sql = yield* SqlClient.SqlClient
         yield* sql`INSERT INTO users (id, name, created_at) VALUES ('b', 'Bea', 2000), ('a', 'Al', 1000)`
       }).pipe(Effect.provide(client), Effect.orDie)

@@ -4,14 +4,14 @@
  * the engine's and the server's migrations run on it, twice (the second run finds nothing to do),
  * and the store answers. The multi-runner tests build on the same cluster helper.
  */
-import { Policy, StoreMigrations, SyncStore } from "@almanac/core"
-import { Migrator, SqlClient } from "@effect/sql"
+import { Policy, SyncStore } from "@almanac/core"
+import { SqlClient } from "@effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { type RunningPostgres, startPostgres } from "../../../scripts/test-servers/postgres.js"
 import * as Database from "../src/Database.js"
 import * as RelationshipOwners from "../src/store/RelationshipOwners.js"
-import * as ServerMigrations from "../src/store/ServerMigrations.js"
+import * as EarlierEngine from "./support/EarlierEngine.js"
 
 let pg: RunningPostgres | undefined
 beforeAll(async () => {
@@ -88,23 +88,7 @@ describe("the server's database on PostgreSQL", () => {
         if (pg === undefined) return expect.fail("no PostgreSQL")
         const url = pg.createDatabase("almanac_earlier")
         const database = { _tag: "Postgres", url: Redacted.make(url) } as const
-        // The engine's second migration as an earlier version shipped it: it made the server's tables.
-        const earlier = Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          const types = { key: "VARCHAR(64)", text: "TEXT", int: "INTEGER", time: "BIGINT" }
-          const people = Effect.gen(function* () {
-            for (const s of ServerMigrations.peopleStatements(types)) yield* sql.unsafe(s)
-            yield* sql.unsafe("ALTER TABLE calendars ADD next_poll_at BIGINT")
-          })
-          yield* Migrator.make({})({
-            loader: Migrator.fromRecord({
-              "1_initial": StoreMigrations.migrations["1_initial"],
-              "2_people": people
-            }),
-            table: "almanac_migrations"
-          })
-        })
-        yield* Effect.provide(earlier, Layer.fresh(Database.client(database)))
+        yield* Effect.provide(EarlierEngine.migrate, Layer.fresh(Database.client(database)))
         const owned = Effect.gen(function* () {
           const store = yield* SyncStore.SyncStore
           const owners = yield* RelationshipOwners.RelationshipOwners
