@@ -433,6 +433,9 @@ describe("ActorHost", () => {
           yield* first.host.ensure("K")
           yield* eventually("K polled", () => fake.done("K") >= 1)
           expect(yield* pendingKeepAlives(first.sql, "K")).toBe(1)
+          // The keep-alive reaches the entity manager a moment after it is saved; aged before
+          // that, its first delivery would be the re-read itself, which waits as it should.
+          yield* Effect.sleep("500 millis")
           yield* age(first, "K")
           yield* eventuallyEffect(
             "K's keep-alive answered",
